@@ -1,0 +1,1 @@
+//! A local server that speaks Bedrock Runtime's Converse wire protocol (being written).

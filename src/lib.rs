@@ -1,0 +1,6 @@
+//! bedrock-eval: evaluate prompt, few-shot and fine-tuned Bedrock models against each other.
+//!
+//! Data flows one way: `suite` → `prompt` → `run` (through a `provider`) → records → `score` → `report`.
+//! The `endpoint` module is a local Bedrock-compatible server used for the offline demo and every test.
+
+pub mod endpoint;
