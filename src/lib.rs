@@ -3,4 +3,14 @@
 //! Data flows one way: `suite` → `prompt` → `run` (through a `provider`) → records → `score` → `report`.
 //! The `endpoint` module is a local Bedrock-compatible server used for the offline demo and every test.
 
+pub mod dataset;
 pub mod endpoint;
+pub mod error;
+pub mod prompt;
+pub mod provider;
+pub mod report;
+pub mod run;
+pub mod score;
+pub mod suite;
+pub mod yaml_file;
+pub mod yaml_positions;

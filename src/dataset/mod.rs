@@ -1,0 +1,180 @@
+//! Held-out and training examples, read from Bedrock's fine-tuning JSONL formats.
+//!
+//! Accepted per line: prompt/completion (`{"prompt", "completion"}`, Titan, Cohere, Llama) and the conversation
+//! formats: `bedrock-conversation-2024` (Nova: `system: [{text}]`, content blocks) and Claude 3 Haiku's
+//! (`system` string, plain-string content). A conversation alternates user/assistant turns starting with the user;
+//! a final assistant turn is the reference reply. Every other field on a line is kept for rubrics and templates.
+
+mod parse;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::InputError;
+
+pub use parse::parse_line;
+
+/// Who speaks a turn of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The customer, or whoever asks.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One turn of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+pub struct Turn {
+    /// Who speaks.
+    pub role: Role,
+    /// What is said.
+    pub text: String,
+}
+
+/// One example: a conversation ending in a user turn, with an optional reference reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    /// Stable id: the line's `id` field, else derived from its content.
+    pub id: String,
+    /// 1-based line in its file.
+    pub line: usize,
+    /// System prompt carried by the example (conversation formats), if any.
+    pub system: Option<String>,
+    /// Earlier turns of a multi-turn example, before the final user turn.
+    pub history: Vec<Turn>,
+    /// The final user turn: what the model must answer.
+    pub input: String,
+    /// The reference reply (completion, or final assistant turn), if any.
+    pub reference: Option<String>,
+    /// Every other field of the line, kept for rubrics and templates.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Example {
+    /// A field's text for templates and rubrics: strings as they are, lists joined by ", ", numbers printed.
+    pub fn field_text(&self, name: &str) -> Option<String> {
+        match name {
+            "input" => Some(self.input.clone()),
+            "reference" => self.reference.clone(),
+            "id" => Some(self.id.clone()),
+            _ => self.fields.get(name).map(value_text),
+        }
+    }
+
+    /// A field as a list of terms (a string is one term, a list is its string items).
+    pub fn field_terms(&self, name: &str) -> Option<Vec<String>> {
+        match self.fields.get(name)? {
+            serde_json::Value::Array(items) => Some(items.iter().map(value_text).collect()),
+            serde_json::Value::Null => None,
+            other => Some(vec![value_text(other)]),
+        }
+    }
+}
+
+fn value_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => {
+            items.iter().map(value_text).collect::<Vec<_>>().join(", ")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A loaded JSONL file of examples.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its examples, in file order.
+    pub examples: Vec<Example>,
+    /// SHA-256 of the file's bytes, for run metadata.
+    pub sha256: String,
+}
+
+impl Dataset {
+    /// Reads and checks a JSONL file; the first bad line is an error naming the file and line.
+    pub fn load(path: &Path) -> Result<Dataset, InputError> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| InputError::in_file(path, format!("cannot read dataset: {e}")))?;
+        let text = String::from_utf8(bytes.clone())
+            .map_err(|e| InputError::in_file(path, format!("dataset is not UTF-8: {e}")))?;
+        let dataset = Dataset::parse(path, &text)?;
+        Ok(Dataset {
+            sha256: sha256_hex(&bytes),
+            ..dataset
+        })
+    }
+
+    /// Parses JSONL text already read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Dataset, InputError> {
+        let mut examples = Vec::new();
+        let mut first_line_of_id: HashMap<String, usize> = HashMap::new();
+        for (index, line) in text.lines().enumerate() {
+            let line_number = index + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let example = parse_line(line, line_number).map_err(|(field, message)| {
+                let error = InputError::at_line(path, line_number, message);
+                match field {
+                    Some(field) => error.field(field),
+                    None => error,
+                }
+            })?;
+            if let Some(first) = first_line_of_id.insert(example.id.clone(), line_number) {
+                return Err(InputError::at_line(
+                    path,
+                    line_number,
+                    format!(
+                        "duplicate example id `{}` (first on line {first}); ids must be unique within a file",
+                        example.id
+                    ),
+                )
+                .field("id"));
+            }
+            examples.push(example);
+        }
+        if examples.is_empty() {
+            return Err(InputError::in_file(path, "dataset has no examples"));
+        }
+        Ok(Dataset {
+            path: path.to_path_buf(),
+            examples,
+            sha256: sha256_hex(text.as_bytes()),
+        })
+    }
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The id of an example without an `id` field: a hash of what it asks and its reference, so it is stable across
+/// reorderings of the file and changes only when the example does.
+pub fn derived_id(
+    system: Option<&str>,
+    history: &[Turn],
+    input: &str,
+    reference: Option<&str>,
+) -> String {
+    let mut hasher = Sha256::new();
+    for part in [system.unwrap_or(""), input, reference.unwrap_or("")] {
+        hasher.update(part.len().to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    for turn in history {
+        hasher.update(turn.text.len().to_le_bytes());
+        hasher.update(turn.text.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("ex-{hex}")
+}

@@ -1,0 +1,241 @@
+//! The Bedrock provider: Converse through aws-sdk-bedrockruntime.
+//!
+//! The SDK's own retries are switched off: the executor retries, so attempts, backoff and rate limits are counted
+//! and recorded in one place.
+
+use aws_config::BehaviorVersion;
+use aws_sdk_bedrockruntime::config::http::HttpResponse;
+use aws_sdk_bedrockruntime::config::retry::RetryConfig;
+use aws_sdk_bedrockruntime::config::{Credentials, Region};
+use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::operation::converse::ConverseError;
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ConversationRole, ConverseOutput, InferenceConfiguration, Message,
+    SystemContentBlock,
+};
+use aws_sdk_bedrockruntime::Client;
+use futures::future::BoxFuture;
+
+use super::{CallError, CallErrorKind, Completion, ModelRequest, Provider};
+use crate::dataset::Role;
+
+/// Where and how to reach Bedrock.
+#[derive(Debug, Clone, Default)]
+pub struct BedrockSettings {
+    /// AWS region (else the standard chain: `AWS_REGION`, profile).
+    pub region: Option<String>,
+    /// Named profile from the shared config files.
+    pub profile: Option<String>,
+    /// Endpoint override (else `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` / `AWS_ENDPOINT_URL`, else AWS's).
+    pub endpoint_url: Option<String>,
+}
+
+/// Calls Converse on Bedrock, or on anything that speaks its wire protocol.
+#[derive(Debug, Clone)]
+pub struct BedrockProvider {
+    client: Client,
+}
+
+impl BedrockProvider {
+    /// A client from the standard AWS configuration chain (credentials, region, endpoint environment variables),
+    /// with the given overrides.
+    pub async fn from_environment(settings: &BedrockSettings) -> Result<Self, CallError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &settings.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let sdk_config = loader.load().await;
+        if sdk_config.region().is_none() {
+            return Err(CallError {
+                kind: CallErrorKind::Other,
+                status: None,
+                message: "no AWS region configured: pass --region or set AWS_REGION".into(),
+            });
+        }
+        let config = aws_sdk_bedrockruntime::config::Builder::from(&sdk_config)
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Ok(BedrockProvider {
+            client: Client::from_conf(config),
+        })
+    }
+
+    /// A client for the embedded endpoint at `url`: fixed placeholder credentials (it checks no signature) so the
+    /// credential chain, and its instance-metadata lookups, are never consulted.
+    pub fn for_local_endpoint(url: &str) -> Self {
+        let config = aws_sdk_bedrockruntime::config::Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "bedrock-eval-local",
+            ))
+            .endpoint_url(url)
+            .retry_config(RetryConfig::disabled())
+            .build();
+        BedrockProvider {
+            client: Client::from_conf(config),
+        }
+    }
+
+    async fn call(&self, request: &ModelRequest) -> Result<Completion, CallError> {
+        let mut call = self.client.converse().model_id(&request.model);
+        if let Some(system) = &request.system {
+            call = call.system(SystemContentBlock::Text(system.clone()));
+        }
+        for turn in &request.messages {
+            let role = match turn.role {
+                Role::User => ConversationRole::User,
+                Role::Assistant => ConversationRole::Assistant,
+            };
+            let message = Message::builder()
+                .role(role)
+                .content(ContentBlock::Text(turn.text.clone()))
+                .build()
+                .map_err(|e| other(format!("cannot build message: {e}")))?;
+            call = call.messages(message);
+        }
+        let inference = &request.inference;
+        let mut config = InferenceConfiguration::builder();
+        if let Some(max_tokens) = inference.max_tokens {
+            config = config.max_tokens(i32::try_from(max_tokens).unwrap_or(i32::MAX));
+        }
+        if let Some(temperature) = inference.temperature {
+            config = config.temperature(temperature);
+        }
+        if let Some(top_p) = inference.top_p {
+            config = config.top_p(top_p);
+        }
+        for stop in &inference.stop_sequences {
+            config = config.stop_sequences(stop.clone());
+        }
+        let response = call
+            .inference_config(config.build())
+            .send()
+            .await
+            .map_err(map_error)?;
+
+        let text = match response.output() {
+            Some(ConverseOutput::Message(message)) => message
+                .content()
+                .iter()
+                .filter_map(|block| block.as_text().ok().cloned())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => {
+                return Err(CallError {
+                    kind: CallErrorKind::MalformedResponse,
+                    status: Some(200),
+                    message: "response has no output message".into(),
+                })
+            }
+        };
+        let usage = response.usage();
+        let (input_tokens, output_tokens) =
+            usage.map_or((0, 0), |u| (u.input_tokens(), u.output_tokens()));
+        if usage.is_none() || (input_tokens == 0 && output_tokens == 0) {
+            return Err(CallError {
+                kind: CallErrorKind::MissingUsage,
+                status: Some(200),
+                message: "response reported no token usage; refusing to count the call as free"
+                    .into(),
+            });
+        }
+        Ok(Completion {
+            text,
+            stop_reason: response.stop_reason().as_str().to_string(),
+            input_tokens: u64::try_from(input_tokens).unwrap_or(0),
+            output_tokens: u64::try_from(output_tokens).unwrap_or(0),
+            service_latency_ms: response
+                .metrics()
+                .and_then(|m| u64::try_from(m.latency_ms()).ok()),
+        })
+    }
+}
+
+impl Provider for BedrockProvider {
+    fn converse<'a>(
+        &'a self,
+        request: &'a ModelRequest,
+    ) -> BoxFuture<'a, Result<Completion, CallError>> {
+        Box::pin(self.call(request))
+    }
+}
+
+fn other(message: String) -> CallError {
+    CallError {
+        kind: CallErrorKind::Other,
+        status: None,
+        message,
+    }
+}
+
+fn map_error(error: SdkError<ConverseError, HttpResponse>) -> CallError {
+    match &error {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            let kind = match err {
+                ConverseError::ThrottlingException(_) => CallErrorKind::Throttling,
+                ConverseError::ModelNotReadyException(_) => CallErrorKind::ModelNotReady,
+                ConverseError::ValidationException(_) => CallErrorKind::Validation,
+                ConverseError::AccessDeniedException(_) => CallErrorKind::AccessDenied,
+                ConverseError::ResourceNotFoundException(_) => CallErrorKind::ResourceNotFound,
+                ConverseError::ModelTimeoutException(_) => CallErrorKind::ModelTimeout,
+                ConverseError::ModelErrorException(_) => CallErrorKind::ModelError,
+                ConverseError::InternalServerException(_) => CallErrorKind::InternalServer,
+                ConverseError::ServiceUnavailableException(_) => CallErrorKind::ServiceUnavailable,
+                _ => match service.raw().status().as_u16() {
+                    429 => CallErrorKind::Throttling,
+                    500 | 502 | 504 => CallErrorKind::InternalServer,
+                    503 => CallErrorKind::ServiceUnavailable,
+                    _ => CallErrorKind::Other,
+                },
+            };
+            CallError {
+                kind,
+                status: Some(service.raw().status().as_u16()),
+                message: err.message().unwrap_or("no message").to_string(),
+            }
+        }
+        SdkError::TimeoutError(_) => CallError {
+            kind: CallErrorKind::Timeout,
+            status: None,
+            message: "the SDK timed out".into(),
+        },
+        SdkError::DispatchFailure(failure) => CallError {
+            kind: if failure.is_timeout() {
+                CallErrorKind::Timeout
+            } else {
+                CallErrorKind::Network
+            },
+            status: None,
+            message: format!("request could not be sent: {}", error_chain(&error)),
+        },
+        SdkError::ResponseError(response) => CallError {
+            kind: CallErrorKind::MalformedResponse,
+            status: Some(response.raw().status().as_u16()),
+            message: format!("response could not be parsed: {}", error_chain(&error)),
+        },
+        _ => other(error_chain(&error)),
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

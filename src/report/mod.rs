@@ -1,0 +1,253 @@
+//! Reports derived from a run's records: scored rows, per-config summaries, and one writer per format.
+//!
+//! Nothing here calls a model; `bedrock-eval report RUN_DIR` rebuilds every file from `records.jsonl`.
+
+mod csv_files;
+mod markdown;
+pub mod table;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::provider::CallErrorKind;
+use crate::run::plan::build_plan;
+use crate::run::records::{Record, RecordStatus};
+use crate::run::RunMetadata;
+use crate::score::score_output;
+use crate::suite::schema::ConfigKind;
+use crate::suite::Suite;
+
+/// One (example, config, repeat) row: the outcome and, when there is a reply, its scores.
+#[derive(Debug, Clone)]
+pub struct ScoredRow<'a> {
+    /// The record.
+    pub record: &'a Record,
+    /// The quality score in [0, 1], for replies.
+    pub quality: Option<f64>,
+    /// Whether it passed the rubric's threshold, for replies.
+    pub pass: Option<bool>,
+    /// Per-criterion scores in rubric order (`None`: not applicable, or no reply).
+    pub criteria: Vec<Option<f64>>,
+}
+
+/// One config's totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigSummary {
+    /// Config name.
+    pub config: String,
+    /// Its kind.
+    pub kind: ConfigKind,
+    /// Its model.
+    pub model: String,
+    /// Requests planned for it.
+    pub planned: usize,
+    /// Replies recorded.
+    pub ok: usize,
+    /// Requests that ended in an error.
+    pub errors: usize,
+    /// Requests planned but not recorded (an interrupted run).
+    pub missing: usize,
+    /// Mean quality over replies.
+    pub mean_quality: Option<f64>,
+    /// Fraction of replies that passed.
+    pub pass_rate: Option<f64>,
+    /// Mean of each criterion over the replies it applied to.
+    pub criteria_means: Vec<Option<f64>>,
+    /// Input tokens over all replies.
+    pub input_tokens: u64,
+    /// Output tokens over all replies.
+    pub output_tokens: u64,
+    /// Median latency of replies (ms).
+    pub latency_p50_ms: Option<f64>,
+    /// 95th percentile latency of replies (ms).
+    pub latency_p95_ms: Option<f64>,
+    /// Retries made (attempts beyond the first), over all records.
+    pub retries: usize,
+    /// Errors by kind.
+    pub errors_by_kind: Vec<(CallErrorKind, usize)>,
+}
+
+/// Everything the writers need.
+pub struct ReportData<'a> {
+    /// The suite.
+    pub suite: &'a Suite,
+    /// The run's metadata.
+    pub metadata: &'a RunMetadata,
+    /// Rows in plan order (example, then config, then repeat).
+    pub rows: Vec<ScoredRow<'a>>,
+    /// One summary per config, in suite order.
+    pub summaries: Vec<ConfigSummary>,
+    /// Records whose request is not in the current plan (the suite changed since they were made).
+    pub stale_records: usize,
+}
+
+/// Scores the records that belong to the suite's current plan and summarises them per config.
+pub fn build<'a>(
+    suite: &'a Suite,
+    metadata: &'a RunMetadata,
+    records: &'a [Record],
+) -> anyhow::Result<ReportData<'a>> {
+    let plan = build_plan(suite)?;
+    let mut latest: HashMap<&str, &Record> = HashMap::new();
+    for record in records {
+        latest.insert(&record.fingerprint.0, record);
+    }
+    let examples: HashMap<&str, &crate::dataset::Example> = suite
+        .held_out
+        .examples
+        .iter()
+        .map(|e| (e.id.as_str(), e))
+        .collect();
+    let mut rows = Vec::with_capacity(plan.len());
+    let mut missing: HashMap<&str, usize> = HashMap::new();
+    let mut in_plan = 0usize;
+    for planned in &plan {
+        let Some(record) = latest.get(planned.fingerprint.0.as_str()) else {
+            *missing.entry(planned.config.as_str()).or_default() += 1;
+            continue;
+        };
+        in_plan += 1;
+        let scores = match (&record.output, examples.get(record.example_id.as_str())) {
+            (Some(output), Some(example)) if record.status == RecordStatus::Ok => {
+                Some(score_output(&suite.rubric, example, output))
+            }
+            _ => None,
+        };
+        rows.push(ScoredRow {
+            record,
+            quality: scores.as_ref().map(|s| s.quality),
+            pass: scores.as_ref().map(|s| s.pass),
+            criteria: match &scores {
+                Some(s) => s.criteria.iter().map(|c| c.score).collect(),
+                None => vec![None; suite.rubric.criteria.len()],
+            },
+        });
+    }
+    let summaries = suite
+        .file
+        .configs
+        .iter()
+        .map(|config| {
+            let config_rows: Vec<&ScoredRow> = rows
+                .iter()
+                .filter(|r| r.record.config == config.name)
+                .collect();
+            summarise(
+                config.name.clone(),
+                config.kind,
+                config.model.clone(),
+                &config_rows,
+                missing.get(config.name.as_str()).copied().unwrap_or(0),
+                suite.rubric.criteria.len(),
+            )
+        })
+        .collect();
+    Ok(ReportData {
+        suite,
+        metadata,
+        rows,
+        summaries,
+        stale_records: latest.len() - in_plan,
+    })
+}
+
+fn summarise(
+    config: String,
+    kind: ConfigKind,
+    model: String,
+    rows: &[&ScoredRow],
+    missing: usize,
+    criteria: usize,
+) -> ConfigSummary {
+    let replies: Vec<&&ScoredRow> = rows.iter().filter(|r| r.quality.is_some()).collect();
+    let qualities: Vec<f64> = replies.iter().filter_map(|r| r.quality).collect();
+    let mut latencies: Vec<f64> = replies.iter().map(|r| r.record.latency_ms as f64).collect();
+    latencies.sort_by(f64::total_cmp);
+    let mut errors_by_kind: HashMap<CallErrorKind, usize> = HashMap::new();
+    for row in rows {
+        if let Some(error) = &row.record.error {
+            *errors_by_kind.entry(error.kind).or_default() += 1;
+        }
+    }
+    let mut errors_by_kind: Vec<_> = errors_by_kind.into_iter().collect();
+    errors_by_kind.sort();
+    ConfigSummary {
+        config,
+        kind,
+        model,
+        planned: rows.len() + missing,
+        ok: replies.len(),
+        errors: rows.len() - replies.len(),
+        missing,
+        mean_quality: mean(&qualities),
+        pass_rate: mean(
+            &replies
+                .iter()
+                .map(|r| if r.pass == Some(true) { 1.0 } else { 0.0 })
+                .collect::<Vec<_>>(),
+        ),
+        criteria_means: (0..criteria)
+            .map(|i| {
+                mean(
+                    &replies
+                        .iter()
+                        .filter_map(|r| r.criteria[i])
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect(),
+        input_tokens: replies.iter().map(|r| r.record.input_tokens).sum(),
+        output_tokens: replies.iter().map(|r| r.record.output_tokens).sum(),
+        latency_p50_ms: quantile_sorted(&latencies, 0.5),
+        latency_p95_ms: quantile_sorted(&latencies, 0.95),
+        retries: rows
+            .iter()
+            .map(|r| r.record.attempts.saturating_sub(1) as usize)
+            .sum(),
+        errors_by_kind,
+    }
+}
+
+/// Arithmetic mean; `None` for no values.
+pub fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// Linear-interpolation quantile (numpy's default, "type 7") of sorted values.
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let position = q.clamp(0.0, 1.0) * last as f64;
+    let lower = position.floor() as usize;
+    let upper = position.ceil() as usize;
+    Some(sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower as f64))
+}
+
+/// Writes every report file into `run_dir`; returns the paths written.
+pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathBuf>> {
+    let files = [
+        ("examples.csv", csv_files::examples_csv(data)?),
+        ("summary.csv", csv_files::summary_csv(data)?),
+        ("report.md", markdown::report_md(data).into_bytes()),
+    ];
+    let mut written = Vec::new();
+    for (name, bytes) in files {
+        let path = run_dir.join(name);
+        std::fs::write(&path, bytes)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_7_quantiles() {
+        let sorted = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile_sorted(&sorted, 0.5), Some(2.5));
+        assert!((quantile_sorted(&sorted, 0.95).unwrap() - 3.85).abs() < 1e-12);
+        assert_eq!(quantile_sorted(&[7.0], 0.95), Some(7.0));
+        assert_eq!(quantile_sorted(&[], 0.5), None);
+    }
+}

@@ -1,0 +1,391 @@
+//! Loading a suite and everything it references, and checking it all before any model is called.
+//!
+//! `load` is what `validate`, `plan` and `run` share: a `Suite` that loads is ready to run.
+
+pub mod schema;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::dataset::{Dataset, Example};
+use crate::error::{InputError, InputErrors};
+use crate::prompt::{template_fields, RequestBuilder};
+use crate::score::Rubric;
+use crate::yaml_file::read_yaml;
+use crate::yaml_positions::YamlPositions;
+use schema::{ConfigKind, ConfigSection, SuiteFile};
+
+/// A loaded, checked suite, with its datasets and rubric.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The suite file.
+    pub path: PathBuf,
+    /// Its settings, with every path resolved against the suite file's folder.
+    pub file: SuiteFile,
+    /// SHA-256 of the suite file.
+    pub sha256: String,
+    /// The held-out examples.
+    pub held_out: Dataset,
+    /// The training pool, when the suite has one.
+    pub training: Option<Dataset>,
+    /// The rubric.
+    pub rubric: Rubric,
+    /// Training data of the simulated custom models, by ARN (`local_endpoint.custom_models`).
+    pub simulated_custom_models: BTreeMap<String, Dataset>,
+}
+
+impl Suite {
+    /// The training pool's examples (empty without one).
+    pub fn pool(&self) -> &[Example] {
+        self.training
+            .as_ref()
+            .map_or(&[], |d| d.examples.as_slice())
+    }
+
+    /// The baseline config.
+    pub fn baseline(&self) -> &ConfigSection {
+        self.file
+            .configs
+            .iter()
+            .find(|c| c.name == self.file.baseline)
+            .unwrap_or(&self.file.configs[0])
+    }
+
+    /// The distinct model ids of the configs, in config order.
+    pub fn models(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        self.file
+            .configs
+            .iter()
+            .filter(|c| seen.insert(c.model.as_str()))
+            .map(|c| c.model.clone())
+            .collect()
+    }
+}
+
+/// Reads the suite at `path` and everything it references; every problem found is reported.
+pub fn load(path: &Path) -> Result<Suite, InputErrors> {
+    let yaml = read_yaml::<SuiteFile>(path, "suite")?;
+    let mut file = yaml.value;
+    let positions = yaml.positions;
+    let checker = Checker {
+        path,
+        positions: &positions,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+
+    let mut errors = checker.check_settings(&file);
+
+    file.dataset.held_out = dir.join(&file.dataset.held_out);
+    file.dataset.training = file.dataset.training.as_ref().map(|p| dir.join(p));
+    file.rubric = dir.join(&file.rubric);
+    for model in file.local_endpoint.custom_models.values_mut() {
+        model.tuned_on = dir.join(&model.tuned_on);
+    }
+
+    let held_out = checker
+        .existing(&file.dataset.held_out, "dataset.held_out", &mut errors)
+        .and_then(|p| collect(Dataset::load(p), &mut errors));
+    let training = file
+        .dataset
+        .training
+        .as_deref()
+        .and_then(|p| checker.existing(p, "dataset.training", &mut errors))
+        .and_then(|p| collect(Dataset::load(p), &mut errors));
+    let rubric = checker
+        .existing(&file.rubric, "rubric", &mut errors)
+        .and_then(|p| match Rubric::load(p) {
+            Ok(rubric) => Some(rubric),
+            Err(InputErrors(more)) => {
+                errors.extend(more);
+                None
+            }
+        });
+    let mut simulated_custom_models = BTreeMap::new();
+    for (arn, model) in &file.local_endpoint.custom_models {
+        let field = format!("local_endpoint.custom_models.{arn}.tuned_on");
+        if let Some(dataset) = checker
+            .existing(&model.tuned_on, &field, &mut errors)
+            .and_then(|p| collect(Dataset::load(p), &mut errors))
+        {
+            simulated_custom_models.insert(arn.clone(), dataset);
+        }
+    }
+
+    if let Some(held_out) = &held_out {
+        errors.extend(checker.check_against_data(
+            &file,
+            held_out,
+            training.as_ref(),
+            rubric.as_ref(),
+        ));
+    }
+    match (held_out, rubric) {
+        (Some(held_out), Some(rubric)) if errors.is_empty() => Ok(Suite {
+            path: path.to_path_buf(),
+            file,
+            sha256: yaml.sha256,
+            held_out,
+            training,
+            rubric,
+            simulated_custom_models,
+        }),
+        _ => Err(InputErrors(errors)),
+    }
+}
+
+fn collect<T>(result: Result<T, InputError>, errors: &mut Vec<InputError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+    positions: &'a YamlPositions,
+}
+
+impl Checker<'_> {
+    fn at(&self, field: &str, message: impl Into<String>) -> InputError {
+        InputError::in_file(self.path, message)
+            .field(field)
+            .position(self.positions.find(field))
+    }
+
+    fn existing<'p>(
+        &self,
+        path: &'p Path,
+        field: &str,
+        errors: &mut Vec<InputError>,
+    ) -> Option<&'p Path> {
+        if path.is_file() {
+            Some(path)
+        } else {
+            errors.push(self.at(field, format!("file not found: {}", path.display())));
+            None
+        }
+    }
+
+    /// Checks that need only the suite file.
+    fn check_settings(&self, file: &SuiteFile) -> Vec<InputError> {
+        let mut errors = Vec::new();
+        if file.name.trim().is_empty()
+            || !file
+                .name
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_.".contains(c))
+        {
+            errors.push(self.at("name", "must be non-empty, using letters, digits, '-', '_' or '.' (it names the results folder)"));
+        }
+        if file.configs.is_empty() {
+            errors.push(self.at("configs", "a suite needs at least one config"));
+        }
+        let mut names = HashSet::new();
+        for (i, config) in file.configs.iter().enumerate() {
+            errors.extend(self.check_config(i, config, file.dataset.training.is_some()));
+            if !names.insert(config.name.as_str()) {
+                errors.push(self.at(
+                    &format!("configs[{i}].name"),
+                    format!("duplicate config name `{}`", config.name),
+                ));
+            }
+        }
+        if !file.configs.iter().any(|c| c.name == file.baseline) {
+            let known: Vec<&str> = file.configs.iter().map(|c| c.name.as_str()).collect();
+            errors.push(self.at(
+                "baseline",
+                format!(
+                    "`{}` names no config; expected one of: {}",
+                    file.baseline,
+                    known.join(", ")
+                ),
+            ));
+        }
+        if file.repeats == 0 || file.repeats > 100 {
+            errors.push(self.at(
+                "repeats",
+                format!("must be between 1 and 100, got {}", file.repeats),
+            ));
+        }
+        if file.concurrency == 0 || file.concurrency > 1024 {
+            errors.push(self.at(
+                "concurrency",
+                format!("must be between 1 and 1024, got {}", file.concurrency),
+            ));
+        }
+        let models: HashSet<&str> = file.configs.iter().map(|c| c.model.as_str()).collect();
+        for (model, limits) in &file.limits {
+            let field = format!("limits.{model}");
+            if !models.contains(model.as_str()) {
+                errors.push(
+                    InputError::in_file(
+                        self.path,
+                        format!("`{model}` is not the model of any config"),
+                    )
+                    .field(&field)
+                    .position(self.positions.find_key(&field)),
+                );
+            }
+            if limits.requests_per_minute == Some(0) || limits.tokens_per_minute == Some(0) {
+                errors.push(self.at(
+                    &field,
+                    "limits must be at least 1 (leave a limit out for none)",
+                ));
+            }
+        }
+        let retry = &file.retry;
+        if retry.max_attempts == 0 || retry.max_attempts > 20 {
+            errors.push(self.at("retry.max_attempts", "must be between 1 and 20"));
+        }
+        if retry.timeout_ms == 0 {
+            errors.push(self.at("retry.timeout_ms", "must be above 0"));
+        }
+        if retry.base_delay_ms > retry.max_delay_ms {
+            errors.push(self.at("retry.base_delay_ms", "must not exceed retry.max_delay_ms"));
+        }
+        errors
+    }
+
+    fn check_config(
+        &self,
+        i: usize,
+        config: &ConfigSection,
+        has_training: bool,
+    ) -> Vec<InputError> {
+        let mut errors = Vec::new();
+        let field = |key: &str| format!("configs[{i}].{key}");
+        if config.name.trim().is_empty() {
+            errors.push(self.at(&field("name"), "must not be empty"));
+        }
+        if config.model.trim().is_empty() {
+            errors.push(self.at(&field("model"), "must not be empty"));
+        }
+        match (config.kind, &config.shots) {
+            (ConfigKind::FewShot, None) => errors.push(self.at(
+                &field("kind"),
+                "a few-shot config needs `shots` (k, select)",
+            )),
+            (ConfigKind::FewShot, Some(shots)) => {
+                if shots.k == 0 {
+                    errors.push(self.at(&field("shots.k"), "must be at least 1"));
+                }
+                if !has_training {
+                    errors.push(self.at(&field("kind"), "a few-shot config needs `dataset.training`, the pool to draw demonstrations from"));
+                }
+            }
+            (_, Some(_)) => {
+                errors.push(self.at(&field("shots"), "only few-shot configs take `shots`"))
+            }
+            (_, None) => {}
+        }
+        if config.kind == ConfigKind::Custom && !is_bedrock_arn(&config.model) {
+            errors.push(self.at(&field("model"), format!(
+                "a custom config's model must be the ARN of a provisioned model or custom-model deployment, got `{}`",
+                config.model
+            )));
+        }
+        let inference = &config.inference;
+        if let Some(t) = inference.temperature {
+            if !(0.0..=1.0).contains(&t) {
+                errors.push(self.at(
+                    &field("inference.temperature"),
+                    format!("must be between 0 and 1, got {t}"),
+                ));
+            }
+        }
+        if let Some(p) = inference.top_p {
+            if !(0.0..=1.0).contains(&p) {
+                errors.push(self.at(
+                    &field("inference.top_p"),
+                    format!("must be between 0 and 1, got {p}"),
+                ));
+            }
+        }
+        if inference.max_tokens == Some(0) {
+            errors.push(self.at(&field("inference.max_tokens"), "must be at least 1"));
+        }
+        if inference.stop_sequences.iter().any(String::is_empty) {
+            errors.push(self.at(
+                &field("inference.stop_sequences"),
+                "must not contain an empty sequence",
+            ));
+        }
+        if let Some(template) = &config.template {
+            if let Err(e) = template_fields(template) {
+                errors.push(self.at(&field("template"), e.to_string()));
+            }
+        }
+        errors
+    }
+
+    /// Checks that need the loaded data: pool sizes, template fields, rubric fields.
+    fn check_against_data(
+        &self,
+        file: &SuiteFile,
+        held_out: &Dataset,
+        training: Option<&Dataset>,
+        rubric: Option<&Rubric>,
+    ) -> Vec<InputError> {
+        let mut errors = Vec::new();
+        let pool = training.map_or(&[][..], |d| d.examples.as_slice());
+        for (i, config) in file.configs.iter().enumerate() {
+            if let Some(template) = &config.template {
+                for example in
+                    held_out
+                        .examples
+                        .iter()
+                        .chain(if config.kind == ConfigKind::FewShot {
+                            pool
+                        } else {
+                            &[]
+                        })
+                {
+                    if let Err(e) = crate::prompt::render(template, example) {
+                        errors.push(self.at(
+                            &format!("configs[{i}].template"),
+                            format!("{e} (line {})", example.line),
+                        ));
+                        break;
+                    }
+                }
+            }
+            let (ConfigKind::FewShot, Some(shots)) = (config.kind, &config.shots) else {
+                continue;
+            };
+            let builder = RequestBuilder::new(config, pool);
+            if let Some(example) = held_out
+                .examples
+                .iter()
+                .find(|e| builder.eligible_count(e) < shots.k)
+            {
+                errors.push(self.at(&format!("configs[{i}].shots.k"), format!(
+                    "k = {} but the training pool has only {} eligible demonstrations for example `{}` (pool entries need a completion and must differ from the held-out input)",
+                    shots.k,
+                    builder.eligible_count(example),
+                    example.id
+                )));
+            }
+        }
+        if let Some(rubric) = rubric {
+            for criterion in &rubric.criteria {
+                let Some(field) = criterion.field() else {
+                    continue;
+                };
+                if let Some(example) = held_out
+                    .examples
+                    .iter()
+                    .find(|e| !e.fields.contains_key(field))
+                {
+                    errors.push(InputError::at_line(&held_out.path, example.line, format!(
+                        "rubric criterion `{}` takes its terms from field `{field}`, which example `{}` lacks",
+                        criterion.id, example.id
+                    )).field(field));
+                }
+            }
+        }
+        errors
+    }
+}
+
+/// Whether `model` looks like a Bedrock ARN (provisioned model, custom-model deployment, imported or custom model).
+pub fn is_bedrock_arn(model: &str) -> bool {
+    model.starts_with("arn:aws") && model.contains(":bedrock:")
+}

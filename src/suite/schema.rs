@@ -1,0 +1,211 @@
+//! The suite file's YAML schema, as written by the user.
+//!
+//! Every section rejects unknown keys, so a typo is an error rather than a silently ignored setting. Paths are kept
+//! as written here; `suite::load` resolves them against the suite file's folder.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// A suite file: what to evaluate, on which data, with which configurations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteFile {
+    /// Short name; also the folder name under `results/`.
+    pub name: String,
+    /// What the suite measures, for the report.
+    #[serde(default)]
+    pub description: String,
+    /// The held-out examples and the optional training pool.
+    pub dataset: DatasetSection,
+    /// Path of the rubric that scores every output.
+    pub rubric: PathBuf,
+    /// The configurations compared.
+    pub configs: Vec<ConfigSection>,
+    /// The name of the configuration every other one is compared against.
+    pub baseline: String,
+    /// How many times each (example, config) pair is asked.
+    #[serde(default = "default_repeats")]
+    pub repeats: u32,
+    /// Most model calls in flight at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Rate limits per model id (or ARN): requests and tokens per minute.
+    #[serde(default)]
+    pub limits: BTreeMap<String, ModelLimits>,
+    /// Retry and timeout policy for model calls.
+    #[serde(default)]
+    pub retry: RetrySection,
+    /// Settings for the embedded endpoint (`run --local`, `serve --suite`); ignored against real Bedrock.
+    #[serde(default)]
+    pub local_endpoint: LocalEndpointSection,
+}
+
+fn default_repeats() -> u32 {
+    1
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+
+/// Where the examples come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSection {
+    /// JSONL file of held-out examples (prompt/completion or `bedrock-conversation-2024`).
+    pub held_out: PathBuf,
+    /// JSONL file of training examples, the pool few-shot demonstrations are drawn from.
+    #[serde(default)]
+    pub training: Option<PathBuf>,
+}
+
+/// The three ways of customising a model that a suite compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfigKind {
+    /// The base model with a system prompt.
+    Prompt,
+    /// The base model with k demonstrations from the training pool.
+    FewShot,
+    /// A fine-tuned model, addressed by its ARN.
+    Custom,
+}
+
+impl ConfigKind {
+    /// The name used in suite files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigKind::Prompt => "prompt",
+            ConfigKind::FewShot => "few-shot",
+            ConfigKind::Custom => "custom",
+        }
+    }
+}
+
+/// One configuration under evaluation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigSection {
+    /// Unique name, used in reports.
+    pub name: String,
+    /// How the model is customised.
+    pub kind: ConfigKind,
+    /// Model id, inference-profile id, or provisioned-model / custom-model-deployment ARN.
+    pub model: String,
+    /// System prompt.
+    #[serde(default)]
+    pub system: Option<String>,
+    /// Template for the user turn; `{{input}}` is the example's input, `{{field}}` any field of the example.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Demonstrations, for `few-shot` configs.
+    #[serde(default)]
+    pub shots: Option<ShotsSection>,
+    /// Inference parameters sent with every request.
+    #[serde(default)]
+    pub inference: InferenceSection,
+}
+
+/// How few-shot demonstrations are chosen.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShotsSection {
+    /// How many demonstrations.
+    pub k: usize,
+    /// Which ones.
+    #[serde(default)]
+    pub select: ShotSelection,
+    /// Seed for `random` selection.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// The few-shot selection strategies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShotSelection {
+    /// The first k eligible training examples, in file order: the same for every example.
+    #[default]
+    Fixed,
+    /// k eligible examples drawn at random per held-out example, from a seed.
+    Random,
+    /// The k training examples whose inputs are lexically most similar (BM25) to the held-out input.
+    Similar,
+}
+
+/// Converse `inferenceConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InferenceSection {
+    /// Most tokens in the reply.
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature, 0 to 1.
+    #[serde(default)]
+    pub temperature: Option<f32>,
+    /// Nucleus sampling mass, 0 to 1.
+    #[serde(default)]
+    pub top_p: Option<f32>,
+    /// Sequences that end the reply.
+    #[serde(default)]
+    pub stop_sequences: Vec<String>,
+}
+
+/// Rate limits for one model.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelLimits {
+    /// Requests per minute.
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
+    /// Input plus output tokens per minute.
+    #[serde(default)]
+    pub tokens_per_minute: Option<u64>,
+}
+
+/// Retry and timeout policy.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrySection {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// First backoff delay; each retry doubles it, with full jitter.
+    pub base_delay_ms: u64,
+    /// Longest backoff delay.
+    pub max_delay_ms: u64,
+    /// Time allowed for one attempt before it counts as a timeout.
+    pub timeout_ms: u64,
+}
+
+impl Default for RetrySection {
+    fn default() -> Self {
+        RetrySection {
+            max_attempts: 6,
+            base_delay_ms: 250,
+            max_delay_ms: 20_000,
+            timeout_ms: 60_000,
+        }
+    }
+}
+
+/// How the embedded endpoint simulates this suite's models.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalEndpointSection {
+    /// Seed for the simulated models and faults.
+    pub seed: u64,
+    /// Custom-model ARNs the endpoint serves, each with the training file it is "fine-tuned" on.
+    pub custom_models: BTreeMap<String, SimulatedCustomModel>,
+    /// Faults to inject (latency, throttling, quotas, errors).
+    pub faults: std::collections::BTreeMap<String, f64>,
+}
+
+/// A simulated fine-tuned model.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatedCustomModel {
+    /// JSONL training file it learned from (relative to the suite file).
+    pub tuned_on: PathBuf,
+}
