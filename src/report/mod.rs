@@ -109,14 +109,14 @@ pub fn build<'a>(
         in_plan += 1;
         let scores = match (&record.output, examples.get(record.example_id.as_str())) {
             (Some(output), Some(example)) if record.status == RecordStatus::Ok => {
-                Some(score_output(&suite.rubric, example, output))
+                Some(score_output(&suite.rubric, example, output, &|_| None))
             }
             _ => None,
         };
         rows.push(ScoredRow {
             record,
-            quality: scores.as_ref().map(|s| s.quality),
-            pass: scores.as_ref().map(|s| s.pass),
+            quality: scores.as_ref().and_then(|s| s.quality),
+            pass: scores.as_ref().and_then(|s| s.pass),
             criteria: match &scores {
                 Some(s) => s.criteria.iter().map(|c| c.score).collect(),
                 None => vec![None; suite.rubric.criteria.len()],

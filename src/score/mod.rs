@@ -1,21 +1,30 @@
 //! Scoring outputs against a rubric: per-criterion scores in [0, 1], weighted into one quality score.
 //!
-//! Pure functions: an example and an output in, scores out.
+//! Deterministic criteria are pure functions of the example and the output. Judge criteria take the verdicts the
+//! judge stage collected (`score::judge`); a missing or malformed verdict is a judge error for that criterion, never
+//! a silent zero.
 
+pub mod judge;
 pub mod rubric;
+pub mod text;
 
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Example;
-pub use rubric::{Check, Criterion, Rubric, Terms};
+pub use rubric::{Check, Criterion, JudgeSpec, Rubric, Terms};
+use rubric::{LengthUnit, ReferenceMethod, TermsMode};
 
 /// One criterion's result for one output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CriterionScore {
     /// The criterion's id.
     pub id: String,
-    /// Score in [0, 1]; `None` when the criterion does not apply (e.g. its field lists no terms).
+    /// Score in [0, 1]; absent when the criterion does not apply or could not be scored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
+    /// Why it could not be scored (a judge error), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// An output's scores.
@@ -23,86 +32,131 @@ pub struct CriterionScore {
 pub struct OutputScore {
     /// Per criterion, in rubric order.
     pub criteria: Vec<CriterionScore>,
-    /// Weighted mean of the applicable criteria, zeroed by a failed gate; in [0, 1].
-    pub quality: f64,
+    /// Weighted mean of the scored criteria, zeroed by a failed gate, in [0, 1]; absent when a gate could not be
+    /// scored or no criterion could.
+    pub quality: Option<f64>,
     /// quality ≥ the rubric's pass threshold.
-    pub pass: bool,
+    pub pass: Option<bool>,
 }
 
-/// Scores `output` (the model's reply to `example`) against `rubric`.
-pub fn score_output(rubric: &Rubric, example: &Example, output: &str) -> OutputScore {
+/// A judge criterion's outcome for one output: the median level, or why there is none.
+pub type JudgeOutcome = Result<f64, String>;
+
+/// Scores `output` (the reply to `example`). `judged` gives each judge criterion's outcome by criterion id.
+pub fn score_output(
+    rubric: &Rubric,
+    example: &Example,
+    output: &str,
+    judged: &dyn Fn(&str) -> Option<JudgeOutcome>,
+) -> OutputScore {
     let criteria: Vec<CriterionScore> = rubric
         .criteria
         .iter()
-        .map(|criterion| CriterionScore {
-            id: criterion.id.clone(),
-            score: criterion_score(&criterion.check, example, output),
+        .map(|criterion| {
+            let (score, error) = match &criterion.check {
+                Check::Judge(spec) => match judged(&criterion.id) {
+                    Some(Ok(level)) => (Some(spec.normalise(level)), None),
+                    Some(Err(error)) => (None, Some(error)),
+                    None => (None, Some("no judge verdict recorded".to_string())),
+                },
+                check => (deterministic_score(check, example, output), None),
+            };
+            CriterionScore {
+                id: criterion.id.clone(),
+                score,
+                error,
+            }
         })
         .collect();
     let quality = weighted_quality(&rubric.criteria, &criteria);
     OutputScore {
-        pass: quality >= rubric.pass_threshold,
+        pass: quality.map(|q| q >= rubric.pass_threshold),
         criteria,
         quality,
     }
 }
 
-/// The weighted mean of the applicable scores; 0 when a gate criterion scored below 1.
-pub fn weighted_quality(criteria: &[Criterion], scores: &[CriterionScore]) -> f64 {
+/// The weighted mean of the scored criteria; 0 when a gate scored below 1; `None` when a gate has an error or
+/// nothing could be scored.
+pub fn weighted_quality(criteria: &[Criterion], scores: &[CriterionScore]) -> Option<f64> {
     let mut weighted = 0.0;
     let mut total_weight = 0.0;
     for (criterion, result) in criteria.iter().zip(scores) {
-        let Some(score) = result.score else { continue };
-        if criterion.gate && score < 1.0 {
-            return 0.0;
+        match (result.score, &result.error) {
+            (Some(score), _) => {
+                if criterion.gate && score < 1.0 {
+                    return Some(0.0);
+                }
+                weighted += criterion.weight * score;
+                total_weight += criterion.weight;
+            }
+            (None, Some(_)) if criterion.gate => return None,
+            (None, _) => {}
         }
-        weighted += criterion.weight * score;
-        total_weight += criterion.weight;
     }
-    if total_weight > 0.0 {
-        (weighted / total_weight).clamp(0.0, 1.0)
-    } else {
-        0.0
-    }
+    (total_weight > 0.0).then(|| (weighted / total_weight).clamp(0.0, 1.0))
 }
 
-fn criterion_score(check: &Check, example: &Example, output: &str) -> Option<f64> {
+/// A deterministic criterion's score; `None` when it does not apply (no terms in the field, no reference).
+pub fn deterministic_score(check: &Check, example: &Example, output: &str) -> Option<f64> {
     match check {
-        Check::ContainsAll {
-            terms,
-            case_sensitive,
-        } => {
+        Check::Terms { mode, terms, matching } => {
             let terms = resolve(terms, example)?;
+            let haystack = text::prepare(output, *matching);
             let found = terms
                 .iter()
-                .filter(|t| contains(output, t, *case_sensitive))
+                .filter(|t| text::contains(&haystack, &text::prepare(t, *matching), matching.whole_words))
                 .count();
-            Some(found as f64 / terms.len() as f64)
+            let n = terms.len() as f64;
+            Some(match mode {
+                TermsMode::All => found as f64 / n,
+                TermsMode::Any => f64::from(u8::from(found > 0)),
+                TermsMode::None => (n - found as f64) / n,
+            })
         }
-        Check::ContainsAny {
-            terms,
-            case_sensitive,
-        } => {
-            let terms = resolve(terms, example)?;
-            let any = terms.iter().any(|t| contains(output, t, *case_sensitive));
-            Some(if any { 1.0 } else { 0.0 })
+        Check::Regex { regex, must_match } => Some(f64::from(u8::from(regex.is_match(output) == *must_match))),
+        Check::Json(json) => {
+            let Some(value) = text::extract_json(output, json.allow_fenced) else {
+                return Some(0.0);
+            };
+            let mut parts = Vec::new();
+            if !json.required_keys.is_empty() {
+                let present = json
+                    .required_keys
+                    .iter()
+                    .filter(|k| value.as_object().is_some_and(|o| o.contains_key(*k)))
+                    .count();
+                parts.push(present as f64 / json.required_keys.len() as f64);
+            }
+            if let Some(schema) = &json.schema {
+                parts.push(f64::from(u8::from(schema.is_valid(&value))));
+            }
+            Some(if parts.is_empty() { 1.0 } else { parts.iter().sum::<f64>() / parts.len() as f64 })
         }
-        Check::NotContains {
-            terms,
-            case_sensitive,
-        } => {
-            let terms = resolve(terms, example)?;
-            let absent = terms
-                .iter()
-                .filter(|t| !contains(output, t, *case_sensitive))
-                .count();
-            Some(absent as f64 / terms.len() as f64)
+        Check::Length { unit, min, max } => {
+            let length = match unit {
+                LengthUnit::Characters => output.chars().count(),
+                LengthUnit::Words => output.split_whitespace().count(),
+            } as u64;
+            let within = min.is_none_or(|m| length >= m) && max.is_none_or(|m| length <= m);
+            Some(f64::from(u8::from(within)))
         }
-        Check::Regex { regex, must_match } => Some(if regex.is_match(output) == *must_match {
-            1.0
-        } else {
-            0.0
-        }),
+        Check::Reference { method } => {
+            let reference = example.reference.as_deref()?;
+            Some(match method {
+                ReferenceMethod::Exact => f64::from(u8::from(output.trim() == reference.trim())),
+                ReferenceMethod::NormalizedExact => {
+                    f64::from(u8::from(text::normalised_tokens(output) == text::normalised_tokens(reference)))
+                }
+                ReferenceMethod::TokenF1 => {
+                    text::token_f1(&text::normalised_tokens(output), &text::normalised_tokens(reference))
+                }
+                ReferenceMethod::RougeL => {
+                    text::rouge_l(&text::normalised_tokens(output), &text::normalised_tokens(reference))
+                }
+            })
+        }
+        Check::Judge(_) => None,
     }
 }
 
@@ -114,14 +168,6 @@ fn resolve(terms: &Terms, example: &Example) -> Option<Vec<String>> {
     };
     let terms: Vec<String> = terms.into_iter().filter(|t| !t.trim().is_empty()).collect();
     (!terms.is_empty()).then_some(terms)
-}
-
-fn contains(haystack: &str, needle: &str, case_sensitive: bool) -> bool {
-    if case_sensitive {
-        haystack.contains(needle)
-    } else {
-        haystack.to_lowercase().contains(&needle.to_lowercase())
-    }
 }
 
 #[cfg(test)]

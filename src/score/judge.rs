@@ -1,0 +1,1 @@
+//! LLM-judge criteria (being written).

@@ -1,0 +1,184 @@
+//! Text handling for the deterministic criteria: normalisation, term matching, tokens, F1, ROUGE-L, JSON extraction.
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::rubric::Matching;
+
+/// `text` prepared for matching: NFKC-normalised and case-folded as `matching` says.
+pub fn prepare(text: &str, matching: Matching) -> String {
+    let text: String = if matching.normalize_unicode {
+        text.nfkc().collect()
+    } else {
+        text.to_string()
+    };
+    if matching.case_sensitive {
+        text
+    } else {
+        caseless::default_case_fold_str(&text)
+    }
+}
+
+/// Whether the prepared `needle` occurs in the prepared `haystack` (as a whole word when asked).
+pub fn contains(haystack: &str, needle: &str, whole_words: bool) -> bool {
+    if !whole_words {
+        return haystack.contains(needle);
+    }
+    let joins = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    haystack.match_indices(needle).any(|(start, _)| {
+        let before = haystack[..start].chars().next_back();
+        let after = haystack[start + needle.len()..].chars().next();
+        !joins(before) && !joins(after)
+    })
+}
+
+/// Tokens for reference comparisons: NFKC, case-folded, split on anything not a letter or digit.
+pub fn normalised_tokens(text: &str) -> Vec<String> {
+    let folded = caseless::default_case_fold_str(&text.nfkc().collect::<String>());
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// F1 of two token bags (SQuAD's definition): 1 when both are empty.
+pub fn token_f1(candidate: &[String], reference: &[String]) -> f64 {
+    if candidate.is_empty() && reference.is_empty() {
+        return 1.0;
+    }
+    let mut counts = std::collections::HashMap::new();
+    for token in reference {
+        *counts.entry(token.as_str()).or_insert(0i64) += 1;
+    }
+    let mut overlap = 0i64;
+    for token in candidate {
+        if let Some(count) = counts.get_mut(token.as_str()) {
+            if *count > 0 {
+                *count -= 1;
+                overlap += 1;
+            }
+        }
+    }
+    if overlap == 0 {
+        return 0.0;
+    }
+    let precision = overlap as f64 / candidate.len() as f64;
+    let recall = overlap as f64 / reference.len() as f64;
+    2.0 * precision * recall / (precision + recall)
+}
+
+/// ROUGE-L F-measure (β = 1): from the longest common subsequence of the two token sequences.
+pub fn rouge_l(candidate: &[String], reference: &[String]) -> f64 {
+    if candidate.is_empty() && reference.is_empty() {
+        return 1.0;
+    }
+    if candidate.is_empty() || reference.is_empty() {
+        return 0.0;
+    }
+    // One row of the LCS table at a time: O(n·m) time, O(m) memory.
+    let mut previous = vec![0usize; reference.len() + 1];
+    let mut current = vec![0usize; reference.len() + 1];
+    for token in candidate {
+        for (j, other) in reference.iter().enumerate() {
+            current[j + 1] = if token == other {
+                previous[j] + 1
+            } else {
+                current[j].max(previous[j + 1])
+            };
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    let lcs = previous[reference.len()] as f64;
+    if lcs == 0.0 {
+        return 0.0;
+    }
+    let precision = lcs / candidate.len() as f64;
+    let recall = lcs / reference.len() as f64;
+    2.0 * precision * recall / (precision + recall)
+}
+
+/// The JSON value in an output: the whole output, or (when allowed) the first Markdown code fence that parses.
+pub fn extract_json(output: &str, allow_fenced: bool) -> Option<serde_json::Value> {
+    if let Ok(value) = serde_json::from_str(output.trim()) {
+        return Some(value);
+    }
+    if !allow_fenced {
+        return None;
+    }
+    let mut rest = output;
+    while let Some(start) = rest.find("```") {
+        let after = &rest[start + 3..];
+        // Skip an info string such as `json` up to the end of the line.
+        let body_start = after.find('\n').map_or(after.len(), |i| i + 1);
+        let body = &after[body_start..];
+        let Some(end) = body.find("```") else { break };
+        if let Ok(value) = serde_json::from_str(body[..end].trim()) {
+            return Some(value);
+        }
+        rest = &body[end + 3..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(text: &str) -> Vec<String> {
+        normalised_tokens(text)
+    }
+
+    #[test]
+    fn full_case_folding_and_nfkc() {
+        let folding = Matching {
+            case_sensitive: false,
+            normalize_unicode: true,
+            whole_words: false,
+        };
+        assert_eq!(prepare("STRASSE", folding), prepare("straße", folding));
+        assert_eq!(prepare("ﬁle", folding), "file");
+        assert_eq!(prepare("ＡＢＣ", folding), "abc");
+        let exact = Matching {
+            case_sensitive: true,
+            normalize_unicode: false,
+            whole_words: false,
+        };
+        assert_ne!(prepare("ﬁle", exact), "file");
+    }
+
+    #[test]
+    fn whole_word_matching() {
+        assert!(contains("as an ai, i", "ai", true));
+        assert!(!contains("paid in full", "ai", true));
+        assert!(contains("paid in full", "ai", false));
+        assert!(contains("kestrel hub.", "kestrel hub", true));
+        assert!(!contains("", "x", false));
+    }
+
+    #[test]
+    fn f1_and_rouge_l_known_values() {
+        let reference = tokens("the cat sat on the mat");
+        assert_eq!(token_f1(&tokens("the cat sat on the mat"), &reference), 1.0);
+        // Overlap {the, cat, the, mat} = 4 of 5 candidate and 6 reference tokens.
+        let f1 = token_f1(&tokens("the cat ate the mat"), &reference);
+        let expected = 2.0 * (4.0 / 5.0) * (4.0 / 6.0) / (4.0 / 5.0 + 4.0 / 6.0);
+        assert!((f1 - expected).abs() < 1e-12, "{f1}");
+        // LCS of "the cat ate the mat" and "the cat sat on the mat" is "the cat the mat" (4).
+        let rouge = rouge_l(&tokens("the cat ate the mat"), &reference);
+        assert!((rouge - expected).abs() < 1e-12, "{rouge}");
+        assert_eq!(rouge_l(&[], &reference), 0.0);
+        assert_eq!(token_f1(&[], &[]), 1.0);
+    }
+
+    #[test]
+    fn json_plain_and_fenced() {
+        assert_eq!(extract_json(" {\"a\": 1} ", false), Some(serde_json::json!({"a": 1})));
+        let fenced = "Here you go:\n```json\n{\"a\": [1, 2]}\n```\nThanks";
+        assert_eq!(extract_json(fenced, true), Some(serde_json::json!({"a": [1, 2]})));
+        assert_eq!(extract_json(fenced, false), None);
+        let second = "```\nnot json\n```\n```json\n{\"b\": true}\n```";
+        assert_eq!(extract_json(second, true), Some(serde_json::json!({"b": true})));
+        assert_eq!(extract_json("```json\n{broken\n```", true), None);
+        assert_eq!(extract_json("", true), None);
+    }
+}
