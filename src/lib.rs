@@ -14,3 +14,4 @@ pub mod score;
 pub mod suite;
 pub mod yaml_file;
 pub mod yaml_positions;
+pub mod stats;

@@ -1,5 +1,29 @@
 //! The `bedrock-eval` binary: parse the command line, call the library, map errors to exit codes.
+//!
+//! Exit codes: 0 success; 1 a finding (reserved for checks that fail); 2 a usage or input error, reported before
+//! any model is called; 3 an operational failure (I/O, endpoint); 130 interrupted (resume to finish).
 
-fn main() {
-    println!("bedrock-eval {}", env!("CARGO_PKG_VERSION"));
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(commands::dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(error) => commands::report_error(&error),
+    }
 }

@@ -199,7 +199,7 @@ pub struct LocalEndpointSection {
     /// Custom-model ARNs the endpoint serves, each with the training file it is "fine-tuned" on.
     pub custom_models: BTreeMap<String, SimulatedCustomModel>,
     /// Faults to inject (latency, throttling, quotas, errors).
-    pub faults: std::collections::BTreeMap<String, f64>,
+    pub faults: crate::endpoint::Faults,
 }
 
 /// A simulated fine-tuned model.

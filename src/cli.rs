@@ -1,0 +1,117 @@
+//! The command line: what the user typed, as clap parses it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Evaluate prompt, few-shot and fine-tuned Bedrock models against each other, with statistics and cost.
+#[derive(Debug, Parser)]
+#[command(name = "bedrock-eval", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a suite: call every config on every held-out example, record, score and report.
+    Run(RunArgs),
+    /// Check a suite and everything it references, without calling a model.
+    Validate {
+        /// The suite file.
+        suite: PathBuf,
+    },
+    /// Rebuild a run's reports from its records (no model is called).
+    Report {
+        /// The run directory (results/<suite>/<run-id>).
+        run_dir: PathBuf,
+    },
+    /// Serve the embedded Bedrock-compatible endpoint (simulated models) until interrupted.
+    Serve(ServeArgs),
+}
+
+/// Where model calls go.
+#[derive(Debug, Args, Clone, Default)]
+pub struct EndpointArgs {
+    /// Use the embedded, simulated endpoint (offline; started in-process on 127.0.0.1).
+    #[arg(long, conflicts_with_all = ["endpoint_url", "profile"])]
+    pub local: bool,
+    /// Send Converse calls here instead of AWS (also read from AWS_ENDPOINT_URL_BEDROCK_RUNTIME by the SDK).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS region (default: the standard chain, e.g. AWS_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Named AWS profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+/// `run`'s arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The suite file.
+    pub suite: PathBuf,
+    /// Where calls go.
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    /// Folder that holds results/<suite>/<run-id>.
+    #[arg(long, default_value = "results", value_name = "DIR")]
+    pub results: PathBuf,
+    /// Name of the run folder (default: the UTC start time).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Continue an earlier run (the one named by --run-id, else the latest), skipping recorded requests.
+    #[arg(long)]
+    pub resume: bool,
+    /// With --resume, ask again the requests whose record is an error.
+    #[arg(long, requires = "resume")]
+    pub retry_errors: bool,
+    /// Most calls in flight (overrides the suite's `concurrency`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: Option<u16>,
+}
+
+/// `serve`'s arguments; fault flags override the suite's `local_endpoint.faults`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Loopback address to bind; port 0 picks a free port (printed on start).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub bind: SocketAddr,
+    /// A suite whose `local_endpoint` section (custom models, faults, seed) to serve.
+    #[arg(long)]
+    pub suite: Option<PathBuf>,
+    /// Seed for the simulated models and faults.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Fixed latency added to every answer (ms).
+    #[arg(long)]
+    pub latency_ms: Option<u64>,
+    /// Uniform random latency added on top (ms).
+    #[arg(long)]
+    pub jitter_ms: Option<u64>,
+    /// Fraction of requests answered 429 ThrottlingException.
+    #[arg(long)]
+    pub throttle_rate: Option<f64>,
+    /// Enforced requests-per-minute quota per model (429 beyond it).
+    #[arg(long)]
+    pub quota_rpm: Option<u32>,
+    /// Enforced tokens-per-minute quota per model (429 beyond it).
+    #[arg(long)]
+    pub quota_tpm: Option<u64>,
+    /// Fraction of requests answered 500/503.
+    #[arg(long)]
+    pub server_error_rate: Option<f64>,
+    /// Fraction of requests delayed by --slow-ms.
+    #[arg(long)]
+    pub slow_rate: Option<f64>,
+    /// Delay of slow responses (ms).
+    #[arg(long)]
+    pub slow_ms: Option<u64>,
+    /// Fraction of requests answered 200 with a malformed body.
+    #[arg(long)]
+    pub malformed_rate: Option<f64>,
+}

@@ -1,0 +1,255 @@
+//! Wiring each subcommand to the library, and errors to exit codes.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use bedrock_eval::endpoint::{self, CustomModel, EndpointOptions, TrainingPair};
+use bedrock_eval::error::{InputError, InputErrors};
+use bedrock_eval::provider::bedrock::{BedrockProvider, BedrockSettings};
+use bedrock_eval::run::{self, EndpointInfo, RunOptions};
+use bedrock_eval::suite::{self, Suite};
+use bedrock_eval::{report, run::records::read_records};
+use tokio::sync::mpsc;
+
+use crate::cli::{Command, EndpointArgs, RunArgs, ServeArgs};
+
+/// Exit code for a usage or input error.
+const EXIT_INPUT: u8 = 2;
+/// Exit code for an operational failure.
+const EXIT_FAILURE: u8 = 3;
+/// Exit code for an interrupted run.
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Runs one subcommand.
+pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run(args) => run(args).await,
+        Command::Validate { suite } => validate(&suite),
+        Command::Report { run_dir } => report_run(&run_dir),
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+/// Prints an error and picks its exit code: input mistakes are 2, everything else 3.
+pub fn report_error(error: &anyhow::Error) -> ExitCode {
+    if let Some(errors) = error.downcast_ref::<InputErrors>() {
+        eprintln!("{errors}");
+        return ExitCode::from(EXIT_INPUT);
+    }
+    if let Some(error) = error.downcast_ref::<InputError>() {
+        eprintln!("error: {error}");
+        return ExitCode::from(EXIT_INPUT);
+    }
+    eprintln!("error: {error:#}");
+    ExitCode::from(EXIT_FAILURE)
+}
+
+fn validate(path: &Path) -> anyhow::Result<ExitCode> {
+    let suite = suite::load(path)?;
+    let plan = run::plan::build_plan(&suite)?;
+    println!(
+        "{}: ok — {} held-out examples, {} training examples, {} configs, {} criteria, {} requests per run",
+        path.display(),
+        suite.held_out.examples.len(),
+        suite.pool().len(),
+        suite.file.configs.len(),
+        suite.rubric.criteria.len(),
+        plan.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The embedded endpoint's settings for a suite: its seed, faults, and simulated custom models with their data.
+pub fn local_endpoint_options(suite: &Suite) -> EndpointOptions {
+    let section = &suite.file.local_endpoint;
+    EndpointOptions {
+        seed: section.seed,
+        faults: section.faults.clone(),
+        custom_models: suite
+            .simulated_custom_models
+            .iter()
+            .map(|(arn, dataset)| {
+                let tuned_on = dataset
+                    .examples
+                    .iter()
+                    .filter_map(|e| {
+                        Some(TrainingPair {
+                            prompt: e.input.clone(),
+                            completion: e.reference.clone()?,
+                        })
+                    })
+                    .collect();
+                (arn.clone(), CustomModel { tuned_on })
+            })
+            .collect(),
+        ..EndpointOptions::default()
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let suite = suite::load(&args.suite)?;
+    let run_dir = run::resolve_run_dir(&args.results, &suite, args.run_id.as_deref(), args.resume)?;
+    let (provider, endpoint_info, local) = connect(&args.endpoint, &suite).await?;
+
+    let (interrupt_sender, interrupts) = mpsc::channel(4);
+    let interrupt_task = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if interrupt_sender.send(()).await.is_err() {
+                break;
+            }
+        }
+    });
+    let options = RunOptions {
+        retry_errors: args.retry_errors,
+        concurrency: args.concurrency.map(usize::from),
+    };
+    let outcome = run::run_suite(
+        &suite,
+        &provider,
+        endpoint_info,
+        &run_dir,
+        &options,
+        interrupts,
+    )
+    .await;
+    interrupt_task.abort();
+    if let Some(local) = local {
+        local.shutdown().await;
+    }
+    let outcome = outcome?;
+
+    let written = write_reports(&run_dir, &suite)?;
+    let execution = outcome.execution;
+    println!(
+        "{} requests planned: {} recorded earlier, {} recorded now{}",
+        outcome.planned,
+        outcome.already_recorded,
+        execution.recorded,
+        if execution.interrupted {
+            format!(
+                ", {} not started, {} abandoned in flight",
+                execution.not_started, execution.abandoned
+            )
+        } else {
+            String::new()
+        }
+    );
+    for path in written {
+        println!("wrote {}", path.display());
+    }
+    if execution.interrupted {
+        let run_id = run_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        eprintln!(
+            "run interrupted; resume it with:\n  bedrock-eval run {} --run-id {run_id} --resume{}",
+            args.suite.display(),
+            if args.endpoint.local { " --local" } else { "" }
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The provider for a run, what to record about it, and the in-process endpoint when `--local`.
+async fn connect(
+    args: &EndpointArgs,
+    suite: &Suite,
+) -> anyhow::Result<(
+    BedrockProvider,
+    EndpointInfo,
+    Option<endpoint::RunningEndpoint>,
+)> {
+    if args.local {
+        let bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        let running = endpoint::start(local_endpoint_options(suite), bind)
+            .await
+            .context("cannot start the embedded endpoint")?;
+        let url = running.url();
+        eprintln!("embedded endpoint (simulated models) listening on {url}");
+        let provider = BedrockProvider::for_local_endpoint(&url);
+        return Ok((provider, EndpointInfo::Simulated { url }, Some(running)));
+    }
+    let settings = BedrockSettings {
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    };
+    let provider = BedrockProvider::from_environment(&settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let endpoint_url = args
+        .endpoint_url
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").ok())
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+    Ok((
+        provider,
+        EndpointInfo::Bedrock {
+            endpoint_url,
+            region: args.region.clone(),
+        },
+        None,
+    ))
+}
+
+fn write_reports(run_dir: &Path, suite: &Suite) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let metadata = run::read_metadata(run_dir)?;
+    let records = read_records(&run_dir.join(run::RECORDS_FILE))?;
+    let data = report::build(suite, &metadata, &records.records)?;
+    Ok(report::write_all(run_dir, &data)?)
+}
+
+fn report_run(run_dir: &Path) -> anyhow::Result<ExitCode> {
+    let metadata = run::read_metadata(run_dir)?;
+    let suite = suite::load(&metadata.suite_path)?;
+    if suite.sha256 != metadata.suite_sha256 {
+        eprintln!(
+            "warning: {} changed since this run; reporting the records that match its current requests",
+            metadata.suite_path.display()
+        );
+    }
+    for path in write_reports(run_dir, &suite)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut options = match &args.suite {
+        Some(path) => local_endpoint_options(&suite::load(path)?),
+        None => EndpointOptions::default(),
+    };
+    let faults = &mut options.faults;
+    if let Some(seed) = args.seed {
+        options.seed = seed;
+    }
+    macro_rules! set {
+        ($($flag:ident => $field:ident),*) => {$(
+            if let Some(value) = args.$flag { faults.$field = value.into(); }
+        )*};
+    }
+    set!(latency_ms => latency_ms, jitter_ms => jitter_ms, throttle_rate => throttle_rate,
+         server_error_rate => server_error_rate, slow_rate => slow_rate, slow_ms => slow_ms,
+         malformed_rate => malformed_rate);
+    if args.quota_rpm.is_some() {
+        faults.quota_rpm = args.quota_rpm;
+    }
+    if args.quota_tpm.is_some() {
+        faults.quota_tpm = args.quota_tpm;
+    }
+    let running = endpoint::start(options, args.bind)
+        .await
+        .with_context(|| format!("cannot serve on {}", args.bind))?;
+    // The URL on stdout, alone on its line, so scripts can read it.
+    println!("{}", running.url());
+    eprintln!("bedrock-eval embedded endpoint (simulated models); Ctrl-C to stop");
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    running.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

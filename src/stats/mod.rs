@@ -1,0 +1,1 @@
+//! Statistics for the decision report (being written).
