@@ -1,0 +1,143 @@
+//! Helpers for the integration tests: the real binary, the embedded endpoint as a separate process on loopback,
+//! fixtures in temporary folders.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The bedrock-eval binary under test.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_bedrock-eval"))
+}
+
+/// A command for the binary, with an environment that can only reach what the test says: no AWS profile, no
+/// bearer token, no instance metadata, no endpoint from the surrounding shell.
+pub fn command() -> Command {
+    let mut command = Command::new(binary());
+    for var in [
+        "AWS_PROFILE",
+        "AWS_BEARER_TOKEN_BEDROCK",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/bedrock-eval-test-config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bedrock-eval-test-credentials");
+    command
+}
+
+/// The command with placeholder credentials and a region, for runs through the standard AWS chain.
+pub fn command_with_test_credentials() -> Command {
+    let mut command = command();
+    command
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1");
+    command
+}
+
+/// `bedrock-eval serve` running as its own process on 127.0.0.1; killed (by its PID) when dropped.
+pub struct Server {
+    child: Child,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl Server {
+    /// Starts the endpoint with extra `serve` arguments and waits for its URL.
+    pub fn start(args: &[&str]) -> Server {
+        let mut child = command()
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bedrock-eval serve");
+        let stdout = child.stdout.take().expect("serve's stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read serve's URL");
+        let url = line.trim().to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "serve printed `{url}`");
+        Server { child, url }
+    }
+
+    /// The endpoint's counters (`GET /_local/stats`).
+    pub fn stats(&self) -> serde_json::Value {
+        get_json(&self.url, "/_local/stats")
+    }
+
+    /// 429s the endpoint answered (random throttling and quota), over all models.
+    pub fn throttled(&self) -> u64 {
+        let stats = self.stats();
+        stats["models"]
+            .as_object()
+            .map(|models| {
+                models
+                    .values()
+                    .map(|m| m["throttled"].as_u64().unwrap_or(0) + m["over_quota"].as_u64().unwrap_or(0))
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET a JSON document from a loopback URL (`http://127.0.0.1:PORT`).
+pub fn get_json(base_url: &str, path: &str) -> serde_json::Value {
+    let authority = base_url.trim_start_matches("http://");
+    assert!(authority.starts_with("127.0.0.1:"), "tests only talk to loopback");
+    let mut stream = TcpStream::connect(authority).expect("connect to the endpoint");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read the response");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("stats are not JSON ({e}): {response}"))
+}
+
+/// Copies the mini suite (and the rubric it uses) into `dir`; returns the suite's path there.
+pub fn mini_suite(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixture = root.join("tests/fixtures/mini");
+    for name in ["train.jsonl", "held-out.jsonl"] {
+        std::fs::copy(fixture.join(name), dir.join(name)).unwrap();
+    }
+    std::fs::copy(root.join("rubrics/support-tone.yaml"), dir.join("rubric.yaml")).unwrap();
+    let suite = std::fs::read_to_string(fixture.join("suite.yaml"))
+        .unwrap()
+        .replace("../../../rubrics/support-tone.yaml", "rubric.yaml");
+    let path = dir.join("suite.yaml");
+    std::fs::write(&path, suite).unwrap();
+    path
+}
+
+/// Edits a suite file in place.
+pub fn edit(path: &Path, find: &str, replace: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(find), "`{find}` not in {}", path.display());
+    std::fs::write(path, text.replacen(find, replace, 1)).unwrap();
+}
+
+/// The records of a run directory, as JSON values.
+pub fn records(run_dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run_dir.join("records.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a valid record line"))
+        .collect()
+}

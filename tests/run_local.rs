@@ -1,0 +1,87 @@
+//! The whole pipeline on the embedded endpoint: suite in, records and reports out.
+
+mod common;
+
+use common::{command, mini_suite, records};
+
+#[test]
+fn local_run_records_every_request_and_writes_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let output = command()
+        .args(["run", suite.to_str().unwrap(), "--local", "--results"])
+        .arg(dir.path().join("results"))
+        .args(["--run-id", "first"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let run_dir = dir.path().join("results/mini/first");
+
+    // 8 examples × 3 configs, once each, all answered.
+    let records = records(&run_dir);
+    assert_eq!(records.len(), 24);
+    let mut keys: Vec<(String, String)> = records
+        .iter()
+        .map(|r| (r["example_id"].as_str().unwrap().to_string(), r["config"].as_str().unwrap().to_string()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 24);
+    assert!(records.iter().all(|r| r["status"] == "ok" && r["input_tokens"].as_u64().unwrap() > 0));
+
+    let examples = std::fs::read_to_string(run_dir.join("examples.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(examples.as_bytes());
+    assert!(reader.headers().unwrap().iter().any(|h| h == "criterion:right_fix"));
+    assert_eq!(reader.records().count(), 24, "{examples}");
+    let summary = std::fs::read_to_string(run_dir.join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 4, "{summary}");
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(report.contains("Simulated run"), "{report}");
+    let metadata: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(metadata["endpoint"]["kind"], "simulated");
+    assert_eq!(metadata["status"], "finished");
+
+    // The simulated models differ for the right reasons: the fine-tuned model writes in the house voice.
+    let quality = |config: &str| -> f64 {
+        let mut reader = csv::Reader::from_reader(summary.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let column = headers.iter().position(|h| h == "mean_quality").unwrap();
+        reader
+            .records()
+            .map(|r| r.unwrap())
+            .find(|r| &r[0] == config)
+            .map(|r| r[column].parse().unwrap())
+            .unwrap()
+    };
+    assert!(quality("fine-tuned") > quality("prompt"), "{summary}");
+    assert!(quality("few-shot") > quality("prompt"), "{summary}");
+}
+
+#[test]
+fn a_second_run_into_the_same_folder_needs_resume_and_then_calls_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let results = dir.path().join("results");
+    let run = |extra: &[&str]| {
+        command()
+            .args(["run", suite.to_str().unwrap(), "--local", "--run-id", "r"])
+            .arg("--results")
+            .arg(&results)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&[]).status.success());
+    let before = std::fs::read(results.join("mini/r/records.jsonl")).unwrap();
+
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
+
+    let resumed = run(&["--resume"]);
+    assert!(resumed.status.success());
+    assert!(String::from_utf8_lossy(&resumed.stdout).contains("24 recorded earlier, 0 recorded now"));
+    assert_eq!(std::fs::read(results.join("mini/r/records.jsonl")).unwrap(), before);
+}
