@@ -162,7 +162,8 @@ def scenario_quota(quick):
         finally:
             server.stop()
         records, ok = count_records(folder / "results")
-    throttled = stats.get("throttled", "?")
+    # `throttled` counts every 429 ThrottlingException, those refused by the quota included.
+    throttled = sum(model["throttled"] for model in stats["models"].values())
     rate = ok / (wall / 60)
     return [
         ("quota", f"{n} requests, endpoint quota {quota} RPM, harness limit {quota} RPM",

@@ -75,7 +75,8 @@ impl Server {
         get_json(&self.url, "/_local/stats")
     }
 
-    /// 429s the endpoint answered (random throttling and quota), over all models.
+    /// 429 `ThrottlingException`s the endpoint answered over all models (random throttling and quota alike:
+    /// the endpoint's `throttled` already includes `over_quota`).
     pub fn throttled(&self) -> u64 {
         let stats = self.stats();
         stats["models"]
@@ -83,8 +84,7 @@ impl Server {
             .map(|models| {
                 models
                     .values()
-                    .map(|m| m["throttled"].as_u64().unwrap_or(0) + m["over_quota"].as_u64().unwrap_or(0))
-                    .sum()
+                    .map(|m| m["throttled"].as_u64().unwrap_or(0)).sum()
             })
             .unwrap_or(0)
     }
