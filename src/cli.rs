@@ -29,6 +29,9 @@ pub enum Command {
         /// The run directory (results/<suite>/<run-id>).
         run_dir: PathBuf,
     },
+    /// Re-score a run (e.g. after editing the rubric): no generation calls; only judge verdicts whose request
+    /// changed are asked for.
+    Score(ScoreArgs),
     /// Serve the embedded Bedrock-compatible endpoint (simulated models) until interrupted.
     Serve(ServeArgs),
 }
@@ -75,6 +78,25 @@ pub struct RunArgs {
     pub concurrency: Option<u16>,
 }
 
+/// `score`'s arguments.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// The run directory (results/<suite>/<run-id>).
+    pub run_dir: PathBuf,
+    /// Score with this rubric instead of the suite's (later `report`s of the run use it too).
+    #[arg(long, value_name = "FILE")]
+    pub rubric: Option<PathBuf>,
+    /// Where judge calls go (a run made with --local is judged on the embedded endpoint when none is given).
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    /// Ask again the judge calls that ended in an error.
+    #[arg(long)]
+    pub retry_errors: bool,
+    /// Most judge calls in flight (overrides the suite's `concurrency`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: Option<u16>,
+}
+
 /// `serve`'s arguments; fault flags override the suite's `local_endpoint.faults`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -114,4 +136,7 @@ pub struct ServeArgs {
     /// Fraction of requests answered 200 with a malformed body.
     #[arg(long)]
     pub malformed_rate: Option<f64>,
+    /// Fraction of judge (grading) requests answered with a malformed verdict.
+    #[arg(long)]
+    pub malformed_verdict_rate: Option<f64>,
 }

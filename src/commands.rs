@@ -13,7 +13,7 @@ use bedrock_eval::suite::{self, Suite};
 use bedrock_eval::{report, run::records::read_records};
 use tokio::sync::mpsc;
 
-use crate::cli::{Command, EndpointArgs, RunArgs, ServeArgs};
+use crate::cli::{Command, EndpointArgs, RunArgs, ScoreArgs, ServeArgs};
 
 /// Exit code for a usage or input error.
 const EXIT_INPUT: u8 = 2;
@@ -28,6 +28,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run(args).await,
         Command::Validate { suite } => validate(&suite),
         Command::Report { run_dir } => report_run(&run_dir),
+        Command::Score(args) => score(args).await,
         Command::Serve(args) => serve(args).await,
     }
 }
@@ -93,14 +94,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let run_dir = run::resolve_run_dir(&args.results, &suite, args.run_id.as_deref(), args.resume)?;
     let (provider, endpoint_info, local) = connect(&args.endpoint, &suite).await?;
 
-    let (interrupt_sender, interrupts) = mpsc::channel(4);
-    let interrupt_task = tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            if interrupt_sender.send(()).await.is_err() {
-                break;
-            }
-        }
-    });
+    let (mut interrupts, interrupt_task) = listen_for_interrupts();
     let options = RunOptions {
         retry_errors: args.retry_errors,
         concurrency: args.concurrency.map(usize::from),
@@ -111,14 +105,34 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         endpoint_info,
         &run_dir,
         &options,
-        interrupts,
+        &mut interrupts,
     )
     .await;
+    let judging = match &outcome {
+        Ok(outcome) if !outcome.execution.interrupted => Some(
+            run::judging::judge_run(
+                &suite,
+                &suite.rubric,
+                &provider,
+                &run_dir,
+                options.concurrency.unwrap_or(suite.file.concurrency),
+                args.retry_errors,
+                &mut interrupts,
+            )
+            .await,
+        ),
+        _ => None,
+    };
     interrupt_task.abort();
     if let Some(local) = local {
         local.shutdown().await;
     }
-    let outcome = outcome?;
+    let mut outcome = outcome?;
+    if let Some(judging) = judging {
+        let judging = judging?;
+        print_judging(&judging);
+        outcome.execution.interrupted |= judging.interrupted;
+    }
 
     let written = write_reports(&run_dir, &suite)?;
     let execution = outcome.execution;
@@ -196,24 +210,108 @@ async fn connect(
     ))
 }
 
+/// A channel that receives one message per Ctrl-C, and the task feeding it (abort it when done).
+fn listen_for_interrupts() -> (mpsc::Receiver<()>, tokio::task::JoinHandle<()>) {
+    let (sender, receiver) = mpsc::channel(4);
+    let task = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if sender.send(()).await.is_err() {
+                break;
+            }
+        }
+    });
+    (receiver, task)
+}
+
+fn print_judging(judging: &run::judging::JudgingSummary) {
+    if judging.calls > 0 || judging.reused > 0 {
+        println!(
+            "judge: {} verdicts reused from earlier calls, {} judge calls made now",
+            judging.reused, judging.calls
+        );
+    }
+}
+
 fn write_reports(run_dir: &Path, suite: &Suite) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let metadata = run::read_metadata(run_dir)?;
     let records = read_records(&run_dir.join(run::RECORDS_FILE))?;
-    let data = report::build(suite, &metadata, &records.records)?;
+    let judgements = read_records(&run_dir.join(run::judging::JUDGEMENTS_FILE))?;
+    let data = report::build(suite, &metadata, &records.records, &judgements.records)?;
     Ok(report::write_all(run_dir, &data)?)
 }
 
-fn report_run(run_dir: &Path) -> anyhow::Result<ExitCode> {
-    let metadata = run::read_metadata(run_dir)?;
-    let suite = suite::load(&metadata.suite_path)?;
+/// The suite a run was made from, with the rubric it is scored with (its override, if re-scored with one).
+fn load_run_suite(metadata: &run::RunMetadata, rubric: Option<&Path>) -> anyhow::Result<Suite> {
+    let rubric = rubric.or(metadata.rubric_override.as_ref().map(|o| o.path.as_path()));
+    let suite = suite::load_with_rubric(&metadata.suite_path, rubric)?;
     if suite.sha256 != metadata.suite_sha256 {
         eprintln!(
             "warning: {} changed since this run; reporting the records that match its current requests",
             metadata.suite_path.display()
         );
     }
+    Ok(suite)
+}
+
+fn report_run(run_dir: &Path) -> anyhow::Result<ExitCode> {
+    let metadata = run::read_metadata(run_dir)?;
+    let suite = load_run_suite(&metadata, None)?;
     for path in write_reports(run_dir, &suite)? {
         println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    let mut metadata = run::read_metadata(&args.run_dir)?;
+    let rubric = args.rubric.as_deref().map(std::fs::canonicalize).transpose().map_err(|e| {
+        InputError::in_file(args.rubric.as_deref().unwrap_or(Path::new("")), format!("cannot read rubric: {e}"))
+    })?;
+    let suite = load_run_suite(&metadata, rubric.as_deref())?;
+    let mut endpoint_args = args.endpoint.clone();
+    let unset = endpoint_args.endpoint_url.is_none()
+        && std::env::var_os("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").is_none()
+        && std::env::var_os("AWS_ENDPOINT_URL").is_none();
+    if metadata.endpoint.is_simulated() && unset && !endpoint_args.local {
+        eprintln!("this run was made on the embedded endpoint; judging there too (pass --endpoint-url to judge elsewhere)");
+        endpoint_args.local = true;
+    }
+    let mut judging = run::judging::JudgingSummary::default();
+    if suite.rubric.has_judge() {
+        let (provider, _, local) = connect(&endpoint_args, &suite).await?;
+        let (mut interrupts, interrupt_task) = listen_for_interrupts();
+        let outcome = run::judging::judge_run(
+            &suite,
+            &suite.rubric,
+            &provider,
+            &args.run_dir,
+            args.concurrency.map_or(suite.file.concurrency, usize::from),
+            args.retry_errors,
+            &mut interrupts,
+        )
+        .await;
+        interrupt_task.abort();
+        if let Some(local) = local {
+            local.shutdown().await;
+        }
+        judging = outcome?;
+        print_judging(&judging);
+    }
+    if let Some(path) = rubric {
+        metadata.rubric_override = Some(run::RubricOverride {
+            path,
+            sha256: suite.rubric.sha256.clone(),
+        });
+        run::write_metadata(&args.run_dir, &metadata)?;
+    }
+    for path in write_reports(&args.run_dir, &suite)? {
+        println!("wrote {}", path.display());
+    }
+    if judging.interrupted {
+        eprintln!(
+            "scoring interrupted; run the same command again to finish (verdicts already recorded are kept)"
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -234,7 +332,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     set!(latency_ms => latency_ms, jitter_ms => jitter_ms, throttle_rate => throttle_rate,
          server_error_rate => server_error_rate, slow_rate => slow_rate, slow_ms => slow_ms,
-         malformed_rate => malformed_rate);
+         malformed_rate => malformed_rate, malformed_verdict_rate => malformed_verdict_rate);
     if args.quota_rpm.is_some() {
         faults.quota_rpm = args.quota_rpm;
     }

@@ -43,6 +43,9 @@ pub struct Faults {
     pub model_error_rate: f64,
     /// Fraction of requests answered 429 `ModelNotReadyException`.
     pub model_not_ready_rate: f64,
+    /// Fraction of judge (grading) requests answered 200 with a well-formed body whose verdict text is malformed
+    /// (prose, a fenced block, an off-scale level, a missing field).
+    pub malformed_verdict_rate: f64,
 }
 
 /// What the faults do to one request.
@@ -58,6 +61,8 @@ pub struct FaultPlan {
     pub slow: bool,
     /// Break the body: cut it at this fraction of its length.
     pub malformed_cut: Option<f64>,
+    /// For a grading request: answer with a malformed verdict.
+    pub malformed_verdict: bool,
 }
 
 impl Faults {
@@ -71,6 +76,7 @@ impl Faults {
             ("model_timeout_rate", self.model_timeout_rate),
             ("model_error_rate", self.model_error_rate),
             ("model_not_ready_rate", self.model_not_ready_rate),
+            ("malformed_verdict_rate", self.malformed_verdict_rate),
         ];
         for (field, value) in rates {
             if !(0.0..=1.0).contains(&value) {
@@ -101,6 +107,7 @@ impl Faults {
         let (throttle, server, server_kind, timeout, model_error, not_ready) =
             (draw(), draw(), draw(), draw(), draw(), draw());
         let (slow, malformed, cut, jitter) = (draw(), draw(), draw(), draw());
+        let verdict = draw();
 
         let error = if server < self.server_error_rate {
             Some(if server_kind < 0.5 { ErrorKind::InternalServer } else { ErrorKind::ServiceUnavailable })
@@ -125,6 +132,7 @@ impl Faults {
             delay_ms,
             slow,
             malformed_cut: (malformed < self.malformed_rate).then_some(0.2 + 0.6 * cut),
+            malformed_verdict: verdict < self.malformed_verdict_rate,
         }
     }
 }
@@ -210,7 +218,7 @@ mod tests {
         let faults = Faults::default();
         for sequence in 0..200 {
             let plan = faults.plan(1, sequence);
-            assert_eq!(plan, FaultPlan { throttle: false, error: None, delay_ms: 0, slow: false, malformed_cut: None });
+            assert_eq!(plan, FaultPlan { throttle: false, error: None, delay_ms: 0, slow: false, malformed_cut: None, malformed_verdict: false });
         }
     }
 

@@ -12,11 +12,15 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::faults::{FaultPlan, QuotaWindow};
 use super::model_id::{resolve, ModelTarget};
+use super::simulator::judge::{malformed_verdict, GradingTask};
+use super::simulator::text::estimate_tokens;
 use super::simulator::{complete, input_tokens, Completion, FineTunedModel};
 use super::stats::{EndpointStats, Outcome};
 use super::wire::{
@@ -154,7 +158,16 @@ impl Shared {
             return Ok(Reply::Malformed(completion, cut));
         }
         *state.answered.entry(identity).or_insert(0) += 1;
-        Ok(Reply::Answer(completion))
+        let grading = parsed.conversation.turns.first().and_then(|t| GradingTask::read(&t.text));
+        match grading {
+            Some(task) if plan.malformed_verdict => {
+                let mut rng = ChaCha20Rng::seed_from_u64(self.options.seed ^ state.arrivals.rotate_left(17));
+                let text = malformed_verdict(&task, &mut rng);
+                state.stats.models.entry(model_id.to_string()).or_default().malformed_verdicts += 1;
+                Ok(Reply::Answer(Completion { output_tokens: estimate_tokens(&text), text, ..completion }))
+            }
+            _ => Ok(Reply::Answer(completion)),
+        }
     }
 }
 

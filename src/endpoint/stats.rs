@@ -49,6 +49,8 @@ pub struct ModelStats {
     pub server_errors: u64,
     /// Requests held back by the slow-response fault (any outcome).
     pub slow: u64,
+    /// Grading requests answered (200) with a malformed verdict (fault).
+    pub malformed_verdicts: u64,
     /// Input tokens of the requests answered 200 (valid or broken body).
     pub input_tokens: u64,
     /// Output tokens of the requests answered 200 (valid or broken body).
@@ -134,6 +136,7 @@ impl EndpointStats {
             sum.model_errors += m.model_errors;
             sum.server_errors += m.server_errors;
             sum.slow += m.slow;
+            sum.malformed_verdicts += m.malformed_verdicts;
             sum.input_tokens += m.input_tokens;
             sum.output_tokens += m.output_tokens;
             sum

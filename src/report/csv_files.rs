@@ -32,6 +32,17 @@ pub fn examples_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
             .iter()
             .map(|c| format!("criterion:{}", c.id)),
     );
+    let judged: Vec<usize> = data
+        .suite
+        .rubric
+        .criteria
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.judge().is_some())
+        .map(|(i, _)| i)
+        .collect();
+    header.extend(judged.iter().map(|&i| format!("reason:{}", data.suite.rubric.criteria[i].id)));
+    header.push("criterion_errors".to_string());
     header.extend(
         [
             "input_tokens",
@@ -58,6 +69,16 @@ pub fn examples_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
             row.pass.map_or_else(String::new, |p| p.to_string()),
         ];
         cells.extend(row.criteria.iter().map(|c| number(*c, 4)));
+        let criteria = row.score.as_ref().map_or(&[][..], |s| s.criteria.as_slice());
+        cells.extend(judged.iter().map(|&i| {
+            let reasons = criteria.get(i).and_then(|c| c.judged.as_ref()).map(|j| j.reasons.join(" | "));
+            csv_text(reasons.as_deref().unwrap_or(""))
+        }));
+        let errors: Vec<String> = criteria
+            .iter()
+            .filter_map(|c| Some(format!("{}: {}", c.id, c.error.as_ref()?)))
+            .collect();
+        cells.push(csv_text(&errors.join("; ")));
         cells.extend([
             record.input_tokens.to_string(),
             record.output_tokens.to_string(),

@@ -91,6 +91,28 @@ pub fn report_md(data: &ReportData) -> String {
         .collect();
     out.push_str(&markdown_table(&header, &rows));
 
+    if let (Some(usage), Some(judge)) = (&data.judge, &suite.file.judge) {
+        out.push_str("\n## Judge\n\n");
+        out.push_str(&format!(
+            "Judge criteria were scored by `{}` (temperature {}, median of each criterion's samples). Its calls are \
+             the evaluation's own cost, not any config's: {} calls ({} failed), {} input and {} output tokens.\n",
+            markdown_cell(&judge.model),
+            judge.temperature,
+            usage.calls,
+            usage.failed_calls,
+            usage.input_tokens,
+            usage.output_tokens
+        ));
+        if usage.criterion_errors > 0 {
+            out.push_str(&format!(
+                "\n{} criterion verdicts could not be judged (a failed call, or malformed after every re-ask); those \
+                 criteria are left out of the affected examples' scores, never counted as zero. `examples.csv` \
+                 lists each in `criterion_errors`.\n",
+                usage.criterion_errors
+            ));
+        }
+    }
+
     let failures: Vec<Vec<String>> = data
         .summaries
         .iter()

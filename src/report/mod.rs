@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 
 use crate::provider::CallErrorKind;
 use crate::run::plan::build_plan;
+use crate::run::plan::RequestFingerprint;
 use crate::run::records::{Record, RecordStatus};
 use crate::run::RunMetadata;
-use crate::score::score_output;
+use crate::score::judge::criterion_outcome;
+use crate::score::{score_output, OutputScore};
 use crate::suite::schema::ConfigKind;
 use crate::suite::Suite;
 
@@ -28,6 +30,23 @@ pub struct ScoredRow<'a> {
     pub pass: Option<bool>,
     /// Per-criterion scores in rubric order (`None`: not applicable, or no reply).
     pub criteria: Vec<Option<f64>>,
+    /// The full scoring of the reply (judge levels, reasons and errors included), for replies.
+    pub score: Option<OutputScore>,
+}
+
+/// What the judge cost: the evaluation's own spend, kept apart from the configs'.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JudgeUsage {
+    /// Judge calls recorded (re-asks included).
+    pub calls: usize,
+    /// Of which ended in an error.
+    pub failed_calls: usize,
+    /// Input tokens over all judge calls.
+    pub input_tokens: u64,
+    /// Output tokens over all judge calls.
+    pub output_tokens: u64,
+    /// Criterion verdicts that could not be had (failed calls, malformed after every re-ask, never asked).
+    pub criterion_errors: usize,
 }
 
 /// One config's totals.
@@ -79,6 +98,8 @@ pub struct ReportData<'a> {
     pub summaries: Vec<ConfigSummary>,
     /// Records whose request is not in the current plan (the suite changed since they were made).
     pub stale_records: usize,
+    /// The judge's usage, when the rubric has judge criteria.
+    pub judge: Option<JudgeUsage>,
 }
 
 /// Scores the records that belong to the suite's current plan and summarises them per config.
@@ -86,12 +107,16 @@ pub fn build<'a>(
     suite: &'a Suite,
     metadata: &'a RunMetadata,
     records: &'a [Record],
+    judgements: &[Record],
 ) -> anyhow::Result<ReportData<'a>> {
     let plan = build_plan(suite)?;
     let mut latest: HashMap<&str, &Record> = HashMap::new();
     for record in records {
         latest.insert(&record.fingerprint.0, record);
     }
+    let judged: HashMap<&RequestFingerprint, &Record> = judgements.iter().map(|r| (&r.fingerprint, r)).collect();
+    let lookup = |fp: &RequestFingerprint| judged.get(fp).copied();
+    let judge_settings = suite.file.judge.as_ref();
     let examples: HashMap<&str, &crate::dataset::Example> = suite
         .held_out
         .examples
@@ -109,7 +134,11 @@ pub fn build<'a>(
         in_plan += 1;
         let scores = match (&record.output, examples.get(record.example_id.as_str())) {
             (Some(output), Some(example)) if record.status == RecordStatus::Ok => {
-                Some(score_output(&suite.rubric, example, output, &|_| None))
+                let judge_outcome = |id: &str| {
+                    let spec = suite.rubric.criteria.iter().find(|c| c.id == id)?.judge()?;
+                    Some(criterion_outcome(judge_settings?, spec, example, output, &lookup))
+                };
+                Some(score_output(&suite.rubric, example, output, &judge_outcome))
             }
             _ => None,
         };
@@ -121,6 +150,7 @@ pub fn build<'a>(
                 Some(s) => s.criteria.iter().map(|c| c.score).collect(),
                 None => vec![None; suite.rubric.criteria.len()],
             },
+            score: scores,
         });
     }
     let summaries = suite
@@ -142,12 +172,25 @@ pub fn build<'a>(
             )
         })
         .collect();
+    let judge = suite.rubric.has_judge().then(|| JudgeUsage {
+        calls: judgements.len(),
+        failed_calls: judgements.iter().filter(|r| r.status == RecordStatus::Error).count(),
+        input_tokens: judgements.iter().map(|r| r.input_tokens).sum(),
+        output_tokens: judgements.iter().map(|r| r.output_tokens).sum(),
+        criterion_errors: rows
+            .iter()
+            .filter_map(|r| r.score.as_ref())
+            .flat_map(|s| &s.criteria)
+            .filter(|c| c.error.is_some())
+            .count(),
+    });
     Ok(ReportData {
         suite,
         metadata,
         rows,
         summaries,
         stale_records: latest.len() - in_plan,
+        judge,
     })
 }
 

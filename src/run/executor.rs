@@ -44,7 +44,7 @@ pub async fn execute<F>(
     limiters: &Limiters,
     concurrency: usize,
     retry: &RetrySection,
-    mut interrupts: mpsc::Receiver<()>,
+    interrupts: &mut mpsc::Receiver<()>,
     mut on_record: F,
 ) -> std::io::Result<ExecutionSummary>
 where
@@ -176,6 +176,7 @@ async fn call_with_retries(
                     retried,
                     error: None,
                     started_at,
+                    criterion: planned.criterion,
                 }
             }
             Err(error) if error.kind.is_retryable() && attempts < retry.max_attempts => {
@@ -225,6 +226,7 @@ fn error_record(
         retried,
         error: Some(error),
         started_at,
+        criterion: planned.criterion,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Running a suite: plan the requests, skip those already recorded, execute the rest, record every outcome.
 
 pub mod executor;
+pub mod judging;
 pub mod limits;
 pub mod plan;
 pub mod progress;
@@ -86,6 +87,18 @@ pub struct RunMetadata {
     pub planned_requests: usize,
     /// Requests found recorded when this invocation started.
     pub already_recorded: usize,
+    /// Set by `bedrock-eval score --rubric`: the rubric the reports now use instead of the suite's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rubric_override: Option<RubricOverride>,
+}
+
+/// A rubric a run was re-scored with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RubricOverride {
+    /// Absolute path of the rubric file.
+    pub path: PathBuf,
+    /// Its SHA-256.
+    pub sha256: String,
 }
 
 /// How a run was asked to go.
@@ -178,7 +191,7 @@ pub async fn run_suite(
     endpoint: EndpointInfo,
     run_dir: &Path,
     options: &RunOptions,
-    interrupts: mpsc::Receiver<()>,
+    interrupts: &mut mpsc::Receiver<()>,
 ) -> anyhow::Result<RunOutcome> {
     let plan = build_plan(suite)?;
     std::fs::create_dir_all(run_dir)?;
@@ -222,6 +235,7 @@ pub async fn run_suite(
         status: "running".into(),
         planned_requests: planned,
         already_recorded,
+        rubric_override: None,
     };
     write_metadata(run_dir, &metadata)?;
 
@@ -269,7 +283,8 @@ pub fn read_metadata(run_dir: &Path) -> Result<RunMetadata, InputError> {
         .map_err(|e| InputError::at_line(&path, e.line(), format!("invalid run metadata: {e}")))
 }
 
-fn write_metadata(run_dir: &Path, metadata: &RunMetadata) -> std::io::Result<()> {
+/// Writes a run's `run.json` (through a temporary file, so a crash never leaves half of it).
+pub fn write_metadata(run_dir: &Path, metadata: &RunMetadata) -> std::io::Result<()> {
     let path = run_dir.join(RUN_FILE);
     let temporary = run_dir.join(format!("{RUN_FILE}.tmp"));
     let mut json = serde_json::to_vec_pretty(metadata).map_err(std::io::Error::other)?;

@@ -21,6 +21,8 @@ pub struct PlannedRequest {
     pub fingerprint: RequestFingerprint,
     /// What is sent.
     pub request: ModelRequest,
+    /// For a judge call, the rubric criterion it asks about.
+    pub criterion: Option<String>,
 }
 
 /// SHA-256 (hex) over the canonical JSON of a request and its repeat index.
@@ -66,6 +68,7 @@ pub fn build_plan(suite: &Suite) -> Result<Vec<PlannedRequest>, InputErrors> {
                     repeat,
                     fingerprint: RequestFingerprint::of(&request, repeat),
                     request: request.clone(),
+                    criterion: None,
                 });
             }
         }

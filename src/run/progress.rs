@@ -17,6 +17,8 @@ pub struct Progress {
     tokens: u64,
     errors: usize,
     retries: usize,
+    /// What is counted ("requests", "judge calls").
+    unit: &'static str,
 }
 
 impl Progress {
@@ -40,7 +42,14 @@ impl Progress {
             tokens: 0,
             errors: 0,
             retries: 0,
+            unit: "requests",
         }
+    }
+
+    /// The same display, counting something else (e.g. "judge calls").
+    pub fn counting(mut self, unit: &'static str) -> Self {
+        self.unit = unit;
+        self
     }
 
     /// Counts one record.
@@ -66,8 +75,8 @@ impl Progress {
                 self.last_line = Instant::now();
                 let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
                 eprintln!(
-                    "{}/{} requests ({rate:.1}/s), {message}",
-                    self.done, self.total
+                    "{}/{} {} ({rate:.1}/s), {message}",
+                    self.done, self.total, self.unit
                 );
             }
             None => {}

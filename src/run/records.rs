@@ -50,6 +50,10 @@ pub struct Record {
     pub error: Option<CallError>,
     /// When the request was first dispatched (RFC 3339).
     pub started_at: String,
+    /// For a judge call: the rubric criterion it asked about (`example_id`, `config` and `repeat` then name the
+    /// judged output's example and config, and the verdict sample).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criterion: Option<String>,
 }
 
 /// Whether a request ended in a reply.

@@ -25,6 +25,9 @@ pub struct CriterionScore {
     /// Why it could not be scored (a judge error), if so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a judge criterion: the median level on its scale, and the judge's reasons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judged: Option<judge::Judged>,
 }
 
 /// An output's scores.
@@ -39,8 +42,8 @@ pub struct OutputScore {
     pub pass: Option<bool>,
 }
 
-/// A judge criterion's outcome for one output: the median level, or why there is none.
-pub type JudgeOutcome = Result<f64, String>;
+/// A judge criterion's outcome for one output: the median level and reasons, or why there is none.
+pub type JudgeOutcome = Result<judge::Judged, String>;
 
 /// Scores `output` (the reply to `example`). `judged` gives each judge criterion's outcome by criterion id.
 pub fn score_output(
@@ -53,18 +56,19 @@ pub fn score_output(
         .criteria
         .iter()
         .map(|criterion| {
-            let (score, error) = match &criterion.check {
+            let (score, error, verdict) = match &criterion.check {
                 Check::Judge(spec) => match judged(&criterion.id) {
-                    Some(Ok(level)) => (Some(spec.normalise(level)), None),
-                    Some(Err(error)) => (None, Some(error)),
-                    None => (None, Some("no judge verdict recorded".to_string())),
+                    Some(Ok(verdict)) => (Some(spec.normalise(verdict.level)), None, Some(verdict)),
+                    Some(Err(error)) => (None, Some(error), None),
+                    None => (None, Some("no judge verdict recorded".to_string()), None),
                 },
-                check => (deterministic_score(check, example, output), None),
+                check => (deterministic_score(check, example, output), None, None),
             };
             CriterionScore {
                 id: criterion.id.clone(),
                 score,
                 error,
+                judged: verdict,
             }
         })
         .collect();

@@ -166,7 +166,7 @@ fn judge_outcomes_scale_errors_and_gates() {
     let yaml = "pass_threshold: 0.5\ncriteria:\n  - id: tone\n    kind: judge\n    instructions: Is it warm?\n    scale: {1: cold, 2: neutral, 3: ok, 4: warm, 5: lovely}\n  - id: steps\n    kind: regex\n    pattern: 'x'\n";
     let rubric = load(yaml).unwrap();
     let judged = |level: JudgeOutcome| move |_: &str| Some(level.clone());
-    let result = score_output(&rubric, &example(), "x", &judged(Ok(4.0)));
+    let result = score_output(&rubric, &example(), "x", &judged(Ok(judge::Judged { level: 4.0, reasons: vec!["ok".into()] })));
     assert_eq!(result.criteria[0].score, Some(0.75));
     assert_eq!(result.quality, Some((0.75 + 1.0) / 2.0));
     // A judge error is recorded for the criterion, never as a zero; the others still score.

@@ -13,7 +13,7 @@ use crate::prompt::{template_fields, RequestBuilder};
 use crate::score::Rubric;
 use crate::yaml_file::read_yaml;
 use crate::yaml_positions::YamlPositions;
-use schema::{ConfigKind, ConfigSection, SuiteFile};
+use schema::{ConfigKind, ConfigSection, JudgeSection, SuiteFile};
 
 /// A loaded, checked suite, with its datasets and rubric.
 #[derive(Debug, Clone)]
@@ -65,6 +65,14 @@ impl Suite {
 
 /// Reads the suite at `path` and everything it references; every problem found is reported.
 pub fn load(path: &Path) -> Result<Suite, InputErrors> {
+    load_with_rubric(path, None)
+}
+
+/// As [`load`], scoring with `rubric` (a path as given on the command line) instead of the suite's own rubric.
+pub fn load_with_rubric(path: &Path, rubric: Option<&Path>) -> Result<Suite, InputErrors> {
+    if let Some(rubric) = rubric.filter(|r| !r.is_file()) {
+        return Err(InputErrors(vec![InputError::in_file(rubric, "rubric file not found")]));
+    }
     let yaml = read_yaml::<SuiteFile>(path, "suite")?;
     let mut file = yaml.value;
     let positions = yaml.positions;
@@ -78,7 +86,7 @@ pub fn load(path: &Path) -> Result<Suite, InputErrors> {
 
     file.dataset.held_out = dir.join(&file.dataset.held_out);
     file.dataset.training = file.dataset.training.as_ref().map(|p| dir.join(p));
-    file.rubric = dir.join(&file.rubric);
+    file.rubric = rubric.map_or_else(|| dir.join(&file.rubric), Path::to_path_buf);
     for model in file.local_endpoint.custom_models.values_mut() {
         model.tuned_on = dir.join(&model.tuned_on);
     }
@@ -211,7 +219,11 @@ impl Checker<'_> {
                 format!("must be between 1 and 1024, got {}", file.concurrency),
             ));
         }
-        let models: HashSet<&str> = file.configs.iter().map(|c| c.model.as_str()).collect();
+        let mut models: HashSet<&str> = file.configs.iter().map(|c| c.model.as_str()).collect();
+        if let Some(judge) = &file.judge {
+            errors.extend(self.check_judge(judge, file));
+            models.insert(judge.model.as_str());
+        }
         for (model, limits) in &file.limits {
             let field = format!("limits.{model}");
             if !models.contains(model.as_str()) {
@@ -240,6 +252,37 @@ impl Checker<'_> {
         }
         if retry.base_delay_ms > retry.max_delay_ms {
             errors.push(self.at("retry.base_delay_ms", "must not exceed retry.max_delay_ms"));
+        }
+        errors
+    }
+
+    fn check_judge(&self, judge: &JudgeSection, file: &SuiteFile) -> Vec<InputError> {
+        let mut errors = Vec::new();
+        if judge.model.trim().is_empty() {
+            errors.push(self.at("judge.model", "must not be empty"));
+        }
+        if judge.max_tokens == 0 {
+            errors.push(self.at("judge.max_tokens", "must be at least 1"));
+        }
+        if !(0.0..=1.0).contains(&judge.temperature) {
+            errors.push(self.at(
+                "judge.temperature",
+                format!("must be between 0 and 1, got {}", judge.temperature),
+            ));
+        }
+        if judge.reasks > 5 {
+            errors.push(self.at("judge.reasks", format!("must be between 0 and 5, got {}", judge.reasks)));
+        }
+        if let Some(limits) = &judge.limits {
+            if limits.requests_per_minute == Some(0) || limits.tokens_per_minute == Some(0) {
+                errors.push(self.at("judge.limits", "limits must be at least 1 (leave a limit out for none)"));
+            }
+            if file.limits.contains_key(&judge.model) {
+                errors.push(self.at(
+                    "judge.limits",
+                    format!("`{}` also has limits under `limits`; set them in one place", judge.model),
+                ));
+            }
         }
         errors
     }
@@ -365,6 +408,15 @@ impl Checker<'_> {
             }
         }
         if let Some(rubric) = rubric {
+            if let (None, Some(criterion)) = (&file.judge, rubric.judge_criteria().next()) {
+                errors.push(self.at(
+                    "rubric",
+                    format!(
+                        "rubric criterion `{}` is judged by a model; add a `judge:` section with the judge's `model`",
+                        criterion.id
+                    ),
+                ));
+            }
             for criterion in &rubric.criteria {
                 let Some(field) = criterion.field() else {
                     continue;

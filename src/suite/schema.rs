@@ -37,9 +37,41 @@ pub struct SuiteFile {
     /// Retry and timeout policy for model calls.
     #[serde(default)]
     pub retry: RetrySection,
+    /// The LLM judge that scores the rubric's `judge` criteria; required when the rubric has any.
+    #[serde(default)]
+    pub judge: Option<JudgeSection>,
     /// Settings for the embedded endpoint (`run --local`, `serve --suite`); ignored against real Bedrock.
     #[serde(default)]
     pub local_endpoint: LocalEndpointSection,
+}
+
+/// The judge model and how it is asked.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeSection {
+    /// Model id, inference-profile id or ARN of the judge.
+    pub model: String,
+    /// Most tokens in a verdict.
+    #[serde(default = "default_judge_max_tokens")]
+    pub max_tokens: u32,
+    /// Sampling temperature of the judge (0: as repeatable as the model allows).
+    #[serde(default)]
+    pub temperature: f32,
+    /// How many times a malformed verdict is asked again (with the parse error fed back) before it is recorded
+    /// as a judge error.
+    #[serde(default = "default_judge_reasks")]
+    pub reasks: u32,
+    /// The judge model's rate limits (alternatively set under the suite's `limits`, not both).
+    #[serde(default)]
+    pub limits: Option<ModelLimits>,
+}
+
+fn default_judge_max_tokens() -> u32 {
+    300
+}
+
+fn default_judge_reasks() -> u32 {
+    2
 }
 
 fn default_repeats() -> u32 {

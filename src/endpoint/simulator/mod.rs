@@ -14,6 +14,7 @@
 //! sequences only cut that answer, as they would a real model's.
 
 pub mod compose;
+pub mod judge;
 pub mod style;
 pub mod text;
 
@@ -157,25 +158,10 @@ pub fn complete(
     let query = Query::new(last_user);
     let instructions = Instructions::read(&conversation.system);
     let temperature = conversation.temperature;
-    let text = match fine_tuned {
-        Some(model) => {
-            let nearest = model.corpus.nearest(&query.terms).map(|(i, s)| (&model.examples[i], s));
-            imitated_answer(&query, &instructions, &model.style, nearest, &FINE_TUNED, temperature, &mut rng)
-        }
-        None => {
-            let demonstrations: Vec<Demonstration> = conversation.turns[..conversation.turns.len().saturating_sub(1)]
-                .chunks_exact(2)
-                .map(|pair| Demonstration::new(&pair[0].text, &pair[1].text))
-                .collect();
-            if demonstrations.is_empty() {
-                base_answer(&query, &instructions, &mut rng)
-            } else {
-                let style = HouseStyle::learn(&demonstrations);
-                let corpus = Corpus::new(demonstrations.iter().map(|d| d.terms.clone()).collect());
-                let nearest = corpus.nearest(&query.terms).map(|(i, s)| (&demonstrations[i], s));
-                imitated_answer(&query, &instructions, &style, nearest, &FEW_SHOT, temperature, &mut rng)
-            }
-        }
+    let grading = conversation.turns.first().and_then(|t| judge::GradingTask::read(&t.text));
+    let text = match (grading, fine_tuned) {
+        (Some(task), _) => judge::verdict(&task, &mut rng),
+        (None, fine_tuned) => answer(&query, &instructions, fine_tuned, conversation, temperature, &mut rng),
     };
     let (text, stop_reason) = cut(&text, conversation.max_tokens, &conversation.stop_sequences);
     Completion {
@@ -183,6 +169,37 @@ pub fn complete(
         input_tokens: input_tokens(&conversation.system, &conversation.turns),
         text,
         stop_reason,
+    }
+}
+
+/// A support reply: from a fine-tuned model, from demonstrations, or from instructions alone.
+fn answer(
+    query: &Query,
+    instructions: &Instructions,
+    fine_tuned: Option<&FineTunedModel>,
+    conversation: &Conversation,
+    temperature: f64,
+    rng: &mut ChaCha20Rng,
+) -> String {
+    match fine_tuned {
+        Some(model) => {
+            let nearest = model.corpus.nearest(&query.terms).map(|(i, s)| (&model.examples[i], s));
+            imitated_answer(query, instructions, &model.style, nearest, &FINE_TUNED, temperature, rng)
+        }
+        None => {
+            let demonstrations: Vec<Demonstration> = conversation.turns[..conversation.turns.len().saturating_sub(1)]
+                .chunks_exact(2)
+                .map(|pair| Demonstration::new(&pair[0].text, &pair[1].text))
+                .collect();
+            if demonstrations.is_empty() {
+                base_answer(query, instructions, rng)
+            } else {
+                let style = HouseStyle::learn(&demonstrations);
+                let corpus = Corpus::new(demonstrations.iter().map(|d| d.terms.clone()).collect());
+                let nearest = corpus.nearest(&query.terms).map(|(i, s)| (&demonstrations[i], s));
+                imitated_answer(query, instructions, &style, nearest, &FEW_SHOT, temperature, rng)
+            }
+        }
     }
 }
 

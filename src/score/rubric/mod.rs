@@ -247,6 +247,11 @@ impl Rubric {
 
     /// Whether any criterion needs an LLM judge.
     pub fn has_judge(&self) -> bool {
-        self.criteria.iter().any(|c| c.judge().is_some())
+        self.judge_criteria().next().is_some()
+    }
+
+    /// The criteria scored by the LLM judge, in rubric order.
+    pub fn judge_criteria(&self) -> impl Iterator<Item = &Criterion> {
+        self.criteria.iter().filter(|c| c.judge().is_some())
     }
 }

@@ -1,0 +1,199 @@
+//! The LLM judge end to end on the embedded endpoint: verdicts recorded apart from generation, re-scoring without
+//! generation calls, only changed judge requests asked again, malformed verdicts re-asked then recorded as errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{command_with_test_credentials, edit, mini_suite, records, Server};
+
+const JUDGE_MODEL: &str = "amazon.nova-pro-v1:0";
+const GENERATION_MODELS: [&str; 2] = [
+    "amazon.nova-lite-v1:0",
+    "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/m1n1t3st0001",
+];
+
+/// Two judge criteria added to the support-tone rubric, and a `judge:` section in the suite.
+fn judged_suite(dir: &Path, samples: u32) -> PathBuf {
+    let suite = mini_suite(dir);
+    let rubric = dir.join("rubric.yaml");
+    let mut text = std::fs::read_to_string(&rubric).unwrap();
+    text.push_str(&format!(
+        "  - id: helpful
+    kind: judge
+    weight: 2
+    sees_reference: true
+    samples: {samples}
+    instructions: Does the reply give the customer the fix the reference gives, clearly enough to follow?
+    scale:
+      1: Wrong or no fix.
+      2: A generic fix that might help.
+      3: Part of the right fix.
+      4: The right fix, with small gaps.
+      5: The right fix, complete and easy to follow.
+  - id: tone
+    kind: judge
+    instructions: Is the reply warm, direct and free of stock phrases?
+    scale:
+      1: Cold or scripted.
+      2: Polite but generic.
+      3: Warm and direct.
+"
+    ));
+    std::fs::write(&rubric, text).unwrap();
+    let mut suite_text = std::fs::read_to_string(&suite).unwrap();
+    suite_text.push_str(&format!("judge:\n  model: {JUDGE_MODEL}\n  reasks: 2\n"));
+    std::fs::write(&suite, suite_text).unwrap();
+    suite
+}
+
+fn requests(server: &Server, model: &str) -> u64 {
+    server.stats()["models"][model]["requests"].as_u64().unwrap_or(0)
+}
+
+fn generation_requests(server: &Server) -> u64 {
+    GENERATION_MODELS.iter().map(|m| requests(server, m)).sum()
+}
+
+fn bedrock_eval(server: &Server, args: &[&str]) -> std::process::Output {
+    let output = command_with_test_credentials()
+        .args(args)
+        .args(["--endpoint-url", &server.url])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    (header, rows)
+}
+
+fn column(header: &[String], name: &str) -> usize {
+    header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name} in {header:?}"))
+}
+
+#[test]
+fn verdicts_are_recorded_reused_and_only_changed_requests_asked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = judged_suite(dir.path(), 1);
+    let server = Server::start(&["--suite", suite.to_str().unwrap()]);
+    let results = dir.path().join("results");
+    let run_dir = results.join("mini/r");
+    bedrock_eval(
+        &server,
+        &["run", suite.to_str().unwrap(), "--run-id", "r", "--results", results.to_str().unwrap()],
+    );
+
+    // 24 replies; two judge criteria each; identical replies share a verdict, so at most 48 judge calls.
+    assert_eq!(generation_requests(&server), 24);
+    let judge_calls = requests(&server, JUDGE_MODEL);
+    let judgements: Vec<serde_json::Value> = std::fs::read_to_string(run_dir.join("judgements.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(judgements.len() as u64, judge_calls);
+    assert!((24..=48).contains(&judge_calls), "{judge_calls}");
+    assert!(judgements.iter().all(|j| j["model"] == JUDGE_MODEL && j["criterion"].is_string()));
+    assert_eq!(records(&run_dir).len(), 24, "judge calls are kept out of the generation records");
+
+    // Every reply has a verdict for both criteria, on [0, 1], and a reason.
+    let (header, rows) = csv_rows(&run_dir.join("examples.csv"));
+    let (helpful, tone) = (column(&header, "criterion:helpful"), column(&header, "criterion:tone"));
+    let reason = column(&header, "reason:helpful");
+    for row in &rows {
+        for i in [helpful, tone] {
+            let score: f64 = row[i].parse().unwrap_or_else(|_| panic!("unscored: {row:?}"));
+            assert!((0.0..=1.0).contains(&score));
+        }
+        assert!(!row[reason].is_empty());
+    }
+    // The judge tells replies apart: the fine-tuned model's fixes match the references better than the prompt's.
+    let config = column(&header, "config");
+    let mean = |name: &str| {
+        let scores: Vec<f64> = rows.iter().filter(|r| r[config] == name).map(|r| r[helpful].parse().unwrap()).collect();
+        scores.iter().sum::<f64>() / scores.len() as f64
+    };
+    assert!(mean("fine-tuned") > mean("prompt"), "{} vs {}", mean("fine-tuned"), mean("prompt"));
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(report.contains("## Judge"), "{report}");
+
+    // Re-scoring the same run with the same rubric: no model call at all, same scores.
+    let before = std::fs::read(run_dir.join("examples.csv")).unwrap();
+    let output = bedrock_eval(&server, &["score", run_dir.to_str().unwrap()]);
+    assert_eq!(generation_requests(&server), 24);
+    assert_eq!(requests(&server, JUDGE_MODEL), judge_calls);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("0 judge calls made now"));
+    assert_eq!(std::fs::read(run_dir.join("examples.csv")).unwrap(), before);
+
+    // Editing one judge criterion's instructions asks again for that criterion only; generation is untouched.
+    let edited = dir.path().join("edited-rubric.yaml");
+    std::fs::copy(dir.path().join("rubric.yaml"), &edited).unwrap();
+    edit(&edited, "Is the reply warm, direct", "Is the reply friendly, direct");
+    bedrock_eval(&server, &["score", run_dir.to_str().unwrap(), "--rubric", edited.to_str().unwrap()]);
+    assert_eq!(generation_requests(&server), 24);
+    let tone_calls = requests(&server, JUDGE_MODEL) - judge_calls;
+    let distinct_replies: std::collections::HashSet<(String, String)> = records(&run_dir)
+        .iter()
+        .map(|r| (r["example_id"].as_str().unwrap().to_string(), r["output"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(tone_calls, distinct_replies.len() as u64);
+    let metadata: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+    assert!(metadata["rubric_override"]["path"].as_str().unwrap().ends_with("edited-rubric.yaml"));
+
+    // `report` keeps scoring with the rubric the run was re-scored with, without calling anything.
+    let after_score = std::fs::read(run_dir.join("examples.csv")).unwrap();
+    let output = common::command().args(["report", run_dir.to_str().unwrap()]).output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(std::fs::read(run_dir.join("examples.csv")).unwrap(), after_score);
+}
+
+#[test]
+fn malformed_verdicts_are_asked_again_then_recorded_as_judge_errors() {
+    for (rate, all_failed) in [("1.0", true), ("0.4", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = judged_suite(dir.path(), 3);
+        let server = Server::start(&["--suite", suite.to_str().unwrap(), "--malformed-verdict-rate", rate]);
+        let results = dir.path().join("results");
+        let run_dir = results.join("mini/r");
+        bedrock_eval(
+            &server,
+            &["run", suite.to_str().unwrap(), "--run-id", "r", "--results", results.to_str().unwrap()],
+        );
+        let (header, rows) = csv_rows(&run_dir.join("examples.csv"));
+        let helpful = column(&header, "criterion:helpful");
+        let errors = column(&header, "criterion_errors");
+        let quality = column(&header, "quality");
+        let judge_calls = requests(&server, JUDGE_MODEL);
+        if all_failed {
+            // First ask plus two re-asks for every sample of every verdict, then an error — never a zero.
+            for row in &rows {
+                assert_eq!(row[helpful], "", "{row:?}");
+                assert!(row[errors].contains("helpful: malformed verdict after 3 asks"), "{row:?}");
+                assert!(!row[quality].is_empty(), "deterministic criteria still score: {row:?}");
+            }
+            assert_eq!(judge_calls % 3, 0);
+            let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+            assert!(report.contains("could not be judged"), "{report}");
+        } else {
+            // Re-asks recover most verdicts; every one that remains unscored says why.
+            let scored = rows.iter().filter(|r| !r[helpful].is_empty()).count();
+            assert!(scored * 10 >= rows.len() * 8, "{scored} of {}", rows.len());
+            assert!(rows.iter().all(|r| !r[helpful].is_empty() || r[errors].contains("helpful: ")));
+            let malformed = server.stats()["models"][JUDGE_MODEL]["malformed_verdicts"].as_u64().unwrap();
+            assert!(malformed > 0);
+            let judgements = std::fs::read_to_string(run_dir.join("judgements.jsonl")).unwrap();
+            assert_eq!(judgements.lines().count() as u64, judge_calls, "every paid judge call is recorded");
+        }
+    }
+}
