@@ -246,6 +246,9 @@ pub fn base_answer<R: Rng>(query: &Query, instructions: &Instructions, rng: &mut
 /// Swaps the example's product names and customer name for the query's, where the pairing is obvious.
 struct Adapter {
     swaps: Vec<(String, String)>,
+    /// The example's customer name when the query signs none: sentences naming them are left out, so an
+    /// anonymous customer is never addressed by someone else's name.
+    unknown_name: Option<String>,
 }
 
 impl Adapter {
@@ -256,11 +259,14 @@ impl Adapter {
             let to = query.products.iter().filter(|p| !example.prompt.contains(p.as_str()));
             swaps.extend(from.zip(to).map(|(a, b)| (a.clone(), b.clone())));
         }
-        if let (Some(from), Some(to)) = (&example.customer_name, &query.name) {
-            swaps.push((from.clone(), to.clone()));
+        let mut unknown_name = None;
+        match (&example.customer_name, &query.name) {
+            (Some(from), Some(to)) => swaps.push((from.clone(), to.clone())),
+            (Some(from), None) => unknown_name = Some(from.clone()),
+            (None, _) => {}
         }
         swaps.sort_by_key(|(from, _)| std::cmp::Reverse(from.len()));
-        Adapter { swaps }
+        Adapter { swaps, unknown_name }
     }
 
     fn apply(&self, text: &str) -> String {
@@ -270,11 +276,23 @@ impl Adapter {
             .iter()
             .enumerate()
             .fold(text.to_string(), |t, (i, (from, _))| replace_word(&t, from, &format!("\u{1}{i}\u{1}")));
-        self.swaps
+        let swapped = self
+            .swaps
             .iter()
             .enumerate()
-            .fold(marked, |t, (i, (_, to))| t.replace(&format!("\u{1}{i}\u{1}"), to))
+            .fold(marked, |t, (i, (_, to))| t.replace(&format!("\u{1}{i}\u{1}"), to));
+        match &self.unknown_name {
+            Some(name) if mentions_word(&swapped, name) => {
+                sentences(&swapped).into_iter().filter(|s| !mentions_word(s, name)).collect::<Vec<_>>().join(" ")
+            }
+            _ => swapped,
+        }
     }
+}
+
+/// Whether `word` occurs in `text` as a whole word.
+fn mentions_word(text: &str, word: &str) -> bool {
+    replace_word(text, word, "") != text
 }
 
 /// A reply imitating examples: their greeting, closing and step format (kept at `style_fidelity`), and the fix of
@@ -302,16 +320,17 @@ pub fn imitated_answer<R: Rng>(
     let adapter = nearest.map(|(example, _)| Adapter::new(query, example, swap_products));
     let adapt = |text: &str| adapter.as_ref().map_or_else(|| text.to_string(), |a| a.apply(text));
 
-    if !parts.preamble.is_empty() && chance(rng, reuse_rate) {
-        blocks.push(Block::Paragraph(adapt(&parts.preamble.join(" "))));
-    } else {
+    let reused_preamble = (!parts.preamble.is_empty() && chance(rng, reuse_rate))
+        .then(|| adapt(&parts.preamble.join(" ")))
+        .filter(|p| !p.is_empty());
+    blocks.push(Block::Paragraph(reused_preamble.unwrap_or_else(|| {
         let about = product.map_or("this".to_string(), |p| format!("your {p}"));
-        blocks.push(Block::Paragraph(if style.apologetic {
+        if style.apologetic {
             format!("Sorry to hear about the trouble with {about}.")
         } else {
             format!("Thanks for reaching out about {about}.")
-        }));
-    }
+        }
+    })));
     blocks.extend(included_phrases(query, instructions, rng));
     let mut generic = shuffled_generic_steps(rng).into_iter();
     let steps: Vec<String> = if parts.steps.is_empty() {
@@ -324,6 +343,7 @@ pub fn imitated_answer<R: Rng>(
                 true => adapt(step),
                 false => generic.next().unwrap_or(GENERIC_STEPS[0]).to_string(),
             })
+            .filter(|step| !step.is_empty())
             .collect()
     };
     let numbered = match style.numbered {

@@ -156,7 +156,7 @@ pub fn product_phrases(text: &str, excluded: &[&str]) -> Vec<String> {
         }
         let single_plain = current.len() == 1 && !has_digit(current[0]) && !has_inner_capital(current[0]);
         let only_digits = current.iter().all(|w| !w.chars().any(char::is_alphabetic));
-        if !(single_plain && starts_sentence) && !only_digits {
+        if !((single_plain && starts_sentence) || only_digits) {
             let phrase = current.join(" ");
             if !phrases.contains(&phrase) {
                 phrases.push(phrase);
