@@ -35,6 +35,45 @@ fn throttle_storm_records_every_request_once_and_counts_retries() {
     assert_eq!(recorded_causes as u64, retries);
 }
 
+#[test]
+fn broken_bodies_and_server_errors_are_retried_by_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let server = Server::start(&[
+        "--suite",
+        suite.to_str().unwrap(),
+        "--malformed-rate",
+        "0.2",
+        "--server-error-rate",
+        "0.2",
+        "--seed",
+        "5",
+    ]);
+    let output = command_with_test_credentials()
+        .args(["run", suite.to_str().unwrap(), "--run-id", "r", "--endpoint-url", &server.url, "--results"])
+        .arg(dir.path().join("results"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let records = records(&dir.path().join("results/mini/r"));
+    assert_eq!(records.len(), 24);
+    assert!(records.iter().all(|r| r["status"] == "ok"), "{records:?}");
+    let causes: Vec<&str> = records
+        .iter()
+        .flat_map(|r| r["retried"].as_array().unwrap_or(&Vec::new()).clone())
+        .map(|e| match e["kind"].as_str().unwrap() {
+            "malformed_response" => "malformed",
+            "internal_server" | "service_unavailable" => "server",
+            other => panic!("unexpected retry cause {other}"),
+        })
+        .collect();
+    let stats = server.stats();
+    let model_totals = |key: &str| -> u64 { stats["models"].as_object().unwrap().values().map(|m| m[key].as_u64().unwrap()).sum() };
+    assert_eq!(causes.iter().filter(|c| **c == "malformed").count() as u64, model_totals("malformed"), "{stats}");
+    assert_eq!(causes.iter().filter(|c| **c == "server").count() as u64, model_totals("server_errors"), "{stats}");
+    assert!(model_totals("malformed") > 0 && model_totals("server_errors") > 0, "{stats}");
+}
+
 #[cfg(unix)]
 #[test]
 fn sigkill_then_resume_records_every_request_exactly_once() {

@@ -194,16 +194,22 @@ fn map_error(error: SdkError<ConverseError, HttpResponse>) -> CallError {
                 ConverseError::InternalServerException(_) => CallErrorKind::InternalServer,
                 ConverseError::ServiceUnavailableException(_) => CallErrorKind::ServiceUnavailable,
                 _ => match service.raw().status().as_u16() {
+                    // A success status the SDK could not deserialize: a broken body, not a service error.
+                    200..=299 => CallErrorKind::MalformedResponse,
                     429 => CallErrorKind::Throttling,
                     500 | 502 | 504 => CallErrorKind::InternalServer,
                     503 => CallErrorKind::ServiceUnavailable,
                     _ => CallErrorKind::Other,
                 },
             };
+            let message = match kind {
+                CallErrorKind::MalformedResponse => format!("response could not be parsed: {}", error_chain(&error)),
+                _ => err.message().unwrap_or("no message").to_string(),
+            };
             CallError {
                 kind,
                 status: Some(service.raw().status().as_u16()),
-                message: err.message().unwrap_or("no message").to_string(),
+                message,
             }
         }
         SdkError::TimeoutError(_) => CallError {
