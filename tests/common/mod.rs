@@ -110,20 +110,14 @@ pub fn get_json(base_url: &str, path: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("stats are not JSON ({e}): {response}"))
 }
 
-/// Copies the mini suite (and the rubric it uses) into `dir`; returns the suite's path there.
+/// Copies the mini suite (its data and rubric) into `dir`; returns the suite's path there.
 pub fn mini_suite(dir: &Path) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let fixture = root.join("tests/fixtures/mini");
-    for name in ["train.jsonl", "held-out.jsonl"] {
+    for name in ["train.jsonl", "held-out.jsonl", "rubric.yaml", "suite.yaml"] {
         std::fs::copy(fixture.join(name), dir.join(name)).unwrap();
     }
-    std::fs::copy(root.join("rubrics/support-tone.yaml"), dir.join("rubric.yaml")).unwrap();
-    let suite = std::fs::read_to_string(fixture.join("suite.yaml"))
-        .unwrap()
-        .replace("../../../rubrics/support-tone.yaml", "rubric.yaml");
-    let path = dir.join("suite.yaml");
-    std::fs::write(&path, suite).unwrap();
-    path
+    dir.join("suite.yaml")
 }
 
 /// Edits a suite file in place.
