@@ -62,13 +62,17 @@ const STOCK_PHRASES: [&str; 5] = [
     "as an ai",
 ];
 
+fn is_step(line: &str) -> bool {
+    line.trim_start().starts_with(|c: char| c.is_ascii_digit())
+}
+
 /// The reply's merit in [0, 1] and the main reason for it.
 fn merit(task: &GradingTask) -> (f64, &'static str) {
     let reply = task.reply.as_str();
     let lower = reply.to_lowercase();
     let first_line = reply.lines().next().unwrap_or_default();
     let greets = first_line.starts_with("Hi ") && !first_line.starts_with("Hi there");
-    let steps = reply.lines().filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit())).count() >= 2;
+    let steps = reply.lines().filter(|l| is_step(l)).count() >= 2;
     let signed = reply.lines().last().is_some_and(|l| l.trim_start().starts_with('—'));
     let stock = STOCK_PHRASES.iter().any(|p| lower.contains(p));
     let form = [greets, steps, signed, !stock].iter().filter(|&&b| b).count() as f64 / 4.0;
@@ -84,10 +88,14 @@ fn merit(task: &GradingTask) -> (f64, &'static str) {
         let reason = if form < 0.5 { "the reply lacks the expected structure" } else { "the reply is on topic and well formed" };
         return (score, reason);
     };
-    let wanted = content_terms(reference);
+    // What matters in the reference is its substance: its steps when it has any, not the greeting and sign-off
+    // every reply shares.
+    let steps: Vec<&str> = reference.lines().filter(|l| is_step(l)).collect();
+    let substance = if steps.is_empty() { reference.clone() } else { steps.join("\n") };
+    let wanted = content_terms(&substance);
     let given = content_terms(reply);
     let recall = if wanted.is_empty() { 1.0 } else { wanted.intersection(&given).count() as f64 / wanted.len() as f64 };
-    let score = 0.65 * recall + 0.35 * form;
+    let score = 0.75 * recall + 0.25 * form;
     let reason = match (recall >= 0.6, form >= 0.75) {
         (true, true) => "the reply gives the reference's fix in the expected form",
         (true, false) => "the fix matches the reference but the form falls short",
