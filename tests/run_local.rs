@@ -85,3 +85,32 @@ fn a_second_run_into_the_same_folder_needs_resume_and_then_calls_nothing() {
     assert!(String::from_utf8_lossy(&resumed.stdout).contains("24 recorded earlier, 0 recorded now"));
     assert_eq!(std::fs::read(results.join("mini/r/records.jsonl")).unwrap(), before);
 }
+
+/// The README's first command, on the example suite as shipped: every request answered and judged, and the three
+/// ways of customising the model ranked as the data makes them (few-shot and fine-tuned learn the fixes).
+#[test]
+fn the_example_suite_runs_offline_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/support-tone/suite.yaml");
+    let output = command()
+        .args(["run", suite.to_str().unwrap(), "--local", "--run-id", "demo", "--results"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let run_dir = dir.path().join("support-tone/demo");
+    let records = records(&run_dir);
+    assert_eq!(records.len(), 66 * 3);
+    assert!(records.iter().all(|r| r["status"] == "ok"));
+
+    let mut reader = csv::Reader::from_path(run_dir.join("summary.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (quality, judged) = (column("mean_quality"), column("criterion:resolves_issue"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let value = |config: &str, i: usize| -> f64 { rows.iter().find(|r| &r[0] == config).unwrap()[i].parse().unwrap() };
+    for i in [quality, judged] {
+        assert!(value("prompt", i) < value("few-shot", i), "{rows:?}");
+        assert!(value("few-shot", i) < value("fine-tuned", i), "{rows:?}");
+    }
+}
