@@ -197,3 +197,85 @@ fn malformed_verdicts_are_asked_again_then_recorded_as_judge_errors() {
         }
     }
 }
+
+/// Adds human labels for the `helpful` criterion to the mini suite's held-out examples (`labels[i]` for line i).
+fn label_examples(dir: &Path, labels: &[Option<serde_json::Value>]) {
+    let path = dir.join("held-out.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .zip(labels.iter().chain(std::iter::repeat(&None)))
+        .map(|(line, label)| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(label) = label {
+                value["human"] = label.clone();
+            }
+            value.to_string()
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn judge_agreement_with_human_labels_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = judged_suite(dir.path(), 1);
+    edit(&dir.path().join("rubric.yaml"), "    samples: 1\n", "    samples: 1\n    human_score_field: human\n");
+    let labels: Vec<Option<serde_json::Value>> = (0..8)
+        .map(|i| (i != 3).then(|| serde_json::json!({"prompt": 1 + i % 3, "fine-tuned": 5 - i % 2})))
+        .collect();
+    label_examples(dir.path(), &labels);
+    let results = dir.path().join("results");
+    let output = common::command()
+        .args(["run", suite.to_str().unwrap(), "--local", "--run-id", "r", "--results"])
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    // Recompute the pairs from examples.csv (judge level = 1 + 4 × score) and the labels, and the agreement from
+    // them with the library's (reference-checked) statistics.
+    let (header, rows) = csv_rows(&results.join("mini/r/examples.csv"));
+    let (id, config, helpful) = (column(&header, "example_id"), column(&header, "config"), column(&header, "criterion:helpful"));
+    let held_out: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("held-out.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (mut human, mut judge) = (Vec::new(), Vec::new());
+    for row in &rows {
+        let example = held_out.iter().find(|e| e["id"] == row[id].as_str()).unwrap();
+        if let Some(label) = example["human"][row[config].as_str()].as_f64() {
+            human.push(label);
+            judge.push(1.0 + 4.0 * row[helpful].parse::<f64>().unwrap());
+        }
+    }
+    assert_eq!(human.len(), 14);
+    let expected = bedrock_eval::stats::agreement(&human, &judge).unwrap();
+    let report = std::fs::read_to_string(results.join("mini/r/report.md")).unwrap();
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("| helpful | `human`"))
+        .unwrap_or_else(|| panic!("no calibration row in\n{report}"));
+    let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+    assert_eq!(cells[3], "14");
+    let shown = |i: usize, value: Option<f64>, decimals: usize| {
+        assert_eq!(cells[i], value.map_or(String::new(), |v| format!("{v:.decimals$}")), "{line}");
+    };
+    shown(4, expected.spearman.rho, 3);
+    shown(5, expected.kappa_quadratic, 3);
+    shown(6, expected.kappa_linear, 3);
+    shown(7, expected.mean_absolute_difference, 2);
+
+    // A label off the scale is an input error naming the file, line and field, before any call.
+    let mut bad = labels.clone();
+    bad[5] = Some(serde_json::json!({"prompt": 7}));
+    label_examples(dir.path(), &bad);
+    let output = common::command()
+        .args(["validate", suite.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("held-out.jsonl:6") && stderr.contains("human") && stderr.contains("not a level"), "{stderr}");
+}

@@ -113,6 +113,35 @@ pub fn report_md(data: &ReportData) -> String {
         }
     }
 
+    if !data.calibration.is_empty() {
+        out.push_str(
+            "\n## Judge calibration\n\nAgreement of the judge's level with human labels on the same replies \
+             (Spearman's ρ on average ranks; Cohen's kappa with quadratic and linear weights; mean absolute \
+             difference in levels).\n\n",
+        );
+        let rows: Vec<Vec<String>> = data
+            .calibration
+            .iter()
+            .map(|c| {
+                let a = &c.agreement;
+                vec![
+                    markdown_cell(&c.criterion),
+                    format!("`{}`", markdown_cell(&c.field)),
+                    a.n.to_string(),
+                    number(a.spearman.rho, 3),
+                    number(a.kappa_quadratic, 3),
+                    number(a.kappa_linear, 3),
+                    number(a.mean_absolute_difference, 2),
+                    c.unjudged.to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&markdown_table(
+            &["criterion", "labels", "pairs", "Spearman ρ", "κ quadratic", "κ linear", "mean |Δ| levels", "labelled but unjudged"],
+            &rows,
+        ));
+    }
+
     let failures: Vec<Vec<String>> = data
         .summaries
         .iter()

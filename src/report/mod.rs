@@ -100,6 +100,21 @@ pub struct ReportData<'a> {
     pub stale_records: usize,
     /// The judge's usage, when the rubric has judge criteria.
     pub judge: Option<JudgeUsage>,
+    /// Agreement of the judge with human labels, per judge criterion that has them.
+    pub calibration: Vec<Calibration>,
+}
+
+/// How well the judge agrees with human labels on one criterion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    /// The criterion's id.
+    pub criterion: String,
+    /// The example field holding the labels.
+    pub field: String,
+    /// Labelled replies the judge could not score (left out of the agreement).
+    pub unjudged: usize,
+    /// Spearman, weighted kappas and mean absolute difference over the labelled, judged replies.
+    pub agreement: crate::stats::Agreement,
 }
 
 /// Scores the records that belong to the suite's current plan and summarises them per config.
@@ -172,6 +187,7 @@ pub fn build<'a>(
             )
         })
         .collect();
+    let calibration = calibrate(suite, &examples, &rows)?;
     let judge = suite.rubric.has_judge().then(|| JudgeUsage {
         calls: judgements.len(),
         failed_calls: judgements.iter().filter(|r| r.status == RecordStatus::Error).count(),
@@ -191,7 +207,45 @@ pub fn build<'a>(
         summaries,
         stale_records: latest.len() - in_plan,
         judge,
+        calibration,
     })
+}
+
+/// Pairs each human-labelled reply with the judge's level for it, per judge criterion with a `human_score_field`.
+fn calibrate(
+    suite: &Suite,
+    examples: &HashMap<&str, &crate::dataset::Example>,
+    rows: &[ScoredRow],
+) -> anyhow::Result<Vec<Calibration>> {
+    let mut calibrations = Vec::new();
+    for (i, criterion) in suite.rubric.criteria.iter().enumerate() {
+        let Some(field) = criterion.judge().and_then(|s| s.human_score_field.as_deref()) else {
+            continue;
+        };
+        let (mut human, mut judge, mut unjudged) = (Vec::new(), Vec::new(), 0);
+        for row in rows {
+            let label = examples
+                .get(row.record.example_id.as_str())
+                .and_then(|e| e.fields.get(field))
+                .and_then(|labels| labels.get(&row.record.config))
+                .and_then(serde_json::Value::as_f64);
+            let Some(label) = label else { continue };
+            match row.score.as_ref().and_then(|s| s.criteria[i].judged.as_ref()) {
+                Some(judged) => {
+                    human.push(label);
+                    judge.push(judged.level);
+                }
+                None => unjudged += 1,
+            }
+        }
+        calibrations.push(Calibration {
+            criterion: criterion.id.clone(),
+            field: field.to_string(),
+            unjudged,
+            agreement: crate::stats::agreement(&human, &judge)?,
+        });
+    }
+    Ok(calibrations)
 }
 
 fn summarise(

@@ -417,6 +417,7 @@ impl Checker<'_> {
                     ),
                 ));
             }
+            errors.extend(self.check_human_scores(file, held_out, rubric));
             for criterion in &rubric.criteria {
                 let Some(field) = criterion.field() else {
                     continue;
@@ -430,6 +431,44 @@ impl Checker<'_> {
                         "rubric criterion `{}` takes its terms from field `{field}`, which example `{}` lacks",
                         criterion.id, example.id
                     )).field(field));
+                }
+            }
+        }
+        errors
+    }
+}
+
+impl Checker<'_> {
+    /// Human labels for judge calibration: where an example has one, an object of config name → a level of the
+    /// criterion's scale.
+    fn check_human_scores(&self, file: &SuiteFile, held_out: &Dataset, rubric: &Rubric) -> Vec<InputError> {
+        let configs: HashSet<&str> = file.configs.iter().map(|c| c.name.as_str()).collect();
+        let mut errors = Vec::new();
+        for criterion in &rubric.criteria {
+            let Some((spec, field)) = criterion.judge().and_then(|s| Some((s, s.human_score_field.as_deref()?))) else {
+                continue;
+            };
+            for example in &held_out.examples {
+                let Some(value) = example.fields.get(field) else { continue };
+                let problem = match value.as_object() {
+                    None => Some("must be an object of config name → human score".to_string()),
+                    Some(labels) => labels.iter().find_map(|(config, level)| {
+                        if !configs.contains(config.as_str()) {
+                            return Some(format!("`{config}` is not a config of the suite"));
+                        }
+                        match level.as_i64().filter(|l| spec.scale.contains_key(l)) {
+                            Some(_) => None,
+                            None => Some(format!(
+                                "the score for `{config}` is {level}, not a level of criterion `{}`'s scale ({}–{})",
+                                criterion.id,
+                                spec.min_level(),
+                                spec.max_level()
+                            )),
+                        }
+                    }),
+                };
+                if let Some(problem) = problem {
+                    errors.push(InputError::at_line(&held_out.path, example.line, problem).field(field));
                 }
             }
         }
