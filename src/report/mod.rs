@@ -2,6 +2,7 @@
 //!
 //! Nothing here calls a model; `bedrock-eval report RUN_DIR` rebuilds every file from `records.jsonl`.
 
+pub mod charts;
 mod csv_files;
 mod markdown;
 pub mod table;

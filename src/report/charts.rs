@@ -1,0 +1,196 @@
+//! SVG charts for the report, drawn with plotters' SVG backend (text is left to the viewer's fonts, so nothing is
+//! loaded from the system and the same numbers always give the same bytes).
+
+use plotters::prelude::*;
+
+/// One config's bar: mean quality points and its 95% confidence interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QualityBar {
+    /// Config name.
+    pub config: String,
+    /// Mean quality points.
+    pub mean: f64,
+    /// Confidence interval, in quality points.
+    pub interval: Option<(f64, f64)>,
+    /// Whether this is the baseline.
+    pub baseline: bool,
+}
+
+/// One comparison's per-example differences (candidate − baseline, quality points) and its mean's interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DifferenceStrip {
+    /// "candidate vs baseline".
+    pub label: String,
+    /// Per-example differences.
+    pub differences: Vec<f64>,
+    /// Mean difference.
+    pub mean: f64,
+    /// Its confidence interval.
+    pub interval: Option<(f64, f64)>,
+}
+
+const WIDTH: u32 = 720;
+const ROW_HEIGHT: u32 = 70;
+const BASELINE_COLOUR: RGBColor = RGBColor(150, 150, 150);
+const CONFIG_COLOUR: RGBColor = RGBColor(49, 105, 173);
+const POINT_COLOUR: RGBColor = RGBColor(49, 105, 173);
+
+fn chart_error(error: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(format!("cannot draw chart: {error}"))
+}
+
+/// Bars of mean quality per config (0–100 points) with their confidence intervals as error bars.
+pub fn quality_chart(bars: &[QualityBar]) -> std::io::Result<String> {
+    let mut svg = String::new();
+    {
+        let height = 120 + 50 * bars.len().max(1) as u32;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let rows = bars.len().max(1) as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Mean quality per config (95% CI)", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(12)
+            .build_cartesian_2d(0f64..100f64, 0f64..rows)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .disable_y_axis()
+            .x_desc("quality points")
+            .draw()
+            .map_err(chart_error)?;
+        // The first config on top; each bar's name and value just above it.
+        let row_of = |i: usize| rows - 1.0 - i as f64;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, bar)| {
+                let name = if bar.baseline { format!("{} (baseline)", bar.config) } else { bar.config.clone() };
+                Text::new(format!("{name}: {:.1}", bar.mean), (0.5, row_of(i) + 0.97), ("sans-serif", 13))
+            }))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, bar)| {
+                let colour = if bar.baseline { BASELINE_COLOUR } else { CONFIG_COLOUR };
+                let y = row_of(i);
+                Rectangle::new([(0.0, y + 0.2), (bar.mean.clamp(0.0, 100.0), y + 0.8)], colour.mix(0.8).filled())
+            }))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(bars.iter().enumerate().filter_map(|(i, bar)| {
+                let (low, high) = bar.interval?;
+                let y = row_of(i) + 0.5;
+                Some(PathElement::new(vec![(low.clamp(0.0, 100.0), y), (high.clamp(0.0, 100.0), y)], BLACK.stroke_width(2)))
+            }))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(bars.iter().enumerate().filter_map(|(i, bar)| {
+                let (low, high) = bar.interval?;
+                let y = row_of(i);
+                Some(
+                    [low, high]
+                        .map(|x| PathElement::new(vec![(x.clamp(0.0, 100.0), y + 0.35), (x.clamp(0.0, 100.0), y + 0.65)], BLACK.stroke_width(2))),
+                )
+            }).flatten())
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+/// A deterministic vertical offset in [-0.25, 0.25] for the `i`-th point, so tied differences stay visible.
+fn jitter(i: usize) -> f64 {
+    let x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11;
+    (x as f64 / (1u64 << 53) as f64 - 0.5) * 0.5
+}
+
+/// Per-example differences against the baseline, one strip per comparison, with the mean and its interval.
+pub fn differences_chart(strips: &[DifferenceStrip]) -> std::io::Result<String> {
+    let mut svg = String::new();
+    {
+        let height = 110 + ROW_HEIGHT * strips.len().max(1) as u32;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let extent = strips
+            .iter()
+            .flat_map(|s| s.differences.iter())
+            .fold(10.0f64, |m, d| m.max(d.abs()))
+            .min(100.0);
+        let extent = (extent / 10.0).ceil() * 10.0;
+        let rows = strips.len().max(1) as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Per-example difference from the baseline (quality points)", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(12)
+            .build_cartesian_2d(-extent..extent, 0f64..rows)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .disable_y_axis()
+            .x_desc("candidate − baseline, per example (mean over repeats); black: mean with 95% CI")
+            .draw()
+            .map_err(chart_error)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(vec![(0.0, 0.0), (0.0, rows)], BLACK.mix(0.5).stroke_width(1))))
+            .map_err(chart_error)?;
+        let row_of = |i: usize| rows - 1.0 - i as f64 + 0.5;
+        for (i, strip) in strips.iter().enumerate() {
+            let y = row_of(i);
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!("{}: mean {:+.1}", strip.label, strip.mean),
+                    (-extent + extent * 0.02, y + 0.47),
+                    ("sans-serif", 13),
+                )))
+                .map_err(chart_error)?;
+            chart
+                .draw_series(strip.differences.iter().enumerate().map(|(j, d)| {
+                    Circle::new((d.clamp(-extent, extent), y + jitter(j)), 3, POINT_COLOUR.mix(0.45).filled())
+                }))
+                .map_err(chart_error)?;
+            if let Some((low, high)) = strip.interval {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(low.clamp(-extent, extent), y - 0.38), (high.clamp(-extent, extent), y - 0.38)],
+                        BLACK.stroke_width(3),
+                    )))
+                    .map_err(chart_error)?;
+            }
+            chart
+                .draw_series(std::iter::once(Circle::new((strip.mean.clamp(-extent, extent), y - 0.38), 5, BLACK.filled())))
+                .map_err(chart_error)?;
+        }
+        root.present().map_err(chart_error)?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_are_svg_and_deterministic() {
+        let bars = vec![
+            QualityBar { config: "prompt".into(), mean: 36.5, interval: Some((30.0, 43.0)), baseline: true },
+            QualityBar { config: "fine-tuned".into(), mean: 84.0, interval: Some((79.5, 88.0)), baseline: false },
+        ];
+        let svg = quality_chart(&bars).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("fine-tuned") && svg.contains("prompt"));
+        assert_eq!(svg, quality_chart(&bars).unwrap());
+        let strips = vec![DifferenceStrip {
+            label: "fine-tuned vs prompt".into(),
+            differences: vec![10.0, 50.0, -5.0, 0.0, 0.0],
+            mean: 11.0,
+            interval: Some((-8.0, 30.0)),
+        }];
+        let svg = differences_chart(&strips).unwrap();
+        assert!(svg.contains("fine-tuned vs prompt"));
+        // Five points plus the mean marker.
+        assert_eq!(svg.matches("<circle").count(), 6);
+        assert_eq!(svg, differences_chart(&strips).unwrap());
+        assert!(differences_chart(&[]).unwrap().starts_with("<svg"));
+    }
+}
