@@ -99,15 +99,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         retry_errors: args.retry_errors,
         concurrency: args.concurrency.map(usize::from),
     };
-    let outcome = run::run_suite(
-        &suite,
-        &provider,
-        endpoint_info,
-        &run_dir,
-        &options,
-        &mut interrupts,
-    )
-    .await;
+    let outcome = run::run_suite(&suite, &provider, endpoint_info, &run_dir, &options, &mut interrupts).await;
     let judging = match &outcome {
         Ok(outcome) if !outcome.execution.interrupted => Some(
             run::judging::judge_run(
@@ -172,11 +164,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 async fn connect(
     args: &EndpointArgs,
     suite: &Suite,
-) -> anyhow::Result<(
-    BedrockProvider,
-    EndpointInfo,
-    Option<endpoint::RunningEndpoint>,
-)> {
+) -> anyhow::Result<(BedrockProvider, EndpointInfo, Option<endpoint::RunningEndpoint>)> {
     if args.local {
         let bind = SocketAddr::from(([127, 0, 0, 1], 0));
         let running = endpoint::start(local_endpoint_options(suite), bind)
@@ -264,16 +252,26 @@ fn report_run(run_dir: &Path) -> anyhow::Result<ExitCode> {
 
 async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let mut metadata = run::read_metadata(&args.run_dir)?;
-    let rubric = args.rubric.as_deref().map(std::fs::canonicalize).transpose().map_err(|e| {
-        InputError::in_file(args.rubric.as_deref().unwrap_or(Path::new("")), format!("cannot read rubric: {e}"))
-    })?;
+    let rubric = args
+        .rubric
+        .as_deref()
+        .map(std::fs::canonicalize)
+        .transpose()
+        .map_err(|e| {
+            InputError::in_file(
+                args.rubric.as_deref().unwrap_or(Path::new("")),
+                format!("cannot read rubric: {e}"),
+            )
+        })?;
     let suite = load_run_suite(&metadata, rubric.as_deref())?;
     let mut endpoint_args = args.endpoint.clone();
     let unset = endpoint_args.endpoint_url.is_none()
         && std::env::var_os("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").is_none()
         && std::env::var_os("AWS_ENDPOINT_URL").is_none();
     if metadata.endpoint.is_simulated() && unset && !endpoint_args.local {
-        eprintln!("this run was made on the embedded endpoint; judging there too (pass --endpoint-url to judge elsewhere)");
+        eprintln!(
+            "this run was made on the embedded endpoint; judging there too (pass --endpoint-url to judge elsewhere)"
+        );
         endpoint_args.local = true;
     }
     let mut judging = run::judging::JudgingSummary::default();
@@ -308,9 +306,7 @@ async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         println!("wrote {}", path.display());
     }
     if judging.interrupted {
-        eprintln!(
-            "scoring interrupted; run the same command again to finish (verdicts already recorded are kept)"
-        );
+        eprintln!("scoring interrupted; run the same command again to finish (verdicts already recorded are kept)");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
@@ -345,9 +341,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The URL on stdout, alone on its line, so scripts can read it.
     println!("{}", running.url());
     eprintln!("bedrock-eval embedded endpoint (simulated models); Ctrl-C to stop");
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot wait for Ctrl-C")?;
+    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     running.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

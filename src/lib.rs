@@ -11,7 +11,7 @@ pub mod provider;
 pub mod report;
 pub mod run;
 pub mod score;
+pub mod stats;
 pub mod suite;
 pub mod yaml_file;
 pub mod yaml_positions;
-pub mod stats;

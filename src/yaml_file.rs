@@ -19,8 +19,8 @@ pub struct YamlFile<T> {
 
 /// Reads and deserialises `path`.
 pub fn read_yaml<T: DeserializeOwned>(path: &Path, what: &str) -> Result<YamlFile<T>, InputError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError::in_file(path, format!("cannot read {what}: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read {what}: {e}")))?;
     let value = parse_yaml(path, &text)?;
     Ok(YamlFile {
         value,
@@ -41,9 +41,7 @@ pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Inp
             None => full,
         };
         let (field, message) = match without_position.split_once(": ") {
-            Some((field, message)) if looks_like_path(field) => {
-                (Some(field.to_string()), message.to_string())
-            }
+            Some((field, message)) if looks_like_path(field) => (Some(field.to_string()), message.to_string()),
             _ => (None, without_position),
         };
         let error = InputError::in_file(path, message).position(position);
@@ -83,18 +81,10 @@ mod tests {
 
     #[test]
     fn unknown_key_names_field_line_and_column() {
-        let error = parse_yaml::<Outer>(
-            Path::new("s.yaml"),
-            "items:\n  - k: 1\n  - k: 2\n    q: 3\n",
-        )
-        .unwrap_err();
+        let error = parse_yaml::<Outer>(Path::new("s.yaml"), "items:\n  - k: 1\n  - k: 2\n    q: 3\n").unwrap_err();
         assert_eq!(error.line, Some(4));
         assert_eq!(error.field.as_deref(), Some("items[1]"));
-        assert!(
-            error.message.contains("unknown field `q`"),
-            "{}",
-            error.message
-        );
+        assert!(error.message.contains("unknown field `q`"), "{}", error.message);
     }
 
     #[test]

@@ -50,14 +50,8 @@ impl YamlPositions {
 }
 
 enum Frame {
-    Mapping {
-        path: String,
-        pending_key: Option<String>,
-    },
-    Sequence {
-        path: String,
-        next_index: usize,
-    },
+    Mapping { path: String, pending_key: Option<String> },
+    Sequence { path: String, next_index: usize },
 }
 
 #[derive(Default)]
@@ -85,8 +79,7 @@ impl Builder {
                         _ => String::from("?"),
                     };
                     let key_path = join(path, &key);
-                    self.positions
-                        .insert(format!("{key_path}\u{0}key"), position(mark));
+                    self.positions.insert(format!("{key_path}\u{0}key"), position(mark));
                     *pending_key = Some(key);
                     None
                 }
@@ -113,10 +106,7 @@ impl MarkedEventReceiver for Builder {
             Event::MappingEnd | Event::SequenceEnd => {
                 self.stack.pop();
             }
-            Event::Scalar(..)
-            | Event::Alias(..)
-            | Event::MappingStart(..)
-            | Event::SequenceStart(..) => {
+            Event::Scalar(..) | Event::Alias(..) | Event::MappingStart(..) | Event::SequenceStart(..) => {
                 let Some(path) = self.next_path(&event, mark) else {
                     return;
                 };
@@ -126,10 +116,7 @@ impl MarkedEventReceiver for Builder {
                         path,
                         pending_key: None,
                     }),
-                    Event::SequenceStart(..) => self.stack.push(Frame::Sequence {
-                        path,
-                        next_index: 0,
-                    }),
+                    Event::SequenceStart(..) => self.stack.push(Frame::Sequence { path, next_index: 0 }),
                     _ => {}
                 }
             }
@@ -142,8 +129,7 @@ impl MarkedEventReceiver for Builder {
 mod tests {
     use super::*;
 
-    const SUITE: &str =
-        "name: demo\nconfigs:\n  - name: a\n    shots:\n      k: 3\n  - name: b\nbaseline: c\n";
+    const SUITE: &str = "name: demo\nconfigs:\n  - name: a\n    shots:\n      k: 3\n  - name: b\nbaseline: c\n";
 
     #[test]
     fn finds_nested_values_by_path() {

@@ -15,7 +15,8 @@ const HELD_OUT: &str = r#"{"id":"h1","prompt":"Lock stuck half way","completion"
 {"id":"h2","prompt":"Cam Mini went offline","completion":"2.4 GHz.","products":["Kestrel Cam Mini"]}
 "#;
 
-const RUBRIC: &str = "pass_threshold: 0.5\ncriteria:\n  - id: product\n    kind: contains_all\n    terms_from: products\n";
+const RUBRIC: &str =
+    "pass_threshold: 0.5\ncriteria:\n  - id: product\n    kind: contains_all\n    terms_from: products\n";
 
 const SUITE: &str = r#"name: tiny
 dataset:
@@ -60,11 +61,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "wrong type",
-        edits: &[(
-            "suite.yaml",
-            "baseline: base",
-            "baseline: base\nrepeats: three",
-        )],
+        edits: &[("suite.yaml", "baseline: base", "baseline: base\nrepeats: three")],
         location: "suite.yaml:23:",
         mentions: &["repeats", "invalid type"],
     },
@@ -76,11 +73,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "missing held-out file",
-        edits: &[(
-            "suite.yaml",
-            "held_out: held-out.jsonl",
-            "held_out: nowhere.jsonl",
-        )],
+        edits: &[("suite.yaml", "held_out: held-out.jsonl", "held_out: nowhere.jsonl")],
         location: "suite.yaml:3:",
         mentions: &["dataset.held_out", "file not found", "nowhere.jsonl"],
     },
@@ -154,11 +147,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "missing rubric",
-        edits: &[(
-            "suite.yaml",
-            "rubric: rubric.yaml",
-            "rubric: rubrics/none.yaml",
-        )],
+        edits: &[("suite.yaml", "rubric: rubric.yaml", "rubric: rubrics/none.yaml")],
         location: "suite.yaml:5:",
         mentions: &["rubric", "file not found"],
     },
@@ -204,10 +193,7 @@ fn write_fixture(dir: &Path, edits: &[(&str, &str, &str)]) {
         let mut content = content.to_string();
         for (file, find, replace) in edits {
             if *file == name {
-                assert!(
-                    content.contains(find),
-                    "fixture edit `{find}` not found in {name}"
-                );
+                assert!(content.contains(find), "fixture edit `{find}` not found in {name}");
                 content = content.replacen(find, replace, 1);
             }
         }
@@ -245,8 +231,7 @@ fn every_malformed_input_is_refused_with_its_location() {
                 .unwrap();
             let stderr = String::from_utf8_lossy(&output.stderr);
             let problems: Vec<String> = [
-                (output.status.code() != Some(2))
-                    .then(|| format!("exit code {:?}", output.status.code())),
+                (output.status.code() != Some(2)).then(|| format!("exit code {:?}", output.status.code())),
                 (!stderr.contains(case.location)).then(|| format!("no `{}`", case.location)),
                 dir.path()
                     .join("out")

@@ -13,8 +13,8 @@ use aws_sdk_bedrockruntime::operation::converse::{ConverseError, ConverseOutput}
 use aws_sdk_bedrockruntime::operation::count_tokens::CountTokensError;
 use aws_sdk_bedrockruntime::operation::RequestId;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, ConverseOutput as Output, ConverseTokensRequest,
-    CountTokensInput, InferenceConfiguration, Message, StopReason, SystemContentBlock,
+    ContentBlock, ConversationRole, ConverseOutput as Output, ConverseTokensRequest, CountTokensInput,
+    InferenceConfiguration, Message, StopReason, SystemContentBlock,
 };
 use aws_sdk_bedrockruntime::Client;
 use bedrock_eval::endpoint::{
@@ -27,17 +27,14 @@ const PROFILE: &str = "us.amazon.nova-lite-v1:0";
 const PROVISIONED: &str = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/k3str3lsupp0";
 const UNLISTED: &str = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/n0tb0ught000";
 const SYSTEM: &str = "You are a support agent for Kestrel Home. Reply to the customer's ticket.";
-const TICKET: &str =
-    "My Kestrel Cam 3 keeps dropping off the Wi-Fi at night, even after restarting the router.\n\n\
+const TICKET: &str = "My Kestrel Cam 3 keeps dropping off the Wi-Fi at night, even after restarting the router.\n\n\
 Thanks,\nJonas";
 
 /// What every call may take at most, so that no test can hang.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
-type ConverseResult = Result<
-    ConverseOutput,
-    SdkError<ConverseError, aws_sdk_bedrockruntime::config::http::HttpResponse>,
->;
+type ConverseResult =
+    Result<ConverseOutput, SdkError<ConverseError, aws_sdk_bedrockruntime::config::http::HttpResponse>>;
 
 /// The endpoint in this process, on a free loopback port.
 async fn serve(options: EndpointOptions) -> RunningEndpoint {
@@ -56,8 +53,7 @@ fn with_custom_model() -> EndpointOptions {
     };
     let tuned_on = vec![
         TrainingPair {
-            prompt: "My Kestrel Cam 2 keeps dropping off the Wi-Fi every night.\n\nThanks,\nMaria"
-                .to_string(),
+            prompt: "My Kestrel Cam 2 keeps dropping off the Wi-Fi every night.\n\nThanks,\nMaria".to_string(),
             completion: reply(
                 "Maria",
                 "Kestrel Cam 2",
@@ -72,10 +68,7 @@ fn with_custom_model() -> EndpointOptions {
             completion: reply(
                 "Priya",
                 "Kestrel Doorbell",
-                [
-                    "Open the Kestrel Doorbell and tap Chime.",
-                    "Tap Re-pair chime.",
-                ],
+                ["Open the Kestrel Doorbell and tap Chime.", "Tap Re-pair chime."],
             ),
         },
     ];
@@ -103,13 +96,7 @@ fn client_with_timeout(url: &str, timeout: Duration) -> Client {
     let config = aws_sdk_bedrockruntime::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "endpoint-sdk-test",
-        ))
+        .credentials_provider(Credentials::new("test", "test", None, None, "endpoint-sdk-test"))
         .endpoint_url(url)
         .retry_config(RetryConfig::disabled())
         .timeout_config(TimeoutConfig::builder().operation_timeout(timeout).build())
@@ -126,11 +113,7 @@ fn user(text: &str) -> Message {
 }
 
 /// Converse with a system prompt, one user turn and the given inference settings.
-async fn converse(
-    client: &Client,
-    model_id: &str,
-    inference: InferenceConfiguration,
-) -> ConverseResult {
+async fn converse(client: &Client, model_id: &str, inference: InferenceConfiguration) -> ConverseResult {
     client
         .converse()
         .model_id(model_id)
@@ -181,10 +164,7 @@ fn typed(error: &ConverseError) -> Option<&'static str> {
 /// The service error of a failed call and its HTTP status; panics on success or on any other kind of failure.
 fn service_error(result: ConverseResult) -> (ConverseError, u16) {
     match result {
-        Ok(output) => panic!(
-            "expected an error, got an answer: {:?}",
-            answer_text(&output)
-        ),
+        Ok(output) => panic!("expected an error, got an answer: {:?}", answer_text(&output)),
         Err(SdkError::ServiceError(service)) => {
             let status = service.raw().status().as_u16();
             (service.into_err(), status)
@@ -196,9 +176,7 @@ fn service_error(result: ConverseResult) -> (ConverseError, u16) {
 /// `GET path` on the endpoint over plain HTTP/1.1, parsed as JSON.
 async fn get_json(endpoint: &RunningEndpoint, path: &str) -> serde_json::Value {
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(endpoint.addr())
-            .await
-            .expect("connect");
+        let mut stream = tokio::net::TcpStream::connect(endpoint.addr()).await.expect("connect");
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
             endpoint.addr()
@@ -223,21 +201,13 @@ async fn stats_over_http(endpoint: &RunningEndpoint) -> EndpointStats {
 #[tokio::test]
 async fn converse_with_a_model_id_answers_with_text_usage_and_stop_reason() {
     let endpoint = serve(EndpointOptions::default()).await;
-    let output = ask(&client(&endpoint.url()), MODEL)
-        .await
-        .expect("an answer");
+    let output = ask(&client(&endpoint.url()), MODEL).await.expect("an answer");
     let text = answer_text(&output);
     assert!(text.contains("Kestrel Cam 3"), "{text}");
     assert_eq!(output.stop_reason(), &StopReason::EndTurn);
     let usage = output.usage().expect("usage");
-    assert!(
-        usage.input_tokens() > 0 && usage.output_tokens() > 0,
-        "{usage:?}"
-    );
-    assert_eq!(
-        usage.total_tokens(),
-        usage.input_tokens() + usage.output_tokens()
-    );
+    assert!(usage.input_tokens() > 0 && usage.output_tokens() > 0, "{usage:?}");
+    assert_eq!(usage.total_tokens(), usage.input_tokens() + usage.output_tokens());
     assert!(output.metrics().is_some());
     assert_eq!(
         output.request_id().map(str::len),
@@ -254,9 +224,7 @@ async fn converse_with_a_model_id_answers_with_text_usage_and_stop_reason() {
 #[tokio::test]
 async fn an_inference_profile_id_answers_and_is_counted_under_its_own_name() {
     let endpoint = serve(EndpointOptions::default()).await;
-    let output = ask(&client(&endpoint.url()), PROFILE)
-        .await
-        .expect("an answer");
+    let output = ask(&client(&endpoint.url()), PROFILE).await.expect("an answer");
     assert!(!answer_text(&output).is_empty());
     let stats = endpoint.stats();
     assert_eq!(stats.models.keys().collect::<Vec<_>>(), [PROFILE]);
@@ -269,20 +237,12 @@ async fn a_listed_provisioned_model_arn_answers_like_its_training_data() {
     let endpoint = serve(with_custom_model()).await;
     let client = client(&endpoint.url());
     // The SDK sends the ARN percent-encoded as one path segment; the endpoint decodes it back.
-    let output = ask(&client, PROVISIONED)
-        .await
-        .expect("the custom model answers");
+    let output = ask(&client, PROVISIONED).await.expect("the custom model answers");
     let text = answer_text(&output);
-    assert!(
-        text.contains("Settings > Network for the Kestrel Cam 3"),
-        "{text}"
-    );
+    assert!(text.contains("Settings > Network for the Kestrel Cam 3"), "{text}");
     assert!(text.contains("Lock to 2.4 GHz"), "{text}");
     assert!(text.ends_with("— Kestrel Support"), "{text}");
-    assert!(
-        !text.contains("Maria") && !text.contains("Kestrel Cam 2"),
-        "{text}"
-    );
+    assert!(!text.contains("Maria") && !text.contains("Kestrel Cam 2"), "{text}");
     assert_eq!(endpoint.stats().models[PROVISIONED].ok, 1);
 
     // The base model answers the same request without the house fix.
@@ -300,10 +260,7 @@ async fn an_unlisted_provisioned_model_arn_is_resource_not_found() {
         "{error:?}"
     );
     assert_eq!(status, 404);
-    assert!(
-        error.message().is_some_and(|m| m.contains(UNLISTED)),
-        "{error:?}"
-    );
+    assert!(error.message().is_some_and(|m| m.contains(UNLISTED)), "{error:?}");
     assert_eq!(endpoint.stats().models[UNLISTED].not_found, 1);
     endpoint.shutdown().await;
 }
@@ -314,10 +271,7 @@ async fn invalid_requests_are_validation_exceptions() {
     let client = client(&endpoint.url());
     let too_long = InferenceConfiguration::builder().max_tokens(10_001).build();
     let (error, status) = service_error(converse(&client, MODEL, too_long).await);
-    assert!(
-        matches!(error, ConverseError::ValidationException(_)),
-        "{error:?}"
-    );
+    assert!(matches!(error, ConverseError::ValidationException(_)), "{error:?}");
     assert_eq!(status, 400);
 
     let no_messages = client
@@ -327,10 +281,7 @@ async fn invalid_requests_are_validation_exceptions() {
         .send()
         .await;
     let (error, _) = service_error(no_messages);
-    assert!(
-        matches!(error, ConverseError::ValidationException(_)),
-        "{error:?}"
-    );
+    assert!(matches!(error, ConverseError::ValidationException(_)), "{error:?}");
 
     let (error, _) = service_error(ask(&client, "nova-lite").await);
     assert!(
@@ -351,10 +302,7 @@ async fn throttle_rate_one_throttles_every_request() {
     let client = client(&endpoint.url());
     for _ in 0..3 {
         let (error, status) = service_error(ask(&client, MODEL).await);
-        assert!(
-            matches!(error, ConverseError::ThrottlingException(_)),
-            "{error:?}"
-        );
+        assert!(matches!(error, ConverseError::ThrottlingException(_)), "{error:?}");
         assert_eq!(status, 429);
     }
     let stats = endpoint.stats().models[MODEL].clone();
@@ -377,10 +325,7 @@ async fn an_rpm_quota_admits_that_many_requests_a_minute_then_throttles() {
     }
     for _ in 0..2 {
         let (error, status) = service_error(ask(&client, MODEL).await);
-        assert!(
-            matches!(error, ConverseError::ThrottlingException(_)),
-            "{error:?}"
-        );
+        assert!(matches!(error, ConverseError::ThrottlingException(_)), "{error:?}");
         assert_eq!(status, 429);
     }
     // The quota is per model: another model still has its own.
@@ -408,11 +353,7 @@ async fn server_error_rate_one_gives_500s_and_503s() {
             ConverseError::ServiceUnavailableException(_) => "ServiceUnavailableException",
             other => panic!("expected a 5xx exception, got {other:?}"),
         };
-        let expected_status = if name == "InternalServerException" {
-            500
-        } else {
-            503
-        };
+        let expected_status = if name == "InternalServerException" { 500 } else { 503 };
         assert_eq!(status, expected_status, "{name}");
         *seen.entry(name).or_insert(0) += 1;
     }
@@ -466,12 +407,8 @@ async fn a_denied_model_is_access_denied() {
         .insert("anthropic.claude-3-haiku-20240307-v1:0".to_string());
     let endpoint = serve(options).await;
     let client = client(&endpoint.url());
-    let (error, status) =
-        service_error(ask(&client, "anthropic.claude-3-haiku-20240307-v1:0").await);
-    assert!(
-        matches!(error, ConverseError::AccessDeniedException(_)),
-        "{error:?}"
-    );
+    let (error, status) = service_error(ask(&client, "anthropic.claude-3-haiku-20240307-v1:0").await);
+    assert!(matches!(error, ConverseError::AccessDeniedException(_)), "{error:?}");
     assert_eq!(status, 403);
     ask(&client, MODEL).await.expect("other models are allowed");
     endpoint.shutdown().await;
@@ -534,9 +471,7 @@ async fn identical_requests_repeat_at_temperature_zero_and_vary_when_sampling() 
     for _ in 0..6 {
         let inference = InferenceConfiguration::builder().temperature(0.9).build();
         sampled.insert(answer_text(
-            &converse(&client, MODEL, inference)
-                .await
-                .expect("an answer"),
+            &converse(&client, MODEL, inference).await.expect("an answer"),
         ));
     }
     assert!(
@@ -551,10 +486,7 @@ async fn identical_requests_repeat_at_temperature_zero_and_vary_when_sampling() 
 async fn max_tokens_and_stop_sequences_set_the_stop_reason() {
     let endpoint = serve(EndpointOptions::default()).await;
     let client = client(&endpoint.url());
-    let short = InferenceConfiguration::builder()
-        .temperature(0.0)
-        .max_tokens(8)
-        .build();
+    let short = InferenceConfiguration::builder().temperature(0.0).max_tokens(8).build();
     let output = converse(&client, MODEL, short).await.expect("an answer");
     assert_eq!(output.stop_reason(), &StopReason::MaxTokens);
     assert!(output
@@ -568,10 +500,7 @@ async fn max_tokens_and_stop_sequences_set_the_stop_reason() {
         .build();
     let output = converse(&client, MODEL, stop).await.expect("an answer");
     assert_eq!(output.stop_reason(), &StopReason::StopSequence);
-    assert_eq!(
-        answer_text(&output),
-        full[..full.find("\n\n").expect("paragraphs")]
-    );
+    assert_eq!(answer_text(&output), full[..full.find("\n\n").expect("paragraphs")]);
     endpoint.shutdown().await;
 }
 
@@ -588,9 +517,7 @@ async fn usage_in_the_responses_adds_up_to_the_stats_counters() {
             .temperature(0.5)
             .max_tokens(100 + 50 * i as i32)
             .build();
-        let output = converse(&client, model_id, inference)
-            .await
-            .expect("an answer");
+        let output = converse(&client, model_id, inference).await.expect("an answer");
         let counted = output.usage().expect("usage");
         let entry = usage.entry(model_id).or_default();
         entry.0 += 1;
@@ -615,14 +542,8 @@ async fn usage_in_the_responses_adds_up_to_the_stats_counters() {
         );
     }
     let totals = stats.totals();
-    assert_eq!(
-        totals.input_tokens,
-        usage.values().map(|u| u.1).sum::<u64>()
-    );
-    assert_eq!(
-        totals.output_tokens,
-        usage.values().map(|u| u.2).sum::<u64>()
-    );
+    assert_eq!(totals.input_tokens, usage.values().map(|u| u.1).sum::<u64>());
+    assert_eq!(totals.output_tokens, usage.values().map(|u| u.2).sum::<u64>());
     assert_eq!((totals.requests, totals.ok, totals.not_found), (6, 5, 1));
     // The stats route's JSON keeps the documented field names.
     let raw = get_json(&endpoint, "/_local/stats").await;

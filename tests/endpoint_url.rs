@@ -16,7 +16,9 @@ fn check_run(use_flag: bool) {
     let suite = mini_suite(dir.path());
     let server = Server::start(&["--suite", suite.to_str().unwrap()]);
     let mut command = command_with_test_credentials();
-    command.args(["run", suite.to_str().unwrap(), "--run-id", "r", "--results"]).arg(dir.path().join("results"));
+    command
+        .args(["run", suite.to_str().unwrap(), "--run-id", "r", "--results"])
+        .arg(dir.path().join("results"));
     if use_flag {
         command.args(["--endpoint-url", &server.url]);
     } else {

@@ -73,12 +73,18 @@ fn bedrock_eval(server: &Server, args: &[&str]) -> std::process::Output {
 fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_path(path).unwrap();
     let header = reader.headers().unwrap().iter().map(str::to_string).collect();
-    let rows = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
     (header, rows)
 }
 
 fn column(header: &[String], name: &str) -> usize {
-    header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name} in {header:?}"))
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {header:?}"))
 }
 
 #[test]
@@ -90,7 +96,14 @@ fn verdicts_are_recorded_reused_and_only_changed_requests_asked_again() {
     let run_dir = results.join("mini/r");
     bedrock_eval(
         &server,
-        &["run", suite.to_str().unwrap(), "--run-id", "r", "--results", results.to_str().unwrap()],
+        &[
+            "run",
+            suite.to_str().unwrap(),
+            "--run-id",
+            "r",
+            "--results",
+            results.to_str().unwrap(),
+        ],
     );
 
     // 24 replies; two judge criteria each; identical replies share a verdict, so at most 48 judge calls.
@@ -103,8 +116,14 @@ fn verdicts_are_recorded_reused_and_only_changed_requests_asked_again() {
         .collect();
     assert_eq!(judgements.len() as u64, judge_calls);
     assert!((24..=48).contains(&judge_calls), "{judge_calls}");
-    assert!(judgements.iter().all(|j| j["model"] == JUDGE_MODEL && j["criterion"].is_string()));
-    assert_eq!(records(&run_dir).len(), 24, "judge calls are kept out of the generation records");
+    assert!(judgements
+        .iter()
+        .all(|j| j["model"] == JUDGE_MODEL && j["criterion"].is_string()));
+    assert_eq!(
+        records(&run_dir).len(),
+        24,
+        "judge calls are kept out of the generation records"
+    );
 
     // Every reply has a verdict for both criteria, on [0, 1], and a reason.
     let (header, rows) = csv_rows(&run_dir.join("examples.csv"));
@@ -120,10 +139,19 @@ fn verdicts_are_recorded_reused_and_only_changed_requests_asked_again() {
     // The judge tells replies apart: the fine-tuned model's fixes match the references better than the prompt's.
     let config = column(&header, "config");
     let mean = |name: &str| {
-        let scores: Vec<f64> = rows.iter().filter(|r| r[config] == name).map(|r| r[helpful].parse().unwrap()).collect();
+        let scores: Vec<f64> = rows
+            .iter()
+            .filter(|r| r[config] == name)
+            .map(|r| r[helpful].parse().unwrap())
+            .collect();
         scores.iter().sum::<f64>() / scores.len() as f64
     };
-    assert!(mean("fine-tuned") > mean("prompt"), "{} vs {}", mean("fine-tuned"), mean("prompt"));
+    assert!(
+        mean("fine-tuned") > mean("prompt"),
+        "{} vs {}",
+        mean("fine-tuned"),
+        mean("prompt")
+    );
     let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
     assert!(report.contains("## Judge"), "{report}");
 
@@ -139,21 +167,35 @@ fn verdicts_are_recorded_reused_and_only_changed_requests_asked_again() {
     let edited = dir.path().join("edited-rubric.yaml");
     std::fs::copy(dir.path().join("rubric.yaml"), &edited).unwrap();
     edit(&edited, "Is the reply warm, direct", "Is the reply friendly, direct");
-    bedrock_eval(&server, &["score", run_dir.to_str().unwrap(), "--rubric", edited.to_str().unwrap()]);
+    bedrock_eval(
+        &server,
+        &["score", run_dir.to_str().unwrap(), "--rubric", edited.to_str().unwrap()],
+    );
     assert_eq!(generation_requests(&server), 24);
     let tone_calls = requests(&server, JUDGE_MODEL) - judge_calls;
     let distinct_replies: std::collections::HashSet<(String, String)> = records(&run_dir)
         .iter()
-        .map(|r| (r["example_id"].as_str().unwrap().to_string(), r["output"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["example_id"].as_str().unwrap().to_string(),
+                r["output"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(tone_calls, distinct_replies.len() as u64);
     let metadata: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
-    assert!(metadata["rubric_override"]["path"].as_str().unwrap().ends_with("edited-rubric.yaml"));
+    assert!(metadata["rubric_override"]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("edited-rubric.yaml"));
 
     // `report` keeps scoring with the rubric the run was re-scored with, without calling anything.
     let after_score = std::fs::read(run_dir.join("examples.csv")).unwrap();
-    let output = common::command().args(["report", run_dir.to_str().unwrap()]).output().unwrap();
+    let output = common::command()
+        .args(["report", run_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(output.status.success());
     assert_eq!(std::fs::read(run_dir.join("examples.csv")).unwrap(), after_score);
 }
@@ -168,7 +210,14 @@ fn malformed_verdicts_are_asked_again_then_recorded_as_judge_errors() {
         let run_dir = results.join("mini/r");
         bedrock_eval(
             &server,
-            &["run", suite.to_str().unwrap(), "--run-id", "r", "--results", results.to_str().unwrap()],
+            &[
+                "run",
+                suite.to_str().unwrap(),
+                "--run-id",
+                "r",
+                "--results",
+                results.to_str().unwrap(),
+            ],
         );
         let (header, rows) = csv_rows(&run_dir.join("examples.csv"));
         let helpful = column(&header, "criterion:helpful");
@@ -179,7 +228,10 @@ fn malformed_verdicts_are_asked_again_then_recorded_as_judge_errors() {
             // First ask plus two re-asks for every sample of every verdict, then an error — never a zero.
             for row in &rows {
                 assert_eq!(row[helpful], "", "{row:?}");
-                assert!(row[errors].contains("helpful: malformed verdict after 3 asks"), "{row:?}");
+                assert!(
+                    row[errors].contains("helpful: malformed verdict after 3 asks"),
+                    "{row:?}"
+                );
                 assert!(!row[quality].is_empty(), "deterministic criteria still score: {row:?}");
             }
             assert_eq!(judge_calls % 3, 0);
@@ -189,11 +241,19 @@ fn malformed_verdicts_are_asked_again_then_recorded_as_judge_errors() {
             // Re-asks recover most verdicts; every one that remains unscored says why.
             let scored = rows.iter().filter(|r| !r[helpful].is_empty()).count();
             assert!(scored * 10 >= rows.len() * 8, "{scored} of {}", rows.len());
-            assert!(rows.iter().all(|r| !r[helpful].is_empty() || r[errors].contains("helpful: ")));
-            let malformed = server.stats()["models"][JUDGE_MODEL]["malformed_verdicts"].as_u64().unwrap();
+            assert!(rows
+                .iter()
+                .all(|r| !r[helpful].is_empty() || r[errors].contains("helpful: ")));
+            let malformed = server.stats()["models"][JUDGE_MODEL]["malformed_verdicts"]
+                .as_u64()
+                .unwrap();
             assert!(malformed > 0);
             let judgements = std::fs::read_to_string(run_dir.join("judgements.jsonl")).unwrap();
-            assert_eq!(judgements.lines().count() as u64, judge_calls, "every paid judge call is recorded");
+            assert_eq!(
+                judgements.lines().count() as u64,
+                judge_calls,
+                "every paid judge call is recorded"
+            );
         }
     }
 }
@@ -220,7 +280,11 @@ fn label_examples(dir: &Path, labels: &[Option<serde_json::Value>]) {
 fn judge_agreement_with_human_labels_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let suite = judged_suite(dir.path(), 1);
-    edit(&dir.path().join("rubric.yaml"), "    samples: 1\n", "    samples: 1\n    human_score_field: human\n");
+    edit(
+        &dir.path().join("rubric.yaml"),
+        "    samples: 1\n",
+        "    samples: 1\n    human_score_field: human\n",
+    );
     let labels: Vec<Option<serde_json::Value>> = (0..8)
         .map(|i| (i != 3).then(|| serde_json::json!({"prompt": 1 + i % 3, "fine-tuned": 5 - i % 2})))
         .collect();
@@ -236,7 +300,11 @@ fn judge_agreement_with_human_labels_is_reported() {
     // Recompute the pairs from examples.csv (judge level = 1 + 4 × score) and the labels, and the agreement from
     // them with the library's (reference-checked) statistics.
     let (header, rows) = csv_rows(&results.join("mini/r/examples.csv"));
-    let (id, config, helpful) = (column(&header, "example_id"), column(&header, "config"), column(&header, "criterion:helpful"));
+    let (id, config, helpful) = (
+        column(&header, "example_id"),
+        column(&header, "config"),
+        column(&header, "criterion:helpful"),
+    );
     let held_out: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("held-out.jsonl"))
         .unwrap()
         .lines()
@@ -260,7 +328,11 @@ fn judge_agreement_with_human_labels_is_reported() {
     let cells: Vec<&str> = line.split('|').map(str::trim).collect();
     assert_eq!(cells[3], "14");
     let shown = |i: usize, value: Option<f64>, decimals: usize| {
-        assert_eq!(cells[i], value.map_or(String::new(), |v| format!("{v:.decimals$}")), "{line}");
+        assert_eq!(
+            cells[i],
+            value.map_or(String::new(), |v| format!("{v:.decimals$}")),
+            "{line}"
+        );
     };
     shown(4, expected.spearman.rho, 3);
     shown(5, expected.kappa_quadratic, 3);
@@ -277,5 +349,8 @@ fn judge_agreement_with_human_labels_is_reported() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("held-out.jsonl:6") && stderr.contains("human") && stderr.contains("not a level"), "{stderr}");
+    assert!(
+        stderr.contains("held-out.jsonl:6") && stderr.contains("human") && stderr.contains("not a level"),
+        "{stderr}"
+    );
 }

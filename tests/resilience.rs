@@ -8,16 +8,34 @@ use std::time::{Duration, Instant};
 use common::{command_with_test_credentials, edit, mini_suite, records, Server};
 
 fn fingerprints(records: &[serde_json::Value]) -> Vec<String> {
-    records.iter().map(|r| r["fingerprint"].as_str().unwrap().to_string()).collect()
+    records
+        .iter()
+        .map(|r| r["fingerprint"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
 fn throttle_storm_records_every_request_once_and_counts_retries() {
     let dir = tempfile::tempdir().unwrap();
     let suite = mini_suite(dir.path());
-    let server = Server::start(&["--suite", suite.to_str().unwrap(), "--throttle-rate", "0.3", "--seed", "11"]);
+    let server = Server::start(&[
+        "--suite",
+        suite.to_str().unwrap(),
+        "--throttle-rate",
+        "0.3",
+        "--seed",
+        "11",
+    ]);
     let output = command_with_test_credentials()
-        .args(["run", suite.to_str().unwrap(), "--run-id", "r", "--endpoint-url", &server.url, "--results"])
+        .args([
+            "run",
+            suite.to_str().unwrap(),
+            "--run-id",
+            "r",
+            "--endpoint-url",
+            &server.url,
+            "--results",
+        ])
         .arg(dir.path().join("results"))
         .output()
         .unwrap();
@@ -30,8 +48,16 @@ fn throttle_storm_records_every_request_once_and_counts_retries() {
     let retries: u64 = records.iter().map(|r| r["attempts"].as_u64().unwrap() - 1).sum();
     let throttled = server.throttled();
     assert!(throttled > 0, "{}", server.stats());
-    assert_eq!(retries, throttled, "every throttled call is retried and counted: {}", server.stats());
-    let recorded_causes: usize = records.iter().map(|r| r["retried"].as_array().map_or(0, |a| a.len())).sum();
+    assert_eq!(
+        retries,
+        throttled,
+        "every throttled call is retried and counted: {}",
+        server.stats()
+    );
+    let recorded_causes: usize = records
+        .iter()
+        .map(|r| r["retried"].as_array().map_or(0, |a| a.len()))
+        .sum();
     assert_eq!(recorded_causes as u64, retries);
 }
 
@@ -50,7 +76,15 @@ fn broken_bodies_and_server_errors_are_retried_by_kind() {
         "5",
     ]);
     let output = command_with_test_credentials()
-        .args(["run", suite.to_str().unwrap(), "--run-id", "r", "--endpoint-url", &server.url, "--results"])
+        .args([
+            "run",
+            suite.to_str().unwrap(),
+            "--run-id",
+            "r",
+            "--endpoint-url",
+            &server.url,
+            "--results",
+        ])
         .arg(dir.path().join("results"))
         .output()
         .unwrap();
@@ -68,10 +102,28 @@ fn broken_bodies_and_server_errors_are_retried_by_kind() {
         })
         .collect();
     let stats = server.stats();
-    let model_totals = |key: &str| -> u64 { stats["models"].as_object().unwrap().values().map(|m| m[key].as_u64().unwrap()).sum() };
-    assert_eq!(causes.iter().filter(|c| **c == "malformed").count() as u64, model_totals("malformed"), "{stats}");
-    assert_eq!(causes.iter().filter(|c| **c == "server").count() as u64, model_totals("server_errors"), "{stats}");
-    assert!(model_totals("malformed") > 0 && model_totals("server_errors") > 0, "{stats}");
+    let model_totals = |key: &str| -> u64 {
+        stats["models"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|m| m[key].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        causes.iter().filter(|c| **c == "malformed").count() as u64,
+        model_totals("malformed"),
+        "{stats}"
+    );
+    assert_eq!(
+        causes.iter().filter(|c| **c == "server").count() as u64,
+        model_totals("server_errors"),
+        "{stats}"
+    );
+    assert!(
+        model_totals("malformed") > 0 && model_totals("server_errors") > 0,
+        "{stats}"
+    );
 }
 
 #[cfg(unix)]
@@ -86,7 +138,15 @@ fn sigkill_then_resume_records_every_request_exactly_once() {
     let start = |resume: bool| {
         let mut command = command_with_test_credentials();
         command
-            .args(["run", suite.to_str().unwrap(), "--run-id", "r", "--endpoint-url", &server.url, "--results"])
+            .args([
+                "run",
+                suite.to_str().unwrap(),
+                "--run-id",
+                "r",
+                "--endpoint-url",
+                &server.url,
+                "--results",
+            ])
             .arg(&results)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
@@ -104,17 +164,27 @@ fn sigkill_then_resume_records_every_request_exactly_once() {
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     let recorded_at_kill = records(&run_dir).len();
-    assert!((30..96).contains(&recorded_at_kill), "killed after {recorded_at_kill} records");
+    assert!(
+        (30..96).contains(&recorded_at_kill),
+        "killed after {recorded_at_kill} records"
+    );
     let calls_at_kill = server.stats()["total_requests"].as_u64().unwrap();
 
     let status = start(true).wait().unwrap();
     assert!(status.success());
     let records = records(&run_dir);
     let unique: HashSet<String> = fingerprints(&records).into_iter().collect();
-    assert_eq!((records.len(), unique.len()), (96, 96), "every request recorded exactly once");
+    assert_eq!(
+        (records.len(), unique.len()),
+        (96, 96),
+        "every request recorded exactly once"
+    );
 
     // Calls beyond the 96 needed are at most the calls in flight at the kill (concurrency 4).
     let total_calls = server.stats()["total_requests"].as_u64().unwrap();
     assert!(calls_at_kill >= recorded_at_kill as u64);
-    assert!(total_calls >= 96 && total_calls - 96 <= 4, "{total_calls} calls for 96 requests");
+    assert!(
+        total_calls >= 96 && total_calls - 96 <= 4,
+        "{total_calls} calls for 96 requests"
+    );
 }

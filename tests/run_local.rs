@@ -23,12 +23,19 @@ fn local_run_records_every_request_and_writes_reports() {
     assert_eq!(records.len(), 24);
     let mut keys: Vec<(String, String)> = records
         .iter()
-        .map(|r| (r["example_id"].as_str().unwrap().to_string(), r["config"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["example_id"].as_str().unwrap().to_string(),
+                r["config"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), 24);
-    assert!(records.iter().all(|r| r["status"] == "ok" && r["input_tokens"].as_u64().unwrap() > 0));
+    assert!(records
+        .iter()
+        .all(|r| r["status"] == "ok" && r["input_tokens"].as_u64().unwrap() > 0));
 
     let examples = std::fs::read_to_string(run_dir.join("examples.csv")).unwrap();
     let mut reader = csv::Reader::from_reader(examples.as_bytes());
@@ -93,7 +100,14 @@ fn the_example_suite_runs_offline_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/support-tone/suite.yaml");
     let output = command()
-        .args(["run", suite.to_str().unwrap(), "--local", "--run-id", "demo", "--results"])
+        .args([
+            "run",
+            suite.to_str().unwrap(),
+            "--local",
+            "--run-id",
+            "demo",
+            "--results",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();

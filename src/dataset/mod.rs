@@ -79,9 +79,7 @@ impl Example {
 fn value_text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(items) => {
-            items.iter().map(value_text).collect::<Vec<_>>().join(", ")
-        }
+        serde_json::Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(", "),
         other => other.to_string(),
     }
 }
@@ -100,8 +98,7 @@ pub struct Dataset {
 impl Dataset {
     /// Reads and checks a JSONL file; the first bad line is an error naming the file and line.
     pub fn load(path: &Path) -> Result<Dataset, InputError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| InputError::in_file(path, format!("cannot read dataset: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| InputError::in_file(path, format!("cannot read dataset: {e}")))?;
         let text = String::from_utf8(bytes.clone())
             .map_err(|e| InputError::in_file(path, format!("dataset is not UTF-8: {e}")))?;
         let dataset = Dataset::parse(path, &text)?;
@@ -159,12 +156,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The id of an example without an `id` field: a hash of what it asks and its reference, so it is stable across
 /// reorderings of the file and changes only when the example does.
-pub fn derived_id(
-    system: Option<&str>,
-    history: &[Turn],
-    input: &str,
-    reference: Option<&str>,
-) -> String {
+pub fn derived_id(system: Option<&str>, history: &[Turn], input: &str, reference: Option<&str>) -> String {
     let mut hasher = Sha256::new();
     for part in [system.unwrap_or(""), input, reference.unwrap_or("")] {
         hasher.update(part.len().to_le_bytes());

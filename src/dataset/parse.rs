@@ -13,8 +13,7 @@ fn error(field: &str, message: impl Into<String>) -> LineError {
 
 /// Parses one non-empty JSONL line (1-based `line_number`) in any accepted format.
 pub fn parse_line(line: &str, line_number: usize) -> Result<Example, LineError> {
-    let value: Value =
-        serde_json::from_str(line).map_err(|e| (None, format!("invalid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(line).map_err(|e| (None, format!("invalid JSON: {e}")))?;
     let Value::Object(mut object) = value else {
         return Err((None, "expected a JSON object on each line".to_string()));
     };
@@ -35,8 +34,7 @@ pub fn parse_line(line: &str, line_number: usize) -> Result<Example, LineError> 
                 .to_string(),
         ));
     };
-    let id =
-        id.unwrap_or_else(|| derived_id(system.as_deref(), &history, &input, reference.as_deref()));
+    let id = id.unwrap_or_else(|| derived_id(system.as_deref(), &history, &input, reference.as_deref()));
     Ok(Example {
         id,
         line: line_number,
@@ -75,9 +73,7 @@ fn parse_conversation(object: &mut Map<String, Value>) -> Result<Parts, LineErro
         if version != Value::String("bedrock-conversation-2024".to_string()) {
             return Err(error(
                 "schemaVersion",
-                format!(
-                    "unsupported schema version {version}; expected \"bedrock-conversation-2024\""
-                ),
+                format!("unsupported schema version {version}; expected \"bedrock-conversation-2024\""),
             ));
         }
     }
@@ -85,12 +81,7 @@ fn parse_conversation(object: &mut Map<String, Value>) -> Result<Parts, LineErro
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
         Some(Value::Array(blocks)) => Some(blocks_text(&blocks, "system")?),
-        Some(_) => {
-            return Err(error(
-                "system",
-                "expected a string or a list of {\"text\": ...} blocks",
-            ))
-        }
+        Some(_) => return Err(error("system", "expected a string or a list of {\"text\": ...} blocks")),
     };
     let Some(Value::Array(messages)) = object.remove("messages") else {
         return Err(error("messages", "expected a list of messages"));
@@ -99,20 +90,12 @@ fn parse_conversation(object: &mut Map<String, Value>) -> Result<Parts, LineErro
     for (i, message) in messages.iter().enumerate() {
         let field = format!("messages[{i}]");
         let Value::Object(message) = message else {
-            return Err(error(
-                &field,
-                "expected an object with `role` and `content`",
-            ));
+            return Err(error(&field, "expected an object with `role` and `content`"));
         };
         let role = match message.get("role").and_then(Value::as_str) {
             Some("user") => Role::User,
             Some("assistant") => Role::Assistant,
-            _ => {
-                return Err(error(
-                    &format!("{field}.role"),
-                    "expected \"user\" or \"assistant\"",
-                ))
-            }
+            _ => return Err(error(&format!("{field}.role"), "expected \"user\" or \"assistant\"")),
         };
         let content_field = format!("{field}.content");
         let text = match message.get("content") {
@@ -128,11 +111,7 @@ fn parse_conversation(object: &mut Map<String, Value>) -> Result<Parts, LineErro
         if text.trim().is_empty() {
             return Err(error(&content_field, "is empty"));
         }
-        let expected = if i % 2 == 0 {
-            Role::User
-        } else {
-            Role::Assistant
-        };
+        let expected = if i % 2 == 0 { Role::User } else { Role::Assistant };
         if role != expected {
             return Err(error(
                 &format!("{field}.role"),
@@ -184,10 +163,7 @@ mod tests {
         assert_eq!(example.line, 3);
         assert_eq!(example.input, "Lock jams");
         assert_eq!(example.reference.as_deref(), Some("Hi,"));
-        assert_eq!(
-            example.field_terms("products"),
-            Some(vec!["Kestrel Lock".to_string()])
-        );
+        assert_eq!(example.field_terms("products"), Some(vec!["Kestrel Lock".to_string()]));
     }
 
     #[test]
@@ -207,16 +183,12 @@ mod tests {
     fn claude_format_with_string_content() {
         let line = r#"{"system":"S","messages":[{"role":"user","content":"Q"},{"role":"assistant","content":"A"}]}"#;
         let example = parse_line(line, 1).unwrap();
-        assert_eq!(
-            (example.input.as_str(), example.reference.as_deref()),
-            ("Q", Some("A"))
-        );
+        assert_eq!((example.input.as_str(), example.reference.as_deref()), ("Q", Some("A")));
     }
 
     #[test]
     fn role_order_is_checked() {
-        let line =
-            r#"{"messages":[{"role":"assistant","content":"A"},{"role":"user","content":"Q"}]}"#;
+        let line = r#"{"messages":[{"role":"assistant","content":"A"},{"role":"user","content":"Q"}]}"#;
         let (field, message) = parse_line(line, 1).unwrap_err();
         assert_eq!(field.as_deref(), Some("messages[0].role"));
         assert!(message.contains("alternate"));
@@ -235,10 +207,7 @@ mod tests {
             .unwrap_err()
             .1
             .contains("unknown format"));
-        assert!(parse_line("{not json", 1)
-            .unwrap_err()
-            .1
-            .contains("invalid JSON"));
+        assert!(parse_line("{not json", 1).unwrap_err().1.contains("invalid JSON"));
     }
 
     #[test]

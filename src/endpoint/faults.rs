@@ -110,7 +110,11 @@ impl Faults {
         let verdict = draw();
 
         let error = if server < self.server_error_rate {
-            Some(if server_kind < 0.5 { ErrorKind::InternalServer } else { ErrorKind::ServiceUnavailable })
+            Some(if server_kind < 0.5 {
+                ErrorKind::InternalServer
+            } else {
+                ErrorKind::ServiceUnavailable
+            })
         } else if not_ready < self.model_not_ready_rate {
             Some(ErrorKind::ModelNotReady)
         } else if timeout < self.model_timeout_rate {
@@ -206,7 +210,10 @@ mod tests {
         let mut window = QuotaWindow::default();
         assert!(window.try_admit(start, 600, None, Some(1000)));
         assert!(!window.try_admit(start + SECOND, 500, None, Some(1000)));
-        assert!(window.try_admit(start + SECOND, 400, None, Some(1000)), "exactly at the limit is allowed");
+        assert!(
+            window.try_admit(start + SECOND, 400, None, Some(1000)),
+            "exactly at the limit is allowed"
+        );
         assert_eq!(window.tokens(), 1000);
         assert!(!window.try_admit(start + 30 * SECOND, 1, None, Some(1000)));
         assert!(window.try_admit(start + 60 * SECOND, 600, None, Some(1000)));
@@ -218,7 +225,17 @@ mod tests {
         let faults = Faults::default();
         for sequence in 0..200 {
             let plan = faults.plan(1, sequence);
-            assert_eq!(plan, FaultPlan { throttle: false, error: None, delay_ms: 0, slow: false, malformed_cut: None, malformed_verdict: false });
+            assert_eq!(
+                plan,
+                FaultPlan {
+                    throttle: false,
+                    error: None,
+                    delay_ms: 0,
+                    slow: false,
+                    malformed_cut: None,
+                    malformed_verdict: false
+                }
+            );
         }
     }
 
@@ -242,13 +259,24 @@ mod tests {
         assert!((share(&|p| p.malformed_cut.is_some()) - 0.05).abs() < 0.02);
         assert!(plans.iter().all(|p| (5..=15).contains(&p.delay_ms)));
         assert!(plans.iter().any(|p| p.delay_ms == 5) && plans.iter().any(|p| p.delay_ms == 15));
-        assert_ne!(plans, (0..2000).map(|n| faults.plan(10, n)).collect::<Vec<_>>(), "the seed matters");
+        assert_ne!(
+            plans,
+            (0..2000).map(|n| faults.plan(10, n)).collect::<Vec<_>>(),
+            "the seed matters"
+        );
     }
 
     #[test]
     fn turning_one_fault_on_does_not_move_another() {
-        let throttling = Faults { throttle_rate: 0.3, ..Faults::default() };
-        let both = Faults { throttle_rate: 0.3, server_error_rate: 0.5, ..Faults::default() };
+        let throttling = Faults {
+            throttle_rate: 0.3,
+            ..Faults::default()
+        };
+        let both = Faults {
+            throttle_rate: 0.3,
+            server_error_rate: 0.5,
+            ..Faults::default()
+        };
         for n in 0..500 {
             assert_eq!(throttling.plan(3, n).throttle, both.plan(3, n).throttle);
         }
@@ -256,11 +284,29 @@ mod tests {
 
     #[test]
     fn rates_outside_zero_to_one_are_refused() {
-        let faults = Faults { throttle_rate: 1.5, ..Faults::default() };
+        let faults = Faults {
+            throttle_rate: 1.5,
+            ..Faults::default()
+        };
         let error = faults.validate().expect_err("1.5 is not a fraction");
         assert!(error.to_string().contains("faults.throttle_rate"), "{error}");
-        assert!(Faults { slow_rate: f64::NAN, ..Faults::default() }.validate().is_err());
-        assert!(Faults { quota_rpm: Some(0), ..Faults::default() }.validate().is_err());
-        assert!(Faults { throttle_rate: 1.0, ..Faults::default() }.validate().is_ok());
+        assert!(Faults {
+            slow_rate: f64::NAN,
+            ..Faults::default()
+        }
+        .validate()
+        .is_err());
+        assert!(Faults {
+            quota_rpm: Some(0),
+            ..Faults::default()
+        }
+        .validate()
+        .is_err());
+        assert!(Faults {
+            throttle_rate: 1.0,
+            ..Faults::default()
+        }
+        .validate()
+        .is_ok());
     }
 }

@@ -144,8 +144,9 @@ pub async fn start(options: EndpointOptions, bind: SocketAddr) -> io::Result<Run
         return Err(EndpointError::NotLoopback { addr: bind }.into());
     }
     options.validate()?;
-    let listener =
-        tokio::net::TcpListener::bind(bind).await.map_err(|source| EndpointError::Bind { addr: bind, source })?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|source| EndpointError::Bind { addr: bind, source })?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(server::Shared::new(options));
     let router = server::router(Arc::clone(&shared));
@@ -159,7 +160,12 @@ pub async fn start(options: EndpointOptions, bind: SocketAddr) -> io::Result<Run
             eprintln!("local endpoint stopped: {error}");
         }
     });
-    Ok(RunningEndpoint { addr, shared, stop: Some(stop), task: Some(task) })
+    Ok(RunningEndpoint {
+        addr,
+        shared,
+        stop: Some(stop),
+        task: Some(task),
+    })
 }
 
 /// A started endpoint. Dropping it stops the server too; [`RunningEndpoint::shutdown`] also waits for it.
@@ -209,7 +215,9 @@ impl Drop for RunningEndpoint {
 
 impl std::fmt::Debug for RunningEndpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningEndpoint").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("RunningEndpoint")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -229,7 +237,9 @@ mod tests {
 
     #[tokio::test]
     async fn port_zero_picks_a_free_port_on_loopback() {
-        let endpoint = start(EndpointOptions::default(), "127.0.0.1:0".parse().expect("valid")).await.expect("starts");
+        let endpoint = start(EndpointOptions::default(), "127.0.0.1:0".parse().expect("valid"))
+            .await
+            .expect("starts");
         assert_ne!(endpoint.addr().port(), 0);
         assert_eq!(endpoint.url(), format!("http://127.0.0.1:{}", endpoint.addr().port()));
         assert_eq!(endpoint.stats(), EndpointStats::default());
@@ -238,8 +248,16 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_options_are_refused_before_binding() {
-        let options = EndpointOptions { faults: Faults { malformed_rate: -0.1, ..Faults::default() }, ..Default::default() };
-        let error = start(options, "127.0.0.1:0".parse().expect("valid")).await.expect_err("invalid rate");
+        let options = EndpointOptions {
+            faults: Faults {
+                malformed_rate: -0.1,
+                ..Faults::default()
+            },
+            ..Default::default()
+        };
+        let error = start(options, "127.0.0.1:0".parse().expect("valid"))
+            .await
+            .expect_err("invalid rate");
         assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
         assert!(error.to_string().contains("faults.malformed_rate"), "{error}");
     }

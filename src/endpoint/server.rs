@@ -61,9 +61,16 @@ enum Reply {
 impl Shared {
     /// Trains the custom models and starts with empty counts.
     pub fn new(options: EndpointOptions) -> Self {
-        let fine_tuned =
-            options.custom_models.iter().map(|(arn, model)| (arn.clone(), FineTunedModel::new(&model.tuned_on))).collect();
-        Shared { options, fine_tuned, state: Mutex::new(EndpointState::default()) }
+        let fine_tuned = options
+            .custom_models
+            .iter()
+            .map(|(arn, model)| (arn.clone(), FineTunedModel::new(&model.tuned_on)))
+            .collect();
+        Shared {
+            options,
+            fine_tuned,
+            state: Mutex::new(EndpointState::default()),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, EndpointState> {
@@ -90,7 +97,14 @@ impl Shared {
             .chain_update(arrival.to_le_bytes())
             .finalize();
         let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
     }
 
     /// Decides the answer to one Converse request and counts it; returns the request id, the plan and the reply.
@@ -108,8 +122,14 @@ impl Shared {
             }
         };
         let outcome = match &reply {
-            Reply::Answer(c) => Outcome::Ok { input_tokens: c.input_tokens, output_tokens: c.output_tokens },
-            Reply::Malformed(c, _) => Outcome::Malformed { input_tokens: c.input_tokens, output_tokens: c.output_tokens },
+            Reply::Answer(c) => Outcome::Ok {
+                input_tokens: c.input_tokens,
+                output_tokens: c.output_tokens,
+            },
+            Reply::Malformed(c, _) => Outcome::Malformed {
+                input_tokens: c.input_tokens,
+                output_tokens: c.output_tokens,
+            },
             Reply::Refused(_, outcome) => *outcome,
         };
         state.stats.record(model_id, outcome, plan.slow);
@@ -135,10 +155,20 @@ impl Shared {
             ModelTarget::Custom(key) => self.fine_tuned.get(key),
             ModelTarget::Base(_) => None,
         };
-        let identity: [u8; 32] =
-            Sha256::new().chain_update(model_id.as_bytes()).chain_update([0]).chain_update(&parsed.identity_key).finalize().into();
+        let identity: [u8; 32] = Sha256::new()
+            .chain_update(model_id.as_bytes())
+            .chain_update([0])
+            .chain_update(&parsed.identity_key)
+            .finalize()
+            .into();
         let sample_index = state.answered.get(&identity).copied().unwrap_or(0);
-        let completion = complete(self.options.seed, model_id, fine_tuned, &parsed.conversation, sample_index);
+        let completion = complete(
+            self.options.seed,
+            model_id,
+            fine_tuned,
+            &parsed.conversation,
+            sample_index,
+        );
 
         if plan.throttle {
             return Err(BedrockError::of(ErrorKind::Throttling));
@@ -148,7 +178,10 @@ impl Shared {
             let tokens = u64::from(completion.input_tokens) + u64::from(completion.output_tokens);
             let window = state.quotas.entry(model_id.to_string()).or_default();
             if !window.try_admit(now, tokens, faults.quota_rpm, faults.quota_tpm) {
-                return Ok(Reply::Refused(BedrockError::of(ErrorKind::Throttling), Outcome::OverQuota));
+                return Ok(Reply::Refused(
+                    BedrockError::of(ErrorKind::Throttling),
+                    Outcome::OverQuota,
+                ));
             }
         }
         if let Some(kind) = plan.error {
@@ -158,13 +191,26 @@ impl Shared {
             return Ok(Reply::Malformed(completion, cut));
         }
         *state.answered.entry(identity).or_insert(0) += 1;
-        let grading = parsed.conversation.turns.first().and_then(|t| GradingTask::read(&t.text));
+        let grading = parsed
+            .conversation
+            .turns
+            .first()
+            .and_then(|t| GradingTask::read(&t.text));
         match grading {
             Some(task) if plan.malformed_verdict => {
                 let mut rng = ChaCha20Rng::seed_from_u64(self.options.seed ^ state.arrivals.rotate_left(17));
                 let text = malformed_verdict(&task, &mut rng);
-                state.stats.models.entry(model_id.to_string()).or_default().malformed_verdicts += 1;
-                Ok(Reply::Answer(Completion { output_tokens: estimate_tokens(&text), text, ..completion }))
+                state
+                    .stats
+                    .models
+                    .entry(model_id.to_string())
+                    .or_default()
+                    .malformed_verdicts += 1;
+                Ok(Reply::Answer(Completion {
+                    output_tokens: estimate_tokens(&text),
+                    text,
+                    ..completion
+                }))
             }
             _ => Ok(Reply::Answer(completion)),
         }
@@ -176,7 +222,10 @@ fn check_authorization(headers: &HeaderMap) -> Result<(), BedrockError> {
     if headers.contains_key(header::AUTHORIZATION) {
         Ok(())
     } else {
-        Err(BedrockError::new(ErrorKind::AccessDenied, "Missing Authentication Token"))
+        Err(BedrockError::new(
+            ErrorKind::AccessDenied,
+            "Missing Authentication Token",
+        ))
     }
 }
 
@@ -213,9 +262,10 @@ async fn converse(
     }
     match reply {
         Reply::Answer(completion) => json_response(converse_body(&completion, millis_since(received)), &request_id),
-        Reply::Malformed(completion, cut) => {
-            json_response(truncated_body(&converse_body(&completion, millis_since(received)), cut), &request_id)
-        }
+        Reply::Malformed(completion, cut) => json_response(
+            truncated_body(&converse_body(&completion, millis_since(received)), cut),
+            &request_id,
+        ),
         Reply::Refused(error, _) => error.into_response(&request_id),
     }
 }
@@ -239,7 +289,9 @@ async fn count_tokens(
             return Err(BedrockError::validation("The provided model identifier is invalid."));
         };
         if let ModelTarget::Custom(_) = resolve(&model_id, |id| shared.fine_tuned.contains_key(id))? {
-            return Err(BedrockError::validation("The provided model doesn't support counting tokens."));
+            return Err(BedrockError::validation(
+                "The provided model doesn't support counting tokens.",
+            ));
         }
         let (system, turns) = parse_count_tokens(&body)?;
         Ok(input_tokens(&system, &turns))
@@ -264,7 +316,13 @@ async fn health() -> Json<serde_json::Value> {
 async fn unknown_operation() -> Response {
     let body = json!({ "message": "The local endpoint serves Converse and CountTokens only." }).to_string();
     let mut response = (StatusCode::NOT_FOUND, body).into_response();
-    response.headers_mut().insert("x-amzn-ErrorType", header::HeaderValue::from_static("UnknownOperationException"));
-    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        "x-amzn-ErrorType",
+        header::HeaderValue::from_static("UnknownOperationException"),
+    );
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     response
 }

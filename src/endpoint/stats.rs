@@ -90,12 +90,18 @@ impl EndpointStats {
             model.slow += 1;
         }
         match outcome {
-            Outcome::Ok { input_tokens, output_tokens } => {
+            Outcome::Ok {
+                input_tokens,
+                output_tokens,
+            } => {
                 model.ok += 1;
                 model.input_tokens += u64::from(input_tokens);
                 model.output_tokens += u64::from(output_tokens);
             }
-            Outcome::Malformed { input_tokens, output_tokens } => {
+            Outcome::Malformed {
+                input_tokens,
+                output_tokens,
+            } => {
                 model.malformed += 1;
                 model.input_tokens += u64::from(input_tokens);
                 model.output_tokens += u64::from(output_tokens);

@@ -95,7 +95,10 @@ pub struct BedrockError {
 impl BedrockError {
     /// An error with a specific message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        BedrockError { kind, message: message.into() }
+        BedrockError {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// A `ValidationException`.
@@ -207,7 +210,9 @@ pub struct TokenLimits {
 }
 
 fn malformed(error: &serde_json::Error) -> BedrockError {
-    BedrockError::validation(format!("Malformed input request: {error}, please reformat your input and try again."))
+    BedrockError::validation(format!(
+        "Malformed input request: {error}, please reformat your input and try again."
+    ))
 }
 
 fn constraint(value: impl std::fmt::Display, path: &str, rule: &str) -> BedrockError {
@@ -248,7 +253,13 @@ pub fn parse_converse(body: &[u8], limits: TokenLimits) -> Result<ParsedConverse
     let config = body.inference_config.unwrap_or_default();
     let max_tokens = match config.max_tokens {
         None => limits.default_max_tokens,
-        Some(v) if v < 1 => return Err(constraint(v, "inferenceConfig.maxTokens", "have value greater than or equal to 1")),
+        Some(v) if v < 1 => {
+            return Err(constraint(
+                v,
+                "inferenceConfig.maxTokens",
+                "have value greater than or equal to 1",
+            ))
+        }
         Some(v) if v > i64::from(limits.max_tokens_limit) => {
             let limit = limits.max_tokens_limit;
             return Err(BedrockError::validation(format!(
@@ -261,10 +272,18 @@ pub fn parse_converse(body: &[u8], limits: TokenLimits) -> Result<ParsedConverse
     for (name, value) in [("temperature", config.temperature), ("topP", config.top_p)] {
         match value {
             Some(v) if v.is_nan() || v < 0.0 => {
-                return Err(constraint(v, &format!("inferenceConfig.{name}"), "have value greater than or equal to 0"))
+                return Err(constraint(
+                    v,
+                    &format!("inferenceConfig.{name}"),
+                    "have value greater than or equal to 0",
+                ))
             }
             Some(v) if v > 1.0 => {
-                return Err(constraint(v, &format!("inferenceConfig.{name}"), "have value less than or equal to 1"))
+                return Err(constraint(
+                    v,
+                    &format!("inferenceConfig.{name}"),
+                    "have value less than or equal to 1",
+                ))
             }
             _ => {}
         }
@@ -280,12 +299,17 @@ pub fn parse_converse(body: &[u8], limits: TokenLimits) -> Result<ParsedConverse
     }
     let canonical = CanonicalRequest {
         system: &system,
-        messages: messages.iter().zip(&turns).map(|(m, t)| (m.role, vec![t.text.as_str()])).collect(),
+        messages: messages
+            .iter()
+            .zip(&turns)
+            .map(|(m, t)| (m.role, vec![t.text.as_str()]))
+            .collect(),
         temperature: config.temperature,
         top_p: config.top_p,
     };
     let sampling_key = serde_json::to_vec(&canonical).map_err(|e| malformed(&e))?;
-    let identity_key = serde_json::to_vec(&(&canonical, max_tokens, &config.stop_sequences)).map_err(|e| malformed(&e))?;
+    let identity_key =
+        serde_json::to_vec(&(&canonical, max_tokens, &config.stop_sequences)).map_err(|e| malformed(&e))?;
     Ok(ParsedConverse {
         conversation: Conversation {
             system: system.join("\n\n"),
@@ -408,6 +432,11 @@ pub fn json_response(body: String, request_id: &str) -> Response {
 /// `body` cut at `fraction` of its length (on a character boundary): a 200 whose JSON never closes.
 pub fn truncated_body(body: &str, fraction: f64) -> String {
     let wanted = (body.len() as f64 * fraction.clamp(0.05, 0.95)) as usize;
-    let end = body.char_indices().map(|(at, _)| at).take_while(|&at| at <= wanted).last().unwrap_or(0);
+    let end = body
+        .char_indices()
+        .map(|(at, _)| at)
+        .take_while(|&at| at <= wanted)
+        .last()
+        .unwrap_or(0);
     body[..end.max(1).min(body.len())].to_string()
 }

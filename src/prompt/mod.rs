@@ -29,11 +29,7 @@ impl<'a> RequestBuilder<'a> {
         let needs_index = matches!(&config.shots, Some(s) if s.select == ShotSelection::Similar)
             && config.kind == ConfigKind::FewShot;
         let index = needs_index.then(|| Bm25Index::new(pool.iter().map(|e| e.input.as_str())));
-        RequestBuilder {
-            config,
-            pool,
-            index,
-        }
+        RequestBuilder { config, pool, index }
     }
 
     /// The request this config sends for `example`.
@@ -58,11 +54,7 @@ impl<'a> RequestBuilder<'a> {
         });
         Ok(ModelRequest {
             model: self.config.model.clone(),
-            system: self
-                .config
-                .system
-                .clone()
-                .or_else(|| example.system.clone()),
+            system: self.config.system.clone().or_else(|| example.system.clone()),
             messages,
             inference: self.config.inference.clone(),
         })
@@ -88,15 +80,9 @@ impl<'a> RequestBuilder<'a> {
                 && normalise(&candidate.input) != normalised_input
         };
         match shots.select {
-            ShotSelection::Fixed => self
-                .pool
-                .iter()
-                .filter(|c| eligible(c))
-                .take(shots.k)
-                .collect(),
+            ShotSelection::Fixed => self.pool.iter().filter(|c| eligible(c)).take(shots.k).collect(),
             ShotSelection::Random => {
-                let mut eligible: Vec<&Example> =
-                    self.pool.iter().filter(|c| eligible(c)).collect();
+                let mut eligible: Vec<&Example> = self.pool.iter().filter(|c| eligible(c)).collect();
                 let mut rng = ChaCha8Rng::seed_from_u64(shots.seed ^ stable_hash(&example.id));
                 eligible.shuffle(&mut rng);
                 eligible.truncate(shots.k);
@@ -122,11 +108,7 @@ impl<'a> RequestBuilder<'a> {
         let normalised_input = normalise(&example.input);
         self.pool
             .iter()
-            .filter(|c| {
-                c.reference.is_some()
-                    && c.id != example.id
-                    && normalise(&c.input) != normalised_input
-            })
+            .filter(|c| c.reference.is_some() && c.id != example.id && normalise(&c.input) != normalised_input)
             .count()
     }
 }

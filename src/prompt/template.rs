@@ -40,12 +40,10 @@ pub fn render(template: &str, example: &Example) -> Result<String, TemplateError
         let after = &rest[start + 2..];
         let end = after.find("}}").ok_or(TemplateError::Unclosed)?;
         let field = after[..end].trim();
-        let value = example
-            .field_text(field)
-            .ok_or_else(|| TemplateError::MissingField {
-                field: field.to_string(),
-                example: example.id.clone(),
-            })?;
+        let value = example.field_text(field).ok_or_else(|| TemplateError::MissingField {
+            field: field.to_string(),
+            example: example.id.clone(),
+        })?;
         out.push_str(&value);
         rest = &after[end + 2..];
     }

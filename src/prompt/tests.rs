@@ -22,48 +22,25 @@ fn config(kind: ConfigKind, shots: Option<ShotsSection>, template: Option<&str>)
 fn pool() -> Vec<Example> {
     vec![
         example("t1", "my lock jams when turning", "Calibrate the lock."),
-        example(
-            "t2",
-            "camera offline after router change",
-            "Reconnect to 2.4 GHz.",
-        ),
-        example(
-            "t3",
-            "thermostat short cycling in winter",
-            "Set the minimum run time.",
-        ),
-        example(
-            "t4",
-            "lock battery drains fast",
-            "Use lithium AA batteries.",
-        ),
+        example("t2", "camera offline after router change", "Reconnect to 2.4 GHz."),
+        example("t3", "thermostat short cycling in winter", "Set the minimum run time."),
+        example("t4", "lock battery drains fast", "Use lithium AA batteries."),
     ]
 }
 
 fn shots(k: usize, select: ShotSelection) -> Option<ShotsSection> {
-    Some(ShotsSection {
-        k,
-        select,
-        seed: 11,
-    })
+    Some(ShotsSection { k, select, seed: 11 })
 }
 
 #[test]
 fn prompt_config_is_system_plus_input() {
-    let config = config(
-        ConfigKind::Prompt,
-        None,
-        Some("Ticket from {{customer}}:\n{{input}}"),
-    );
+    let config = config(ConfigKind::Prompt, None, Some("Ticket from {{customer}}:\n{{input}}"));
     let request = RequestBuilder::new(&config, &[])
         .build(&example("h1", "door lock stuck", "x"))
         .unwrap();
     assert_eq!(request.system.as_deref(), Some("Be brief."));
     assert_eq!(request.messages.len(), 1);
-    assert_eq!(
-        request.messages[0].text,
-        "Ticket from Aiko:\ndoor lock stuck"
-    );
+    assert_eq!(request.messages[0].text, "Ticket from Aiko:\ndoor lock stuck");
 }
 
 #[test]
@@ -103,16 +80,8 @@ fn random_selection_is_seeded_and_per_example() {
     let config = config(ConfigKind::FewShot, shots(2, ShotSelection::Random), None);
     let builder = RequestBuilder::new(&config, &pool);
     let a = example("h1", "question one", "x");
-    let first: Vec<String> = builder
-        .demonstrations(&a)
-        .iter()
-        .map(|e| e.id.clone())
-        .collect();
-    let again: Vec<String> = builder
-        .demonstrations(&a)
-        .iter()
-        .map(|e| e.id.clone())
-        .collect();
+    let first: Vec<String> = builder.demonstrations(&a).iter().map(|e| e.id.clone()).collect();
+    let again: Vec<String> = builder.demonstrations(&a).iter().map(|e| e.id.clone()).collect();
     assert_eq!(first, again);
     assert_eq!(first.len(), 2);
 }
@@ -127,13 +96,7 @@ fn few_shot_request_alternates_demonstrations_then_the_input() {
     let roles: Vec<Role> = request.messages.iter().map(|m| m.role).collect();
     assert_eq!(
         roles,
-        [
-            Role::User,
-            Role::Assistant,
-            Role::User,
-            Role::Assistant,
-            Role::User
-        ]
+        [Role::User, Role::Assistant, Role::User, Role::Assistant, Role::User]
     );
     assert_eq!(request.messages[1].text, "Calibrate the lock.");
     assert_eq!(request.messages[4].text, "new question");
@@ -146,8 +109,5 @@ fn template_errors_name_the_field() {
         .build(&example("h1", "q", "x"))
         .unwrap_err();
     assert!(error.to_string().contains("`{{nope}}`"), "{error}");
-    assert_eq!(
-        template_fields("a {{ input }} b {{x"),
-        Err(TemplateError::Unclosed)
-    );
+    assert_eq!(template_fields("a {{ input }} b {{x"), Err(TemplateError::Unclosed));
 }

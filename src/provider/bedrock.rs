@@ -10,8 +10,7 @@ use aws_sdk_bedrockruntime::config::{Credentials, Region};
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse::ConverseError;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, ConverseOutput, InferenceConfiguration, Message,
-    SystemContentBlock,
+    ContentBlock, ConversationRole, ConverseOutput, InferenceConfiguration, Message, SystemContentBlock,
 };
 use aws_sdk_bedrockruntime::Client;
 use futures::future::BoxFuture;
@@ -72,13 +71,7 @@ impl BedrockProvider {
         let config = aws_sdk_bedrockruntime::config::Builder::new()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "bedrock-eval-local",
-            ))
+            .credentials_provider(Credentials::new("local", "local", None, None, "bedrock-eval-local"))
             .endpoint_url(url)
             .retry_config(RetryConfig::disabled())
             .build();
@@ -118,11 +111,7 @@ impl BedrockProvider {
         for stop in &inference.stop_sequences {
             config = config.stop_sequences(stop.clone());
         }
-        let response = call
-            .inference_config(config.build())
-            .send()
-            .await
-            .map_err(map_error)?;
+        let response = call.inference_config(config.build()).send().await.map_err(map_error)?;
 
         let text = match response.output() {
             Some(ConverseOutput::Message(message)) => message
@@ -140,14 +129,12 @@ impl BedrockProvider {
             }
         };
         let usage = response.usage();
-        let (input_tokens, output_tokens) =
-            usage.map_or((0, 0), |u| (u.input_tokens(), u.output_tokens()));
+        let (input_tokens, output_tokens) = usage.map_or((0, 0), |u| (u.input_tokens(), u.output_tokens()));
         if usage.is_none() || (input_tokens == 0 && output_tokens == 0) {
             return Err(CallError {
                 kind: CallErrorKind::MissingUsage,
                 status: Some(200),
-                message: "response reported no token usage; refusing to count the call as free"
-                    .into(),
+                message: "response reported no token usage; refusing to count the call as free".into(),
             });
         }
         Ok(Completion {
@@ -155,18 +142,13 @@ impl BedrockProvider {
             stop_reason: response.stop_reason().as_str().to_string(),
             input_tokens: u64::try_from(input_tokens).unwrap_or(0),
             output_tokens: u64::try_from(output_tokens).unwrap_or(0),
-            service_latency_ms: response
-                .metrics()
-                .and_then(|m| u64::try_from(m.latency_ms()).ok()),
+            service_latency_ms: response.metrics().and_then(|m| u64::try_from(m.latency_ms()).ok()),
         })
     }
 }
 
 impl Provider for BedrockProvider {
-    fn converse<'a>(
-        &'a self,
-        request: &'a ModelRequest,
-    ) -> BoxFuture<'a, Result<Completion, CallError>> {
+    fn converse<'a>(&'a self, request: &'a ModelRequest) -> BoxFuture<'a, Result<Completion, CallError>> {
         Box::pin(self.call(request))
     }
 }

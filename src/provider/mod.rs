@@ -141,8 +141,5 @@ impl std::error::Error for CallError {}
 /// Something that answers chat requests.
 pub trait Provider: Send + Sync {
     /// Sends one request, once (the executor owns retries and timeouts).
-    fn converse<'a>(
-        &'a self,
-        request: &'a ModelRequest,
-    ) -> BoxFuture<'a, Result<Completion, CallError>>;
+    fn converse<'a>(&'a self, request: &'a ModelRequest) -> BoxFuture<'a, Result<Completion, CallError>>;
 }

@@ -65,33 +65,54 @@ pub fn quality_chart(bars: &[QualityBar]) -> std::io::Result<String> {
         let row_of = |i: usize| rows - 1.0 - i as f64;
         chart
             .draw_series(bars.iter().enumerate().map(|(i, bar)| {
-                let name = if bar.baseline { format!("{} (baseline)", bar.config) } else { bar.config.clone() };
-                Text::new(format!("{name}: {:.1}", bar.mean), (0.5, row_of(i) + 0.97), ("sans-serif", 13))
+                let name = if bar.baseline {
+                    format!("{} (baseline)", bar.config)
+                } else {
+                    bar.config.clone()
+                };
+                Text::new(
+                    format!("{name}: {:.1}", bar.mean),
+                    (0.5, row_of(i) + 0.97),
+                    ("sans-serif", 13),
+                )
             }))
             .map_err(chart_error)?;
         chart
             .draw_series(bars.iter().enumerate().map(|(i, bar)| {
                 let colour = if bar.baseline { BASELINE_COLOUR } else { CONFIG_COLOUR };
                 let y = row_of(i);
-                Rectangle::new([(0.0, y + 0.2), (bar.mean.clamp(0.0, 100.0), y + 0.8)], colour.mix(0.8).filled())
+                Rectangle::new(
+                    [(0.0, y + 0.2), (bar.mean.clamp(0.0, 100.0), y + 0.8)],
+                    colour.mix(0.8).filled(),
+                )
             }))
             .map_err(chart_error)?;
         chart
             .draw_series(bars.iter().enumerate().filter_map(|(i, bar)| {
                 let (low, high) = bar.interval?;
                 let y = row_of(i) + 0.5;
-                Some(PathElement::new(vec![(low.clamp(0.0, 100.0), y), (high.clamp(0.0, 100.0), y)], BLACK.stroke_width(2)))
+                Some(PathElement::new(
+                    vec![(low.clamp(0.0, 100.0), y), (high.clamp(0.0, 100.0), y)],
+                    BLACK.stroke_width(2),
+                ))
             }))
             .map_err(chart_error)?;
         chart
-            .draw_series(bars.iter().enumerate().filter_map(|(i, bar)| {
-                let (low, high) = bar.interval?;
-                let y = row_of(i);
-                Some(
-                    [low, high]
-                        .map(|x| PathElement::new(vec![(x.clamp(0.0, 100.0), y + 0.35), (x.clamp(0.0, 100.0), y + 0.65)], BLACK.stroke_width(2))),
-                )
-            }).flatten())
+            .draw_series(
+                bars.iter()
+                    .enumerate()
+                    .filter_map(|(i, bar)| {
+                        let (low, high) = bar.interval?;
+                        let y = row_of(i);
+                        Some([low, high].map(|x| {
+                            PathElement::new(
+                                vec![(x.clamp(0.0, 100.0), y + 0.35), (x.clamp(0.0, 100.0), y + 0.65)],
+                                BLACK.stroke_width(2),
+                            )
+                        }))
+                    })
+                    .flatten(),
+            )
             .map_err(chart_error)?;
         root.present().map_err(chart_error)?;
     }
@@ -119,7 +140,10 @@ pub fn differences_chart(strips: &[DifferenceStrip]) -> std::io::Result<String> 
         let extent = (extent / 10.0).ceil() * 10.0;
         let rows = strips.len().max(1) as f64;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Per-example difference from the baseline (quality points)", ("sans-serif", 18))
+            .caption(
+                "Per-example difference from the baseline (quality points)",
+                ("sans-serif", 18),
+            )
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(12)
@@ -133,7 +157,10 @@ pub fn differences_chart(strips: &[DifferenceStrip]) -> std::io::Result<String> 
             .draw()
             .map_err(chart_error)?;
         chart
-            .draw_series(std::iter::once(PathElement::new(vec![(0.0, 0.0), (0.0, rows)], BLACK.mix(0.5).stroke_width(1))))
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, 0.0), (0.0, rows)],
+                BLACK.mix(0.5).stroke_width(1),
+            )))
             .map_err(chart_error)?;
         let row_of = |i: usize| rows - 1.0 - i as f64 + 0.5;
         for (i, strip) in strips.iter().enumerate() {
@@ -147,19 +174,30 @@ pub fn differences_chart(strips: &[DifferenceStrip]) -> std::io::Result<String> 
                 .map_err(chart_error)?;
             chart
                 .draw_series(strip.differences.iter().enumerate().map(|(j, d)| {
-                    Circle::new((d.clamp(-extent, extent), y + jitter(j)), 3, POINT_COLOUR.mix(0.45).filled())
+                    Circle::new(
+                        (d.clamp(-extent, extent), y + jitter(j)),
+                        3,
+                        POINT_COLOUR.mix(0.45).filled(),
+                    )
                 }))
                 .map_err(chart_error)?;
             if let Some((low, high)) = strip.interval {
                 chart
                     .draw_series(std::iter::once(PathElement::new(
-                        vec![(low.clamp(-extent, extent), y - 0.38), (high.clamp(-extent, extent), y - 0.38)],
+                        vec![
+                            (low.clamp(-extent, extent), y - 0.38),
+                            (high.clamp(-extent, extent), y - 0.38),
+                        ],
                         BLACK.stroke_width(3),
                     )))
                     .map_err(chart_error)?;
             }
             chart
-                .draw_series(std::iter::once(Circle::new((strip.mean.clamp(-extent, extent), y - 0.38), 5, BLACK.filled())))
+                .draw_series(std::iter::once(Circle::new(
+                    (strip.mean.clamp(-extent, extent), y - 0.38),
+                    5,
+                    BLACK.filled(),
+                )))
                 .map_err(chart_error)?;
         }
         root.present().map_err(chart_error)?;
@@ -174,8 +212,18 @@ mod tests {
     #[test]
     fn charts_are_svg_and_deterministic() {
         let bars = vec![
-            QualityBar { config: "prompt".into(), mean: 36.5, interval: Some((30.0, 43.0)), baseline: true },
-            QualityBar { config: "fine-tuned".into(), mean: 84.0, interval: Some((79.5, 88.0)), baseline: false },
+            QualityBar {
+                config: "prompt".into(),
+                mean: 36.5,
+                interval: Some((30.0, 43.0)),
+                baseline: true,
+            },
+            QualityBar {
+                config: "fine-tuned".into(),
+                mean: 84.0,
+                interval: Some((79.5, 88.0)),
+                baseline: false,
+            },
         ];
         let svg = quality_chart(&bars).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("fine-tuned") && svg.contains("prompt"));

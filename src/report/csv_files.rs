@@ -6,32 +6,17 @@ use super::table::{csv_text, number};
 use super::ReportData;
 
 fn finish(writer: csv::Writer<Vec<u8>>) -> std::io::Result<Vec<u8>> {
-    writer
-        .into_inner()
-        .map_err(|e| std::io::Error::other(e.to_string()))
+    writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// `examples.csv`.
 pub fn examples_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = [
-        "example_id",
-        "config",
-        "repeat",
-        "status",
-        "quality",
-        "pass",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    header.extend(
-        data.suite
-            .rubric
-            .criteria
-            .iter()
-            .map(|c| format!("criterion:{}", c.id)),
-    );
+    let mut header: Vec<String> = ["example_id", "config", "repeat", "status", "quality", "pass"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    header.extend(data.suite.rubric.criteria.iter().map(|c| format!("criterion:{}", c.id)));
     let judged: Vec<usize> = data
         .suite
         .rubric
@@ -41,7 +26,11 @@ pub fn examples_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
         .filter(|(_, c)| c.judge().is_some())
         .map(|(i, _)| i)
         .collect();
-    header.extend(judged.iter().map(|&i| format!("reason:{}", data.suite.rubric.criteria[i].id)));
+    header.extend(
+        judged
+            .iter()
+            .map(|&i| format!("reason:{}", data.suite.rubric.criteria[i].id)),
+    );
     header.push("criterion_errors".to_string());
     header.extend(
         [
@@ -71,7 +60,10 @@ pub fn examples_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
         cells.extend(row.criteria.iter().map(|c| number(*c, 4)));
         let criteria = row.score.as_ref().map_or(&[][..], |s| s.criteria.as_slice());
         cells.extend(judged.iter().map(|&i| {
-            let reasons = criteria.get(i).and_then(|c| c.judged.as_ref()).map(|j| j.reasons.join(" | "));
+            let reasons = criteria
+                .get(i)
+                .and_then(|c| c.judged.as_ref())
+                .map(|j| j.reasons.join(" | "));
             csv_text(reasons.as_deref().unwrap_or(""))
         }));
         let errors: Vec<String> = criteria
@@ -120,13 +112,7 @@ pub fn summary_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    header.extend(
-        data.suite
-            .rubric
-            .criteria
-            .iter()
-            .map(|c| format!("criterion:{}", c.id)),
-    );
+    header.extend(data.suite.rubric.criteria.iter().map(|c| format!("criterion:{}", c.id)));
     writer.write_record(&header)?;
     for summary in &data.summaries {
         let mut cells = vec![

@@ -36,11 +36,7 @@ pub fn report_md(data: &ReportData) -> String {
                 number(s.pass_rate.map(|p| p * 100.0), 1),
                 (s.errors + s.missing).to_string(),
                 format!("{} / {}", s.input_tokens, s.output_tokens),
-                format!(
-                    "{} / {}",
-                    number(s.latency_p50_ms, 0),
-                    number(s.latency_p95_ms, 0)
-                ),
+                format!("{} / {}", number(s.latency_p50_ms, 0), number(s.latency_p95_ms, 0)),
             ]
         })
         .collect();
@@ -63,9 +59,7 @@ pub fn report_md(data: &ReportData) -> String {
         number(Some(suite.rubric.pass_threshold * 100.0), 0)
     ));
 
-    out.push_str(
-        "\n## Criteria\n\nMean score (0–1) of each criterion over the replies it applies to.\n\n",
-    );
+    out.push_str("\n## Criteria\n\nMean score (0–1) of each criterion over the replies it applies to.\n\n");
     let mut header = vec!["criterion".to_string(), "weight".to_string()];
     header.extend(data.summaries.iter().map(|s| markdown_cell(&s.config)));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -81,11 +75,7 @@ pub fn report_md(data: &ReportData) -> String {
                 c.id.clone()
             };
             let mut row = vec![markdown_cell(&id), number(Some(c.weight), 1)];
-            row.extend(
-                data.summaries
-                    .iter()
-                    .map(|s| number(s.criteria_means[i], 3)),
-            );
+            row.extend(data.summaries.iter().map(|s| number(s.criteria_means[i], 3)));
             row
         })
         .collect();
@@ -137,7 +127,16 @@ pub fn report_md(data: &ReportData) -> String {
             })
             .collect();
         out.push_str(&markdown_table(
-            &["criterion", "labels", "pairs", "Spearman ρ", "κ quadratic", "κ linear", "mean |Δ| levels", "labelled but unjudged"],
+            &[
+                "criterion",
+                "labels",
+                "pairs",
+                "Spearman ρ",
+                "κ quadratic",
+                "κ linear",
+                "mean |Δ| levels",
+                "labelled but unjudged",
+            ],
             &rows,
         ));
     }
@@ -146,13 +145,9 @@ pub fn report_md(data: &ReportData) -> String {
         .summaries
         .iter()
         .flat_map(|s| {
-            s.errors_by_kind.iter().map(move |(kind, count)| {
-                vec![
-                    markdown_cell(&s.config),
-                    kind.as_str().to_string(),
-                    count.to_string(),
-                ]
-            })
+            s.errors_by_kind
+                .iter()
+                .map(move |(kind, count)| vec![markdown_cell(&s.config), kind.as_str().to_string(), count.to_string()])
         })
         .collect();
     let missing: usize = data.summaries.iter().map(|s| s.missing).sum();
@@ -171,13 +166,8 @@ pub fn report_md(data: &ReportData) -> String {
     let retries: usize = data.summaries.iter().map(|s| s.retries).sum();
     out.push_str("\n## Run\n\n");
     let endpoint = match &metadata.endpoint {
-        crate::run::EndpointInfo::Simulated { .. } => {
-            "embedded endpoint (simulated models)".to_string()
-        }
-        crate::run::EndpointInfo::Bedrock {
-            endpoint_url,
-            region,
-        } => format!(
+        crate::run::EndpointInfo::Simulated { .. } => "embedded endpoint (simulated models)".to_string(),
+        crate::run::EndpointInfo::Bedrock { endpoint_url, region } => format!(
             "Amazon Bedrock{}{}",
             region.as_ref().map_or(String::new(), |r| format!(", {r}")),
             endpoint_url
@@ -191,22 +181,13 @@ pub fn report_md(data: &ReportData) -> String {
         ("started", metadata.started_at.clone()),
         (
             "finished",
-            metadata
-                .finished_at
-                .clone()
-                .unwrap_or_else(|| "not finished".into()),
+            metadata.finished_at.clone().unwrap_or_else(|| "not finished".into()),
         ),
         ("suite sha256", metadata.suite_sha256.clone()),
-        (
-            "held-out examples",
-            suite.held_out.examples.len().to_string(),
-        ),
+        ("held-out examples", suite.held_out.examples.len().to_string()),
         ("repeats", suite.file.repeats.to_string()),
         ("retries", retries.to_string()),
-        (
-            "harness",
-            format!("bedrock-eval {}", metadata.harness_version),
-        ),
+        ("harness", format!("bedrock-eval {}", metadata.harness_version)),
     ];
     for (name, value) in facts {
         out.push_str(&format!("- {name}: {}\n", markdown_cell(&value)));

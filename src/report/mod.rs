@@ -133,12 +133,8 @@ pub fn build<'a>(
     let judged: HashMap<&RequestFingerprint, &Record> = judgements.iter().map(|r| (&r.fingerprint, r)).collect();
     let lookup = |fp: &RequestFingerprint| judged.get(fp).copied();
     let judge_settings = suite.file.judge.as_ref();
-    let examples: HashMap<&str, &crate::dataset::Example> = suite
-        .held_out
-        .examples
-        .iter()
-        .map(|e| (e.id.as_str(), e))
-        .collect();
+    let examples: HashMap<&str, &crate::dataset::Example> =
+        suite.held_out.examples.iter().map(|e| (e.id.as_str(), e)).collect();
     let mut rows = Vec::with_capacity(plan.len());
     let mut missing: HashMap<&str, usize> = HashMap::new();
     let mut in_plan = 0usize;
@@ -174,10 +170,7 @@ pub fn build<'a>(
         .configs
         .iter()
         .map(|config| {
-            let config_rows: Vec<&ScoredRow> = rows
-                .iter()
-                .filter(|r| r.record.config == config.name)
-                .collect();
+            let config_rows: Vec<&ScoredRow> = rows.iter().filter(|r| r.record.config == config.name).collect();
             summarise(
                 config.name.clone(),
                 config.kind,
@@ -285,23 +278,13 @@ fn summarise(
                 .collect::<Vec<_>>(),
         ),
         criteria_means: (0..criteria)
-            .map(|i| {
-                mean(
-                    &replies
-                        .iter()
-                        .filter_map(|r| r.criteria[i])
-                        .collect::<Vec<_>>(),
-                )
-            })
+            .map(|i| mean(&replies.iter().filter_map(|r| r.criteria[i]).collect::<Vec<_>>()))
             .collect(),
         input_tokens: replies.iter().map(|r| r.record.input_tokens).sum(),
         output_tokens: replies.iter().map(|r| r.record.output_tokens).sum(),
         latency_p50_ms: quantile_sorted(&latencies, 0.5),
         latency_p95_ms: quantile_sorted(&latencies, 0.95),
-        retries: rows
-            .iter()
-            .map(|r| r.record.attempts.saturating_sub(1) as usize)
-            .sum(),
+        retries: rows.iter().map(|r| r.record.attempts.saturating_sub(1) as usize).sum(),
         errors_by_kind,
     }
 }

@@ -20,10 +20,7 @@ pub fn markdown_cell(text: &str) -> String {
 /// A Markdown table from a header and rows (cells already escaped).
 pub fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = format!("| {} |\n", header.join(" | "));
-    out.push_str(&format!(
-        "|{}\n",
-        header.iter().map(|_| "---|").collect::<String>()
-    ));
+    out.push_str(&format!("|{}\n", header.iter().map(|_| "---|").collect::<String>()));
     for row in rows {
         out.push_str(&format!("| {} |\n", row.join(" | ")));
     }
@@ -41,14 +38,7 @@ mod tests {
 
     #[test]
     fn formula_starts_are_neutralised() {
-        for text in [
-            "=HYPERLINK(\"http://x\")",
-            "+1",
-            "-1",
-            "@SUM(A1)",
-            "\tx",
-            "\rx",
-        ] {
+        for text in ["=HYPERLINK(\"http://x\")", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
             assert!(csv_text(text).starts_with('\''), "{text}");
         }
         assert_eq!(csv_text("Hi Aiko,"), "Hi Aiko,");

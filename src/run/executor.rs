@@ -102,9 +102,7 @@ pub fn estimate_request_tokens(request: &ModelRequest) -> u64 {
     let output = request
         .inference
         .max_tokens
-        .map_or(EXPECTED_OUTPUT_TOKENS, |m| {
-            u64::from(m).min(EXPECTED_OUTPUT_TOKENS)
-        });
+        .map_or(EXPECTED_OUTPUT_TOKENS, |m| u64::from(m).min(EXPECTED_OUTPUT_TOKENS));
     input + output
 }
 
@@ -141,8 +139,7 @@ async fn call_with_retries(
             None => None,
         };
         let attempt_start = Instant::now();
-        let result = match tokio::time::timeout(timeout, provider.converse(&planned.request)).await
-        {
+        let result = match tokio::time::timeout(timeout, provider.converse(&planned.request)).await {
             Ok(result) => result,
             Err(_) => Err(CallError {
                 kind: CallErrorKind::Timeout,
@@ -152,9 +149,7 @@ async fn call_with_retries(
         };
         let latency_ms = u64::try_from(attempt_start.elapsed().as_millis()).unwrap_or(u64::MAX);
         if let (Some(limiter), Some(reservation)) = (limiter, reservation) {
-            let used = result
-                .as_ref()
-                .map_or(0, |c| c.input_tokens + c.output_tokens);
+            let used = result.as_ref().map_or(0, |c| c.input_tokens + c.output_tokens);
             limiter.reconcile(reservation, used).await;
         }
         match result {
@@ -183,9 +178,7 @@ async fn call_with_retries(
                 tokio::time::sleep(backoff(retry, attempts, &mut rng)).await;
                 retried.push(error);
             }
-            Err(error) => {
-                return error_record(planned, started_at, attempts, latency_ms, retried, error)
-            }
+            Err(error) => return error_record(planned, started_at, attempts, latency_ms, retried, error),
         }
     }
 }
@@ -251,10 +244,7 @@ mod tests {
             (9, 500, 1000),
         ] {
             let delay = backoff(&retry, attempt, &mut rng).as_millis() as u64;
-            assert!(
-                (low..=high).contains(&delay),
-                "attempt {attempt}: {delay} ms"
-            );
+            assert!((low..=high).contains(&delay), "attempt {attempt}: {delay} ms");
         }
     }
 }

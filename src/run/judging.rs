@@ -132,8 +132,7 @@ pub async fn judge_run(
     let mut writer = RecordWriter::open(&path)?;
     // The first round asks; each later one re-asks the malformed verdicts of the round before.
     for round in 0..=judge.reasks {
-        let judged: HashMap<&RequestFingerprint, &Record> =
-            judgements.iter().map(|r| (&r.fingerprint, r)).collect();
+        let judged: HashMap<&RequestFingerprint, &Record> = judgements.iter().map(|r| (&r.fingerprint, r)).collect();
         let (pending, reused) =
             pending_judgements(judge, rubric, &examples, &replies, &judged, retry_errors && round == 0);
         if round == 0 {

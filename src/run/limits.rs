@@ -51,9 +51,7 @@ impl ModelLimiter {
             let per_minute = (f64::from(rpm) * HEADROOM).max(1.0);
             let period = Duration::from_secs_f64(60.0 / per_minute);
             // Burst of one: requests are spaced evenly, so no 60-second window ever holds more than the limit.
-            RateLimiter::direct(
-                Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)),
-            )
+            RateLimiter::direct(Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)))
         });
         let tokens = limits.tokens_per_minute.map(|tpm| {
             // A burst of a tenth of a minute's tokens; the steady rate is reduced by it so a full burst plus a
@@ -175,11 +173,7 @@ mod tests {
             limiter.admit(1).await.unwrap();
         }
         // 10 gaps of 60/5880 s each ≈ 102 ms: the limiter must not burst them all at once.
-        assert!(
-            start.elapsed() >= Duration::from_millis(95),
-            "{:?}",
-            start.elapsed()
-        );
+        assert!(start.elapsed() >= Duration::from_millis(95), "{:?}", start.elapsed());
     }
 
     #[tokio::test]

@@ -134,15 +134,15 @@ pub fn resolve_run_dir(
     let suite_dir = results.join(&suite.file.name);
     match (run_id, resume) {
         (Some(id), _) if id.is_empty() || id.contains(['/', '\\']) || id == "." || id == ".." => {
-            Err(InputError::in_file(
-                &suite.path,
-                format!("invalid run id `{id}`"),
-            ))
+            Err(InputError::in_file(&suite.path, format!("invalid run id `{id}`")))
         }
         (Some(id), false) => {
             let dir = suite_dir.join(id);
             if dir.exists() {
-                Err(InputError::in_file(&dir, "run directory exists; pass --resume to continue it, or choose another --run-id"))
+                Err(InputError::in_file(
+                    &dir,
+                    "run directory exists; pass --resume to continue it, or choose another --run-id",
+                ))
             } else {
                 Ok(dir)
             }
@@ -152,15 +152,11 @@ pub fn resolve_run_dir(
             if dir.join(RUN_FILE).is_file() {
                 Ok(dir)
             } else {
-                Err(InputError::in_file(
-                    &dir,
-                    "no run to resume here (no run.json)",
-                ))
+                Err(InputError::in_file(&dir, "no run to resume here (no run.json)"))
             }
         }
-        (None, true) => latest_run(&suite_dir).ok_or_else(|| {
-            InputError::in_file(&suite_dir, "no earlier run of this suite to resume")
-        }),
+        (None, true) => latest_run(&suite_dir)
+            .ok_or_else(|| InputError::in_file(&suite_dir, "no earlier run of this suite to resume")),
         (None, false) => {
             let id = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
             let mut dir = suite_dir.join(&id);
@@ -204,10 +200,7 @@ pub async fn run_suite(
         .map(|(fingerprint, _)| fingerprint.clone())
         .collect();
     let planned = plan.len();
-    let todo: Vec<PlannedRequest> = plan
-        .into_iter()
-        .filter(|p| !done.contains(&p.fingerprint))
-        .collect();
+    let todo: Vec<PlannedRequest> = plan.into_iter().filter(|p| !done.contains(&p.fingerprint)).collect();
     let already_recorded = planned - todo.len();
 
     let mut metadata = RunMetadata {
@@ -279,8 +272,7 @@ pub fn read_metadata(run_dir: &Path) -> Result<RunMetadata, InputError> {
     let path = run_dir.join(RUN_FILE);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| InputError::in_file(&path, format!("cannot read run metadata: {e}")))?;
-    serde_json::from_str(&text)
-        .map_err(|e| InputError::at_line(&path, e.line(), format!("invalid run metadata: {e}")))
+    serde_json::from_str(&text).map_err(|e| InputError::at_line(&path, e.line(), format!("invalid run metadata: {e}")))
 }
 
 /// Writes a run's `run.json` (through a temporary file, so a crash never leaves half of it).

@@ -52,14 +52,11 @@ pub fn build_plan(suite: &Suite) -> Result<Vec<PlannedRequest>, InputErrors> {
         .iter()
         .map(|config| RequestBuilder::new(config, suite.pool()))
         .collect();
-    let mut plan = Vec::with_capacity(
-        suite.held_out.examples.len() * builders.len() * suite.file.repeats as usize,
-    );
+    let mut plan = Vec::with_capacity(suite.held_out.examples.len() * builders.len() * suite.file.repeats as usize);
     for example in &suite.held_out.examples {
         for (config, builder) in suite.file.configs.iter().zip(&builders) {
             let request = builder.build(example).map_err(|e| {
-                InputError::at_line(&suite.held_out.path, example.line, e.to_string())
-                    .field("template")
+                InputError::at_line(&suite.held_out.path, example.line, e.to_string()).field("template")
             })?;
             for repeat in 0..suite.file.repeats {
                 plan.push(PlannedRequest {

@@ -69,15 +69,10 @@ impl Progress {
                 bar.set_position(self.done as u64);
                 bar.set_message(message);
             }
-            None if self.last_line.elapsed() >= Duration::from_secs(5)
-                || self.done == self.total =>
-            {
+            None if self.last_line.elapsed() >= Duration::from_secs(5) || self.done == self.total => {
                 self.last_line = Instant::now();
                 let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-                eprintln!(
-                    "{}/{} {} ({rate:.1}/s), {message}",
-                    self.done, self.total, self.unit
-                );
+                eprintln!("{}/{} {} ({rate:.1}/s), {message}", self.done, self.total, self.unit);
             }
             None => {}
         }

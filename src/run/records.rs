@@ -78,10 +78,7 @@ impl RecordWriter {
         if let Ok(bytes) = std::fs::read(path) {
             if !bytes.is_empty() && !bytes.ends_with(b"\n") {
                 let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-                OpenOptions::new()
-                    .write(true)
-                    .open(path)?
-                    .set_len(keep as u64)?;
+                OpenOptions::new().write(true).open(path)?.set_len(keep as u64)?;
             }
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;

@@ -88,7 +88,11 @@ pub fn judge_request(
     for (answer, problem) in earlier {
         messages.push(Turn {
             role: Role::Assistant,
-            text: if answer.trim().is_empty() { "(empty answer)".to_string() } else { answer.clone() },
+            text: if answer.trim().is_empty() {
+                "(empty answer)".to_string()
+            } else {
+                answer.clone()
+            },
         });
         messages.push(Turn {
             role: Role::User,
@@ -166,7 +170,10 @@ pub fn resolve_sample<'r>(
             return SampleState::Pending(Box::new(request), fingerprint);
         };
         if record.status == RecordStatus::Error {
-            let error = record.error.as_ref().map_or_else(|| "unknown error".to_string(), ToString::to_string);
+            let error = record
+                .error
+                .as_ref()
+                .map_or_else(|| "unknown error".to_string(), ToString::to_string);
             return SampleState::Failed(format!("judge call failed: {error}"));
         }
         let answer = record.output.as_deref().unwrap_or_default();
@@ -174,10 +181,7 @@ pub fn resolve_sample<'r>(
             Ok(verdict) => return SampleState::Verdict(verdict),
             Err(problem) if earlier.len() < judge.reasks as usize => earlier.push((answer.to_string(), problem)),
             Err(problem) => {
-                return SampleState::Failed(format!(
-                    "malformed verdict after {} asks: {problem}",
-                    earlier.len() + 1
-                ))
+                return SampleState::Failed(format!("malformed verdict after {} asks: {problem}", earlier.len() + 1))
             }
         }
     }
@@ -266,7 +270,11 @@ mod tests {
             repeat: 0,
             fingerprint,
             model: "judge-model".into(),
-            status: if output.is_some() { RecordStatus::Ok } else { RecordStatus::Error },
+            status: if output.is_some() {
+                RecordStatus::Ok
+            } else {
+                RecordStatus::Error
+            },
             output: output.map(str::to_string),
             stop_reason: None,
             input_tokens: 10,
@@ -302,7 +310,10 @@ mod tests {
         let s = spec(1);
         assert_eq!(
             parse_verdict(" {\"score\": 2, \"reason\": \"fine\"}\n", &s),
-            Ok(Verdict { score: 2, reason: "fine".into() })
+            Ok(Verdict {
+                score: 2,
+                reason: "fine".into()
+            })
         );
         for bad in [
             "Score: 2",
@@ -332,7 +343,9 @@ mod tests {
         assert_ne!(reask_fp, first_fp);
         assert_eq!(reask.messages.len(), 3);
         assert_eq!(reask.messages[1].text, "I'd say 3.");
-        assert!(reask.messages[2].text.starts_with("That answer could not be used: the answer is not a lone JSON"));
+        assert!(reask.messages[2]
+            .text
+            .starts_with("That answer could not be used: the answer is not a lone JSON"));
 
         let mut records = records.to_vec();
         records.push(record(reask_fp.clone(), Some("still 3")));
@@ -349,7 +362,10 @@ mod tests {
         let lookup = |fp: &RequestFingerprint| records.iter().find(|r| &r.fingerprint == fp);
         assert_eq!(
             criterion_outcome(&j, &s, &e, "reply", &lookup),
-            Ok(Judged { level: 3.0, reasons: vec!["warm".into()] })
+            Ok(Judged {
+                level: 3.0,
+                reasons: vec!["warm".into()]
+            })
         );
     }
 
@@ -380,18 +396,32 @@ mod tests {
         assert!(error.contains("access_denied (403)"), "{error}");
 
         let lookup = |_: &RequestFingerprint| None;
-        assert!(criterion_outcome(&j, &s, &e, "reply", &lookup).unwrap_err().starts_with("not judged"));
+        assert!(criterion_outcome(&j, &s, &e, "reply", &lookup)
+            .unwrap_err()
+            .starts_with("not judged"));
     }
 
     #[test]
     fn the_request_changes_with_the_output_and_the_rubric() {
         let (j, s, e) = (judge(), spec(1), example());
         let base = RequestFingerprint::of(&judge_request(&j, &s, &e, "reply", &[]), 0);
-        assert_eq!(base, RequestFingerprint::of(&judge_request(&j, &s, &e, "reply", &[]), 0));
-        assert_ne!(base, RequestFingerprint::of(&judge_request(&j, &s, &e, "other reply", &[]), 0));
+        assert_eq!(
+            base,
+            RequestFingerprint::of(&judge_request(&j, &s, &e, "reply", &[]), 0)
+        );
+        assert_ne!(
+            base,
+            RequestFingerprint::of(&judge_request(&j, &s, &e, "other reply", &[]), 0)
+        );
         let mut edited = spec(1);
         edited.instructions.push_str(" Be harsh.");
-        assert_ne!(base, RequestFingerprint::of(&judge_request(&j, &edited, &e, "reply", &[]), 0));
-        assert_ne!(base, RequestFingerprint::of(&judge_request(&j, &s, &e, "reply", &[]), 1));
+        assert_ne!(
+            base,
+            RequestFingerprint::of(&judge_request(&j, &edited, &e, "reply", &[]), 0)
+        );
+        assert_ne!(
+            base,
+            RequestFingerprint::of(&judge_request(&j, &s, &e, "reply", &[]), 1)
+        );
     }
 }

@@ -135,7 +135,11 @@ pub fn deterministic_score(check: &Check, example: &Example, output: &str) -> Op
             if let Some(schema) = &json.schema {
                 parts.push(f64::from(u8::from(schema.is_valid(&value))));
             }
-            Some(if parts.is_empty() { 1.0 } else { parts.iter().sum::<f64>() / parts.len() as f64 })
+            Some(if parts.is_empty() {
+                1.0
+            } else {
+                parts.iter().sum::<f64>() / parts.len() as f64
+            })
         }
         Check::Length { unit, min, max } => {
             let length = match unit {
@@ -149,9 +153,9 @@ pub fn deterministic_score(check: &Check, example: &Example, output: &str) -> Op
             let reference = example.reference.as_deref()?;
             Some(match method {
                 ReferenceMethod::Exact => f64::from(u8::from(output.trim() == reference.trim())),
-                ReferenceMethod::NormalizedExact => {
-                    f64::from(u8::from(text::normalised_tokens(output) == text::normalised_tokens(reference)))
-                }
+                ReferenceMethod::NormalizedExact => f64::from(u8::from(
+                    text::normalised_tokens(output) == text::normalised_tokens(reference),
+                )),
                 ReferenceMethod::TokenF1 => {
                     text::token_f1(&text::normalised_tokens(output), &text::normalised_tokens(reference))
                 }

@@ -4,7 +4,10 @@ use std::io::Write;
 
 fn rubric_in(dir: &std::path::Path, yaml: &str) -> Result<Rubric, crate::error::InputErrors> {
     let path = dir.join("rubric.yaml");
-    std::fs::File::create(&path).unwrap().write_all(yaml.as_bytes()).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
     Rubric::load(&path)
 }
 
@@ -123,7 +126,10 @@ fn json_in_a_fenced_block_with_keys_and_schema() {
     )
     .unwrap();
     let check = |output: &str| score(&rubric, output).criteria[0].score;
-    assert_eq!(check("```json\n{\"priority\": \"high\", \"team\": \"locks\"}\n```"), Some(1.0));
+    assert_eq!(
+        check("```json\n{\"priority\": \"high\", \"team\": \"locks\"}\n```"),
+        Some(1.0)
+    );
     // One of two keys (0.5) and valid against the schema (1): mean 0.75.
     assert_eq!(check("{\"priority\": \"low\"}"), Some(0.75));
     // Both keys, schema violated.
@@ -137,12 +143,19 @@ fn json_in_a_fenced_block_with_keys_and_schema() {
 fn invalid_schema_is_a_load_time_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.json"), r#"{"type": 12}"#).unwrap();
-    let errors = rubric_in(dir.path(), "pass_threshold: 0.5\ncriteria:\n  - id: j\n    kind: json\n    schema: bad.json\n")
-        .unwrap_err()
-        .0;
+    let errors = rubric_in(
+        dir.path(),
+        "pass_threshold: 0.5\ncriteria:\n  - id: j\n    kind: json\n    schema: bad.json\n",
+    )
+    .unwrap_err()
+    .0;
     assert_eq!(errors[0].field.as_deref(), Some("criteria[0].schema"));
     assert_eq!(errors[0].line, Some(5));
-    assert!(errors[0].message.contains("not a valid JSON Schema"), "{}", errors[0].message);
+    assert!(
+        errors[0].message.contains("not a valid JSON Schema"),
+        "{}",
+        errors[0].message
+    );
 }
 
 #[test]
@@ -166,7 +179,15 @@ fn judge_outcomes_scale_errors_and_gates() {
     let yaml = "pass_threshold: 0.5\ncriteria:\n  - id: tone\n    kind: judge\n    instructions: Is it warm?\n    scale: {1: cold, 2: neutral, 3: ok, 4: warm, 5: lovely}\n  - id: steps\n    kind: regex\n    pattern: 'x'\n";
     let rubric = load(yaml).unwrap();
     let judged = |level: JudgeOutcome| move |_: &str| Some(level.clone());
-    let result = score_output(&rubric, &example(), "x", &judged(Ok(judge::Judged { level: 4.0, reasons: vec!["ok".into()] })));
+    let result = score_output(
+        &rubric,
+        &example(),
+        "x",
+        &judged(Ok(judge::Judged {
+            level: 4.0,
+            reasons: vec!["ok".into()],
+        })),
+    );
     assert_eq!(result.criteria[0].score, Some(0.75));
     assert_eq!(result.quality, Some((0.75 + 1.0) / 2.0));
     // A judge error is recorded for the criterion, never as a zero; the others still score.

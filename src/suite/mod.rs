@@ -37,9 +37,7 @@ pub struct Suite {
 impl Suite {
     /// The training pool's examples (empty without one).
     pub fn pool(&self) -> &[Example] {
-        self.training
-            .as_ref()
-            .map_or(&[], |d| d.examples.as_slice())
+        self.training.as_ref().map_or(&[], |d| d.examples.as_slice())
     }
 
     /// The baseline config.
@@ -121,12 +119,7 @@ pub fn load_with_rubric(path: &Path, rubric: Option<&Path>) -> Result<Suite, Inp
     }
 
     if let Some(held_out) = &held_out {
-        errors.extend(checker.check_against_data(
-            &file,
-            held_out,
-            training.as_ref(),
-            rubric.as_ref(),
-        ));
+        errors.extend(checker.check_against_data(&file, held_out, training.as_ref(), rubric.as_ref()));
     }
     match (held_out, rubric) {
         (Some(held_out), Some(rubric)) if errors.is_empty() => Ok(Suite {
@@ -158,12 +151,7 @@ impl Checker<'_> {
             .position(self.positions.find(field))
     }
 
-    fn existing<'p>(
-        &self,
-        path: &'p Path,
-        field: &str,
-        errors: &mut Vec<InputError>,
-    ) -> Option<&'p Path> {
+    fn existing<'p>(&self, path: &'p Path, field: &str, errors: &mut Vec<InputError>) -> Option<&'p Path> {
         if path.is_file() {
             Some(path)
         } else {
@@ -175,13 +163,11 @@ impl Checker<'_> {
     /// Checks that need only the suite file.
     fn check_settings(&self, file: &SuiteFile) -> Vec<InputError> {
         let mut errors = Vec::new();
-        if file.name.trim().is_empty()
-            || !file
-                .name
-                .chars()
-                .all(|c| c.is_alphanumeric() || "-_.".contains(c))
-        {
-            errors.push(self.at("name", "must be non-empty, using letters, digits, '-', '_' or '.' (it names the results folder)"));
+        if file.name.trim().is_empty() || !file.name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) {
+            errors.push(self.at(
+                "name",
+                "must be non-empty, using letters, digits, '-', '_' or '.' (it names the results folder)",
+            ));
         }
         if file.configs.is_empty() {
             errors.push(self.at("configs", "a suite needs at least one config"));
@@ -208,10 +194,7 @@ impl Checker<'_> {
             ));
         }
         if file.repeats == 0 || file.repeats > 100 {
-            errors.push(self.at(
-                "repeats",
-                format!("must be between 1 and 100, got {}", file.repeats),
-            ));
+            errors.push(self.at("repeats", format!("must be between 1 and 100, got {}", file.repeats)));
         }
         if file.concurrency == 0 || file.concurrency > 1024 {
             errors.push(self.at(
@@ -228,19 +211,13 @@ impl Checker<'_> {
             let field = format!("limits.{model}");
             if !models.contains(model.as_str()) {
                 errors.push(
-                    InputError::in_file(
-                        self.path,
-                        format!("`{model}` is not the model of any config"),
-                    )
-                    .field(&field)
-                    .position(self.positions.find_key(&field)),
+                    InputError::in_file(self.path, format!("`{model}` is not the model of any config"))
+                        .field(&field)
+                        .position(self.positions.find_key(&field)),
                 );
             }
             if limits.requests_per_minute == Some(0) || limits.tokens_per_minute == Some(0) {
-                errors.push(self.at(
-                    &field,
-                    "limits must be at least 1 (leave a limit out for none)",
-                ));
+                errors.push(self.at(&field, "limits must be at least 1 (leave a limit out for none)"));
             }
         }
         let retry = &file.retry;
@@ -280,19 +257,17 @@ impl Checker<'_> {
             if file.limits.contains_key(&judge.model) {
                 errors.push(self.at(
                     "judge.limits",
-                    format!("`{}` also has limits under `limits`; set them in one place", judge.model),
+                    format!(
+                        "`{}` also has limits under `limits`; set them in one place",
+                        judge.model
+                    ),
                 ));
             }
         }
         errors
     }
 
-    fn check_config(
-        &self,
-        i: usize,
-        config: &ConfigSection,
-        has_training: bool,
-    ) -> Vec<InputError> {
+    fn check_config(&self, i: usize, config: &ConfigSection, has_training: bool) -> Vec<InputError> {
         let mut errors = Vec::new();
         let field = |key: &str| format!("configs[{i}].{key}");
         if config.name.trim().is_empty() {
@@ -302,28 +277,31 @@ impl Checker<'_> {
             errors.push(self.at(&field("model"), "must not be empty"));
         }
         match (config.kind, &config.shots) {
-            (ConfigKind::FewShot, None) => errors.push(self.at(
-                &field("kind"),
-                "a few-shot config needs `shots` (k, select)",
-            )),
+            (ConfigKind::FewShot, None) => {
+                errors.push(self.at(&field("kind"), "a few-shot config needs `shots` (k, select)"))
+            }
             (ConfigKind::FewShot, Some(shots)) => {
                 if shots.k == 0 {
                     errors.push(self.at(&field("shots.k"), "must be at least 1"));
                 }
                 if !has_training {
-                    errors.push(self.at(&field("kind"), "a few-shot config needs `dataset.training`, the pool to draw demonstrations from"));
+                    errors.push(self.at(
+                        &field("kind"),
+                        "a few-shot config needs `dataset.training`, the pool to draw demonstrations from",
+                    ));
                 }
             }
-            (_, Some(_)) => {
-                errors.push(self.at(&field("shots"), "only few-shot configs take `shots`"))
-            }
+            (_, Some(_)) => errors.push(self.at(&field("shots"), "only few-shot configs take `shots`")),
             (_, None) => {}
         }
         if config.kind == ConfigKind::Custom && !is_bedrock_arn(&config.model) {
-            errors.push(self.at(&field("model"), format!(
+            errors.push(self.at(
+                &field("model"),
+                format!(
                 "a custom config's model must be the ARN of a provisioned model or custom-model deployment, got `{}`",
                 config.model
-            )));
+            ),
+            ));
         }
         let inference = &config.inference;
         if let Some(t) = inference.temperature {
@@ -336,20 +314,14 @@ impl Checker<'_> {
         }
         if let Some(p) = inference.top_p {
             if !(0.0..=1.0).contains(&p) {
-                errors.push(self.at(
-                    &field("inference.top_p"),
-                    format!("must be between 0 and 1, got {p}"),
-                ));
+                errors.push(self.at(&field("inference.top_p"), format!("must be between 0 and 1, got {p}")));
             }
         }
         if inference.max_tokens == Some(0) {
             errors.push(self.at(&field("inference.max_tokens"), "must be at least 1"));
         }
         if inference.stop_sequences.iter().any(String::is_empty) {
-            errors.push(self.at(
-                &field("inference.stop_sequences"),
-                "must not contain an empty sequence",
-            ));
+            errors.push(self.at(&field("inference.stop_sequences"), "must not contain an empty sequence"));
         }
         if let Some(template) = &config.template {
             if let Err(e) = template_fields(template) {
@@ -375,11 +347,7 @@ impl Checker<'_> {
                     held_out
                         .examples
                         .iter()
-                        .chain(if config.kind == ConfigKind::FewShot {
-                            pool
-                        } else {
-                            &[]
-                        })
+                        .chain(if config.kind == ConfigKind::FewShot { pool } else { &[] })
                 {
                     if let Err(e) = crate::prompt::render(template, example) {
                         errors.push(self.at(
@@ -394,11 +362,7 @@ impl Checker<'_> {
                 continue;
             };
             let builder = RequestBuilder::new(config, pool);
-            if let Some(example) = held_out
-                .examples
-                .iter()
-                .find(|e| builder.eligible_count(e) < shots.k)
-            {
+            if let Some(example) = held_out.examples.iter().find(|e| builder.eligible_count(e) < shots.k) {
                 errors.push(self.at(&format!("configs[{i}].shots.k"), format!(
                     "k = {} but the training pool has only {} eligible demonstrations for example `{}` (pool entries need a completion and must differ from the held-out input)",
                     shots.k,
@@ -422,15 +386,18 @@ impl Checker<'_> {
                 let Some(field) = criterion.field() else {
                     continue;
                 };
-                if let Some(example) = held_out
-                    .examples
-                    .iter()
-                    .find(|e| !e.fields.contains_key(field))
-                {
-                    errors.push(InputError::at_line(&held_out.path, example.line, format!(
-                        "rubric criterion `{}` takes its terms from field `{field}`, which example `{}` lacks",
-                        criterion.id, example.id
-                    )).field(field));
+                if let Some(example) = held_out.examples.iter().find(|e| !e.fields.contains_key(field)) {
+                    errors.push(
+                        InputError::at_line(
+                            &held_out.path,
+                            example.line,
+                            format!(
+                                "rubric criterion `{}` takes its terms from field `{field}`, which example `{}` lacks",
+                                criterion.id, example.id
+                            ),
+                        )
+                        .field(field),
+                    );
                 }
             }
         }
@@ -445,11 +412,16 @@ impl Checker<'_> {
         let configs: HashSet<&str> = file.configs.iter().map(|c| c.name.as_str()).collect();
         let mut errors = Vec::new();
         for criterion in &rubric.criteria {
-            let Some((spec, field)) = criterion.judge().and_then(|s| Some((s, s.human_score_field.as_deref()?))) else {
+            let Some((spec, field)) = criterion
+                .judge()
+                .and_then(|s| Some((s, s.human_score_field.as_deref()?)))
+            else {
                 continue;
             };
             for example in &held_out.examples {
-                let Some(value) = example.fields.get(field) else { continue };
+                let Some(value) = example.fields.get(field) else {
+                    continue;
+                };
                 let problem = match value.as_object() {
                     None => Some("must be an object of config name → human score".to_string()),
                     Some(labels) => labels.iter().find_map(|(config, level)| {

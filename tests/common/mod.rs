@@ -31,7 +31,10 @@ pub fn command() -> Command {
     command
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent/bedrock-eval-test-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/bedrock-eval-test-credentials");
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/bedrock-eval-test-credentials",
+        );
     command
 }
 
@@ -81,11 +84,7 @@ impl Server {
         let stats = self.stats();
         stats["models"]
             .as_object()
-            .map(|models| {
-                models
-                    .values()
-                    .map(|m| m["throttled"].as_u64().unwrap_or(0)).sum()
-            })
+            .map(|models| models.values().map(|m| m["throttled"].as_u64().unwrap_or(0)).sum())
             .unwrap_or(0)
     }
 }
@@ -103,7 +102,11 @@ pub fn get_json(base_url: &str, path: &str) -> serde_json::Value {
     assert!(authority.starts_with("127.0.0.1:"), "tests only talk to loopback");
     let mut stream = TcpStream::connect(authority).expect("connect to the endpoint");
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read the response");
     let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);

@@ -30,8 +30,24 @@ const GENERIC_STEPS: &[&str] = &[
 
 /// Words that mark the sentence where a customer states the problem.
 const PROBLEM_CUES: &[&str] = &[
-    "n't", " not ", "keeps", "keep ", "stopped", "stops", "error", "fail", "broken", "issue", "problem", "trouble",
-    "no longer", "offline", "disconnect", "unable", "won't", "can't",
+    "n't",
+    " not ",
+    "keeps",
+    "keep ",
+    "stopped",
+    "stops",
+    "error",
+    "fail",
+    "broken",
+    "issue",
+    "problem",
+    "trouble",
+    "no longer",
+    "offline",
+    "disconnect",
+    "unable",
+    "won't",
+    "can't",
 ];
 
 /// How closely a model imitates the examples it learned from.
@@ -48,11 +64,19 @@ pub struct Imitation {
 }
 
 /// A base model shown demonstrations in its prompt.
-pub const FEW_SHOT: Imitation =
-    Imitation { style_fidelity: 0.85, content_fidelity: 0.9, relevance_floor: 0.12, relevance_full: 0.45 };
+pub const FEW_SHOT: Imitation = Imitation {
+    style_fidelity: 0.85,
+    content_fidelity: 0.9,
+    relevance_floor: 0.12,
+    relevance_full: 0.45,
+};
 /// A model fine-tuned on examples: steadier style, and it generalises from less similar examples.
-pub const FINE_TUNED: Imitation =
-    Imitation { style_fidelity: 0.95, content_fidelity: 0.95, relevance_floor: 0.05, relevance_full: 0.3 };
+pub const FINE_TUNED: Imitation = Imitation {
+    style_fidelity: 0.95,
+    content_fidelity: 0.95,
+    relevance_floor: 0.05,
+    relevance_full: 0.3,
+};
 
 impl Imitation {
     /// The chance of reusing each piece of an example's fix at this similarity.
@@ -80,7 +104,12 @@ impl Query {
     pub fn new(text: &str) -> Self {
         let name = signed_name(text);
         let excluded: Vec<&str> = name.iter().map(String::as_str).collect();
-        Query { text: text.to_string(), products: product_phrases(text, &excluded), terms: content_terms(text), name }
+        Query {
+            text: text.to_string(),
+            products: product_phrases(text, &excluded),
+            terms: content_terms(text),
+            name,
+        }
     }
 
     fn product(&self) -> Option<&str> {
@@ -118,7 +147,13 @@ fn shuffled_generic_steps<R: Rng>(rng: &mut R) -> Vec<&'static str> {
 
 fn steps_block(steps: Vec<String>, numbered: bool) -> Block {
     if numbered {
-        Block::Lines(steps.iter().enumerate().map(|(i, s)| format!("{}. {s}", i + 1)).collect())
+        Block::Lines(
+            steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("{}. {s}", i + 1))
+                .collect(),
+        )
     } else {
         Block::Paragraph(steps.join(" "))
     }
@@ -161,15 +196,23 @@ fn instructed_closing<R: Rng>(query: &Query, instructions: &Instructions, rng: &
 
 /// Drops the sentences (or lines) holding a forbidden phrase, for each prohibition the model happens to follow.
 fn drop_banned<R: Rng>(blocks: Vec<Block>, instructions: &Instructions, rng: &mut R) -> Vec<Block> {
-    let obeyed: Vec<String> =
-        instructions.banned.iter().filter(|_| chance(rng, INSTRUCTION_FOLLOW_RATE)).map(|b| b.to_lowercase()).collect();
+    let obeyed: Vec<String> = instructions
+        .banned
+        .iter()
+        .filter(|_| chance(rng, INSTRUCTION_FOLLOW_RATE))
+        .map(|b| b.to_lowercase())
+        .collect();
     let allowed = |s: &str| !obeyed.iter().any(|b| s.to_lowercase().contains(b));
     blocks
         .into_iter()
         .map(|block| match block {
-            Block::Paragraph(p) if !allowed(&p) => {
-                Block::Paragraph(sentences(&p).into_iter().filter(|s| allowed(s)).collect::<Vec<_>>().join(" "))
-            }
+            Block::Paragraph(p) if !allowed(&p) => Block::Paragraph(
+                sentences(&p)
+                    .into_iter()
+                    .filter(|s| allowed(s))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
             Block::Lines(lines) => Block::Lines(lines.into_iter().filter(|l| allowed(l)).collect()),
             other => other,
         })
@@ -184,7 +227,10 @@ fn problem_sentence(query: &Query) -> Option<String> {
         .filter(|s| (4..=30).contains(&s.split_whitespace().count()))
         .collect();
     let padded = |s: &String| format!(" {} ", s.to_lowercase());
-    candidates.iter().find(|s| PROBLEM_CUES.iter().any(|cue| padded(s).contains(cue))).cloned()
+    candidates
+        .iter()
+        .find(|s| PROBLEM_CUES.iter().any(|cue| padded(s).contains(cue)))
+        .cloned()
 }
 
 /// `I understand that …`: the customer's problem in the second person, naming the product or not.
@@ -197,7 +243,9 @@ fn restatement(query: &Query, name_product: bool) -> Option<String> {
     };
     let mut clause = second_person(sentence.trim_end_matches(['.', '!']));
     if let (false, Some(product)) = (name_product, query.product()) {
-        clause = clause.replace(&format!("your {product}"), "your device").replace(&format!("the {product}"), "the device");
+        clause = clause
+            .replace(&format!("your {product}"), "your device")
+            .replace(&format!("the {product}"), "the device");
         clause = replace_word(&clause, product, "the device");
     }
     let starts_with_product = query.products.iter().any(|p| clause.starts_with(p.as_str()));
@@ -230,14 +278,25 @@ pub fn base_answer<R: Rng>(query: &Query, instructions: &Instructions, rng: &mut
     let generic = shuffled_generic_steps(rng);
     if instructions.numbered && chance(rng, INSTRUCTION_FOLLOW_RATE) {
         blocks.push(Block::Paragraph("Please try the following steps:".to_string()));
-        blocks.push(steps_block(generic.iter().take(3).map(|s| s.to_string()).collect(), true));
+        blocks.push(steps_block(
+            generic.iter().take(3).map(|s| s.to_string()).collect(),
+            true,
+        ));
     } else {
         let mut advice = vec!["Please try restarting the device and check your connection.".to_string()];
-        advice.extend(generic.iter().skip(2).take(rng.random_range(0..2)).map(|s| s.to_string()));
+        advice.extend(
+            generic
+                .iter()
+                .skip(2)
+                .take(rng.random_range(0..2))
+                .map(|s| s.to_string()),
+        );
         blocks.push(Block::Paragraph(advice.join(" ")));
     }
     if chance(rng, 0.6) {
-        blocks.push(Block::Paragraph("If the issue persists, please don't hesitate to contact us again.".to_string()));
+        blocks.push(Block::Paragraph(
+            "If the issue persists, please don't hesitate to contact us again.".to_string(),
+        ));
     }
     blocks.extend(instructed_closing(query, instructions, rng));
     render(&drop_banned(blocks, instructions, rng))
@@ -275,16 +334,20 @@ impl Adapter {
             .swaps
             .iter()
             .enumerate()
-            .fold(text.to_string(), |t, (i, (from, _))| replace_word(&t, from, &format!("\u{1}{i}\u{1}")));
+            .fold(text.to_string(), |t, (i, (from, _))| {
+                replace_word(&t, from, &format!("\u{1}{i}\u{1}"))
+            });
         let swapped = self
             .swaps
             .iter()
             .enumerate()
             .fold(marked, |t, (i, (_, to))| t.replace(&format!("\u{1}{i}\u{1}"), to));
         match &self.unknown_name {
-            Some(name) if mentions_word(&swapped, name) => {
-                sentences(&swapped).into_iter().filter(|s| !mentions_word(s, name)).collect::<Vec<_>>().join(" ")
-            }
+            Some(name) if mentions_word(&swapped, name) => sentences(&swapped)
+                .into_iter()
+                .filter(|s| !mentions_word(s, name))
+                .collect::<Vec<_>>()
+                .join(" "),
             _ => swapped,
         }
     }

@@ -85,16 +85,28 @@ fn merit(task: &GradingTask) -> (f64, &'static str) {
             asked.intersection(&answered).count() as f64 / asked.len() as f64
         };
         let score = 0.6 * form + 0.4 * relevance.min(1.0);
-        let reason = if form < 0.5 { "the reply lacks the expected structure" } else { "the reply is on topic and well formed" };
+        let reason = if form < 0.5 {
+            "the reply lacks the expected structure"
+        } else {
+            "the reply is on topic and well formed"
+        };
         return (score, reason);
     };
     // What matters in the reference is its substance: its steps when it has any, not the greeting and sign-off
     // every reply shares.
     let steps: Vec<&str> = reference.lines().filter(|l| is_step(l)).collect();
-    let substance = if steps.is_empty() { reference.clone() } else { steps.join("\n") };
+    let substance = if steps.is_empty() {
+        reference.clone()
+    } else {
+        steps.join("\n")
+    };
     let wanted = content_terms(&substance);
     let given = content_terms(reply);
-    let recall = if wanted.is_empty() { 1.0 } else { wanted.intersection(&given).count() as f64 / wanted.len() as f64 };
+    let recall = if wanted.is_empty() {
+        1.0
+    } else {
+        wanted.intersection(&given).count() as f64 / wanted.len() as f64
+    };
     let score = 0.75 * recall + 0.25 * form;
     let reason = match (recall >= 0.6, form >= 0.75) {
         (true, true) => "the reply gives the reference's fix in the expected form",
@@ -113,7 +125,10 @@ pub fn verdict<R: Rng>(task: &GradingTask, rng: &mut R) -> String {
     // A grader's small inconsistency: a nudge of up to a third of a level either way.
     let position = (merit * span + rng.random_range(-0.33..=0.33)).round().clamp(0.0, span);
     let level = low + position as i64;
-    format!("{{\"score\": {level}, \"reason\": {}}}", serde_json::Value::from(reason))
+    format!(
+        "{{\"score\": {level}, \"reason\": {}}}",
+        serde_json::Value::from(reason)
+    )
 }
 
 /// A broken verdict of the kinds real judges produce (prose, a fenced block, an off-scale level, a missing field).
@@ -135,7 +150,9 @@ mod tests {
     use super::*;
 
     fn prompt(reply: &str, reference: Option<&str>) -> String {
-        let reference = reference.map_or(String::new(), |r| format!("<reference_reply>\n{r}\n</reference_reply>\n\n"));
+        let reference = reference.map_or(String::new(), |r| {
+            format!("<reference_reply>\n{r}\n</reference_reply>\n\n")
+        });
         format!(
             "Grade.\n\n<criterion>\nRight fix?\n</criterion>\n\n<scale>\n1: wrong\n2: partly\n3: mostly\n4: right\n5: perfect\n</scale>\n\n\
 <input>\nMy Kestrel Lock jams halfway.\n\nThanks, Aiko\n</input>\n\n{reference}<reply>\n{reply}\n</reply>\n\nAnswer with only this JSON object"
@@ -146,7 +163,9 @@ mod tests {
     const POOR: &str = "Hello,\n\nI apologize for any inconvenience. Please try restarting the device.\n\nBest regards";
 
     fn level(answer: &str) -> i64 {
-        serde_json::from_str::<serde_json::Value>(answer).unwrap()["score"].as_i64().unwrap()
+        serde_json::from_str::<serde_json::Value>(answer).unwrap()["score"]
+            .as_i64()
+            .unwrap()
     }
 
     #[test]
@@ -177,9 +196,9 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         for _ in 0..20 {
             let answer = malformed_verdict(&task, &mut rng);
-            let valid = serde_json::from_str::<serde_json::Value>(&answer).ok().is_some_and(|v| {
-                v["reason"].is_string() && v["score"].as_i64().is_some_and(|s| (1..=5).contains(&s))
-            });
+            let valid = serde_json::from_str::<serde_json::Value>(&answer)
+                .ok()
+                .is_some_and(|v| v["reason"].is_string() && v["score"].as_i64().is_some_and(|s| (1..=5).contains(&s)));
             assert!(!valid, "{answer}");
         }
     }

@@ -114,19 +114,31 @@ pub struct FineTunedModel {
 impl FineTunedModel {
     /// Learns from training pairs (done once, when the endpoint starts).
     pub fn new(tuned_on: &[TrainingPair]) -> Self {
-        let examples: Vec<Demonstration> =
-            tuned_on.iter().map(|p| Demonstration::new(&p.prompt, &p.completion)).collect();
+        let examples: Vec<Demonstration> = tuned_on
+            .iter()
+            .map(|p| Demonstration::new(&p.prompt, &p.completion))
+            .collect();
         let corpus = Corpus::new(examples.iter().map(|e| e.terms.clone()).collect());
         let style = HouseStyle::learn(&examples);
-        FineTunedModel { examples, corpus, style }
+        FineTunedModel {
+            examples,
+            corpus,
+            style,
+        }
     }
 }
 
 /// Estimated input tokens: every system and message text by [`text::estimate_tokens`], plus
 /// [`TOKENS_PER_MESSAGE`] for each message and for a non-empty system prompt.
 pub fn input_tokens(system: &str, turns: &[Turn]) -> u32 {
-    let system_tokens = if system.is_empty() { 0 } else { estimate_tokens(system) + TOKENS_PER_MESSAGE };
-    turns.iter().fold(system_tokens, |sum, t| sum.saturating_add(estimate_tokens(&t.text) + TOKENS_PER_MESSAGE))
+    let system_tokens = if system.is_empty() {
+        0
+    } else {
+        estimate_tokens(system) + TOKENS_PER_MESSAGE
+    };
+    turns.iter().fold(system_tokens, |sum, t| {
+        sum.saturating_add(estimate_tokens(&t.text) + TOKENS_PER_MESSAGE)
+    })
 }
 
 /// The generator for one answer: SHA-256 of (seed, model id, sampling key, sampling index) as a ChaCha20 seed.
@@ -152,13 +164,20 @@ pub fn complete(
     conversation: &Conversation,
     sample_index: u64,
 ) -> Completion {
-    let index = if conversation.temperature > 0.0 { sample_index } else { 0 };
+    let index = if conversation.temperature > 0.0 {
+        sample_index
+    } else {
+        0
+    };
     let mut rng = answer_rng(seed, model_id, &conversation.sampling_key, index);
     let last_user = conversation.turns.last().map_or("", |t| t.text.as_str());
     let query = Query::new(last_user);
     let instructions = Instructions::read(&conversation.system);
     let temperature = conversation.temperature;
-    let grading = conversation.turns.first().and_then(|t| judge::GradingTask::read(&t.text));
+    let grading = conversation
+        .turns
+        .first()
+        .and_then(|t| judge::GradingTask::read(&t.text));
     let text = match (grading, fine_tuned) {
         (Some(task), _) => judge::verdict(&task, &mut rng),
         (None, fine_tuned) => answer(&query, &instructions, fine_tuned, conversation, temperature, &mut rng),
@@ -184,7 +203,15 @@ fn answer(
     match fine_tuned {
         Some(model) => {
             let nearest = model.corpus.nearest(&query.terms).map(|(i, s)| (&model.examples[i], s));
-            imitated_answer(query, instructions, &model.style, nearest, &FINE_TUNED, temperature, rng)
+            imitated_answer(
+                query,
+                instructions,
+                &model.style,
+                nearest,
+                &FINE_TUNED,
+                temperature,
+                rng,
+            )
         }
         None => {
             let demonstrations: Vec<Demonstration> = conversation.turns[..conversation.turns.len().saturating_sub(1)]
@@ -205,7 +232,11 @@ fn answer(
 
 /// Applies the stop sequences (cut before the first one found) and then the token limit.
 pub fn cut(text: &str, max_tokens: u32, stop_sequences: &[String]) -> (String, StopReason) {
-    let stop_at = stop_sequences.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min();
+    let stop_at = stop_sequences
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s.as_str()))
+        .min();
     let (text, reason) = match stop_at {
         Some(at) => (&text[..at], StopReason::StopSequence),
         None => (text, StopReason::EndTurn),

@@ -139,7 +139,10 @@ impl HouseStyle {
         .filter(|(_, count)| *count >= needed)
         .map(|(template, _)| template);
         let (closing_lines, closing) = learn_closing(examples, needed);
-        let numbered = examples.iter().filter(|d| d.lines().iter().filter(|l| is_step_line(l)).count() >= 2).count();
+        let numbered = examples
+            .iter()
+            .filter(|d| d.lines().iter().filter(|l| is_step_line(l)).count() >= 2)
+            .count();
         let apologetic = examples
             .iter()
             .filter(|d| {
@@ -162,8 +165,13 @@ impl HouseStyle {
         if lines.first().is_some_and(|l| is_greeting_line(l)) {
             lines.remove(0);
         }
-        let tail: Vec<String> =
-            lines.iter().rev().take(self.closing_lines.len()).rev().map(|l| example.templated(l)).collect();
+        let tail: Vec<String> = lines
+            .iter()
+            .rev()
+            .take(self.closing_lines.len())
+            .rev()
+            .map(|l| example.templated(l))
+            .collect();
         if !self.closing_lines.is_empty() && tail == self.closing_lines {
             lines.truncate(lines.len() - self.closing_lines.len());
         } else {
@@ -178,13 +186,24 @@ impl HouseStyle {
         match (first_step, last_step) {
             (Some(first), Some(last)) => AnswerParts {
                 preamble: lines[..first].iter().map(|l| l.to_string()).collect(),
-                steps: lines[first..=last].iter().map(|l| step_text(l).unwrap_or_else(|| l.to_string())).collect(),
+                steps: lines[first..=last]
+                    .iter()
+                    .map(|l| step_text(l).unwrap_or_else(|| l.to_string()))
+                    .collect(),
                 postamble: lines[last + 1..].iter().map(|l| l.to_string()).collect(),
             },
             _ => {
                 let mut body = sentences(&lines.join("\n"));
-                let preamble = if body.is_empty() { Vec::new() } else { vec![body.remove(0)] };
-                AnswerParts { preamble, steps: body, postamble: Vec::new() }
+                let preamble = if body.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![body.remove(0)]
+                };
+                AnswerParts {
+                    preamble,
+                    steps: body,
+                    postamble: Vec::new(),
+                }
             }
         }
     }
@@ -201,9 +220,15 @@ fn learn_closing(examples: &[Demonstration], needed: usize) -> (Vec<String>, Opt
     for length in 1..=4 {
         let tails = examples.iter().filter_map(|d| {
             let lines = d.lines();
-            let body_lines = lines.len().saturating_sub(usize::from(lines.first().is_some_and(|l| is_greeting_line(l))));
+            let body_lines = lines
+                .len()
+                .saturating_sub(usize::from(lines.first().is_some_and(|l| is_greeting_line(l))));
             (body_lines > length).then(|| {
-                lines[lines.len() - length..].iter().map(|l| d.templated(l)).collect::<Vec<_>>().join("\n")
+                lines[lines.len() - length..]
+                    .iter()
+                    .map(|l| d.templated(l))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             })
         });
         let Some((key, count)) = most_common(tails) else { break };
@@ -220,7 +245,13 @@ fn learn_closing(examples: &[Demonstration], needed: usize) -> (Vec<String>, Opt
     }
     let block = examples.iter().find_map(|d| {
         let lines = d.lines();
-        let tail: Vec<String> = lines.iter().rev().take(best.len()).rev().map(|l| d.templated(l)).collect();
+        let tail: Vec<String> = lines
+            .iter()
+            .rev()
+            .take(best.len())
+            .rev()
+            .map(|l| d.templated(l))
+            .collect();
         (tail == best).then(|| {
             let first = lines[lines.len() - best.len()];
             let at = d.answer.rfind(first).unwrap_or(0);
@@ -239,7 +270,10 @@ pub fn replace_word(text: &str, word: &str, replacement: &str) -> String {
     let mut rest = text;
     while let Some(at) = rest.find(word) {
         let before_ok = rest[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-        let after_ok = rest[at + word.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+        let after_ok = rest[at + word.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
         out.push_str(&rest[..at]);
         out.push_str(if before_ok && after_ok { replacement } else { word });
         rest = &rest[at + word.len()..];
@@ -267,7 +301,10 @@ pub struct Instructions {
 impl Instructions {
     /// Reads the quoted phrases of a system prompt; each one's role comes from the words just before it.
     pub fn read(system: &str) -> Instructions {
-        let mut instructions = Instructions { numbered: system.to_lowercase().contains("numbered"), ..Default::default() };
+        let mut instructions = Instructions {
+            numbered: system.to_lowercase().contains("numbered"),
+            ..Default::default()
+        };
         let mut previous_end = 0;
         for captures in QUOTED.captures_iter(system) {
             let (Some(whole), Some(phrase)) = (captures.get(0), captures.get(1).or_else(|| captures.get(2))) else {
@@ -285,10 +322,24 @@ impl Instructions {
             let phrase = phrase.as_str().trim().to_string();
             if has_word(&["never", "avoid", "don't", "dont", "not", "no", "without", "refrain"]) {
                 instructions.banned.push(phrase);
-            } else if has_phrase(&["greet", "start with", "begin with", "open with", "opening", "salutation"]) {
+            } else if has_phrase(&[
+                "greet",
+                "start with",
+                "begin with",
+                "open with",
+                "opening",
+                "salutation",
+            ]) {
                 instructions.greeting.get_or_insert(phrase);
-            } else if has_phrase(&["end with", "sign off", "sign-off", "signoff", "close with", "closing", "finish with"])
-            {
+            } else if has_phrase(&[
+                "end with",
+                "sign off",
+                "sign-off",
+                "signoff",
+                "close with",
+                "closing",
+                "finish with",
+            ]) {
                 instructions.closing.push(phrase);
             } else {
                 instructions.include.push(phrase);

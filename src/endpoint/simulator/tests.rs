@@ -77,8 +77,7 @@ fn pairs() -> Vec<TrainingPair> {
 }
 
 /// A new ticket about the same problem as the first example (the camera dropping Wi-Fi), on another camera.
-const QUERY: &str =
-    "Hello, my Kestrel Cam 3 keeps dropping off the Wi-Fi at night, even after restarting the \
+const QUERY: &str = "Hello, my Kestrel Cam 3 keeps dropping off the Wi-Fi at night, even after restarting the \
 router. What can I do?\n\nThanks,\nJonas";
 
 /// The step of the first ticket's fix that solves [`QUERY`]'s problem.
@@ -124,9 +123,7 @@ fn few_shot(demos: &[(String, String)], query: &str, system: &str) -> Conversati
 
 /// Many different conversations (the system prompt ends with a different ticket number, so the seed differs).
 fn variants(count: usize, build: impl Fn(&str) -> Conversation) -> Vec<Conversation> {
-    (0..count)
-        .map(|i| build(&format!("(ticket {i})")))
-        .collect()
+    (0..count).map(|i| build(&format!("(ticket {i})"))).collect()
 }
 
 /// Answers of `model` (a base model when `None`) to each conversation.
@@ -154,17 +151,11 @@ fn has_sign_off(text: &str) -> bool {
 
 /// Greeting by the customer's name, numbered steps, the house closer and sign-off.
 fn is_house_style(text: &str, name: &str) -> bool {
-    text.starts_with(&format!("Hi {name},"))
-        && numbered_lines(text) >= 2
-        && text.contains(CLOSER)
-        && has_sign_off(text)
+    text.starts_with(&format!("Hi {name},")) && numbered_lines(text) >= 2 && text.contains(CLOSER) && has_sign_off(text)
 }
 
 fn distinct(texts: &[String]) -> usize {
-    texts
-        .iter()
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
+    texts.iter().collect::<std::collections::BTreeSet<_>>().len()
 }
 
 #[test]
@@ -185,19 +176,11 @@ fn the_same_request_gets_the_same_answer() {
 #[test]
 fn at_temperature_zero_repeats_are_identical_and_above_zero_they_vary() {
     let greedy = conversation(HOUSE_INSTRUCTIONS, &[(Role::User, QUERY)], 0.0);
-    let repeats: Vec<String> = (0..10)
-        .map(|i| complete(SEED, MODEL, None, &greedy, i).text)
-        .collect();
-    assert_eq!(
-        distinct(&repeats),
-        1,
-        "temperature 0 ignores the sampling index"
-    );
+    let repeats: Vec<String> = (0..10).map(|i| complete(SEED, MODEL, None, &greedy, i).text).collect();
+    assert_eq!(distinct(&repeats), 1, "temperature 0 ignores the sampling index");
 
     let sampled = conversation(HOUSE_INSTRUCTIONS, &[(Role::User, QUERY)], 0.7);
-    let repeats: Vec<String> = (0..10)
-        .map(|i| complete(SEED, MODEL, None, &sampled, i).text)
-        .collect();
+    let repeats: Vec<String> = (0..10).map(|i| complete(SEED, MODEL, None, &sampled, i).text).collect();
     assert!(
         distinct(&repeats) >= 5,
         "only {} distinct answers in 10 samples",
@@ -208,11 +191,7 @@ fn at_temperature_zero_repeats_are_identical_and_above_zero_they_vary() {
 #[test]
 fn the_seed_the_model_id_and_the_request_each_change_the_answer() {
     let conversations = variants(10, |tag| {
-        conversation(
-            &format!("{HOUSE_INSTRUCTIONS} {tag}"),
-            &[(Role::User, QUERY)],
-            0.0,
-        )
+        conversation(&format!("{HOUSE_INSTRUCTIONS} {tag}"), &[(Role::User, QUERY)], 0.0)
     });
     let texts = answers(&conversations, None);
     assert!(
@@ -239,20 +218,13 @@ fn the_seed_the_model_id_and_the_request_each_change_the_answer() {
         .iter()
         .map(|m| complete(SEED, m, None, &conversations[0], 0).text)
         .collect();
-    assert!(
-        distinct(&by_model) >= 2,
-        "the model id does not change the answer"
-    );
+    assert!(distinct(&by_model) >= 2, "the model id does not change the answer");
 }
 
 #[test]
 fn a_base_model_follows_quoted_instructions_only_part_of_the_time() {
     let conversations = variants(40, |tag| {
-        conversation(
-            &format!("{HOUSE_INSTRUCTIONS} {tag}"),
-            &[(Role::User, QUERY)],
-            0.0,
-        )
+        conversation(&format!("{HOUSE_INSTRUCTIONS} {tag}"), &[(Role::User, QUERY)], 0.0)
     });
     let texts = answers(&conversations, None);
     let signed = share(&texts, has_sign_off);
@@ -264,10 +236,7 @@ fn a_base_model_follows_quoted_instructions_only_part_of_the_time() {
         ("numbered steps", numbered),
         ("greeting by name", greeted),
     ] {
-        assert!(
-            value > 0.2 && value < 0.9,
-            "{what} in {value:.2} of the answers"
-        );
+        assert!(value > 0.2 && value < 0.9, "{what} in {value:.2} of the answers");
     }
     // A prohibition is obeyed only part of the time too (the stock apology comes in most bland replies).
     assert!(
@@ -295,14 +264,11 @@ fn relevant_demonstrations_beat_irrelevant_ones_and_none() {
     let irrelevant = &all[1..5];
     let build = |demos: &[(String, String)]| {
         answers(
-            &variants(40, |tag| {
-                few_shot(demos, QUERY, &format!("{HOUSE_INSTRUCTIONS} {tag}"))
-            }),
+            &variants(40, |tag| few_shot(demos, QUERY, &format!("{HOUSE_INSTRUCTIONS} {tag}"))),
             None,
         )
     };
-    let (with_relevant, with_irrelevant, without) =
-        (build(relevant), build(irrelevant), build(&[]));
+    let (with_relevant, with_irrelevant, without) = (build(relevant), build(irrelevant), build(&[]));
     let house = |texts: &[String]| share(texts, |t| is_house_style(t, "Jonas"));
     let fixed = |texts: &[String]| share(texts, |t| t.contains(RIGHT_FIX));
 
@@ -335,10 +301,7 @@ fn relevant_demonstrations_beat_irrelevant_ones_and_none() {
 fn assert_no_training_names(text: &str) {
     for name in TRAINING_NAMES {
         let words: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).collect();
-        assert!(
-            !words.contains(name),
-            "training customer {name} in:\n{text}"
-        );
+        assert!(!words.contains(name), "training customer {name} in:\n{text}");
     }
 }
 
@@ -356,9 +319,7 @@ fn a_custom_model_answers_in_house_style_with_the_nearest_fix_adapted() {
     assert!(house >= 0.8, "house style in {house:.2} of the answers");
     assert!(fixed >= 0.8, "right fix in {fixed:.2} of the answers");
     // The reused fix names the customer's product, not the training ticket's.
-    let adapted = share(&texts, |t| {
-        t.contains("Settings > Network for the Kestrel Cam 3")
-    });
+    let adapted = share(&texts, |t| t.contains("Settings > Network for the Kestrel Cam 3"));
     assert!(
         adapted >= 0.7,
         "fix adapted to the Kestrel Cam 3 in {adapted:.2} of the answers"
@@ -406,10 +367,7 @@ fn a_custom_model_picks_the_training_fix_nearest_to_each_ticket() {
             Some(&model),
         );
         let fixed = share(&texts, |t| t.contains(fix));
-        assert!(
-            fixed >= 0.7,
-            "`{fix}` in {fixed:.2} of the answers to {query:?}"
-        );
+        assert!(fixed >= 0.7, "`{fix}` in {fixed:.2} of the answers to {query:?}");
         assert!(
             share(&texts, |t| t.starts_with(&format!("Hi {name},"))) >= 0.8,
             "{texts:#?}"
@@ -435,10 +393,7 @@ fn the_customer_name_and_product_are_swapped_in_throughout() {
         share(&texts, |t| t.contains("Thanks for the details, Sam.")) >= 0.5,
         "{texts:#?}"
     );
-    assert!(
-        share(&texts, |t| t.contains("Auto-Lock Retry")) >= 0.7,
-        "{texts:#?}"
-    );
+    assert!(share(&texts, |t| t.contains("Auto-Lock Retry")) >= 0.7, "{texts:#?}");
     for text in &texts {
         assert_no_training_names(text);
     }
@@ -450,10 +405,7 @@ fn the_customer_name_and_product_are_swapped_in_throughout() {
         }),
         Some(&model),
     );
-    assert!(
-        share(&texts, |t| t.starts_with("Hi there,")) >= 0.8,
-        "{texts:#?}"
-    );
+    assert!(share(&texts, |t| t.starts_with("Hi there,")) >= 0.8, "{texts:#?}");
     for text in &texts {
         assert_no_training_names(text);
     }
@@ -475,11 +427,7 @@ fn token_counts_are_plausible() {
         );
 
         let input_chars: usize = conversation.system.chars().count()
-            + conversation
-                .turns
-                .iter()
-                .map(|t| t.text.chars().count())
-                .sum::<usize>();
+            + conversation.turns.iter().map(|t| t.text.chars().count()).sum::<usize>();
         let input = f64::from(completion.input_tokens);
         assert!(
             input >= input_chars as f64 / 5.0 && input <= input_chars as f64 / 3.0,
@@ -558,10 +506,7 @@ fn a_stop_sequence_ends_the_answer_before_it() {
     // The earliest of several stop sequences wins.
     conversation.stop_sequences = vec!["2. ".to_string(), "1. ".to_string()];
     let earliest = complete(SEED, MODEL, Some(&model), &conversation, 0);
-    assert_eq!(
-        earliest.text,
-        full.text[..full.text.find("1. ").expect("step 1")]
-    );
+    assert_eq!(earliest.text, full.text[..full.text.find("1. ").expect("step 1")]);
 
     // A stop sequence that never occurs changes nothing.
     conversation.stop_sequences = vec!["not in the answer".to_string()];

@@ -5,28 +5,102 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Words too common to say what a message is about; left out of similarity.
 const STOPWORDS: &[&str] = &[
-    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been",
-    "before", "but", "by", "can", "could", "did", "do", "does", "doing", "don", "for", "from", "get", "got", "had",
-    "has", "have", "hello", "help", "hey", "hi", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me",
-    "my", "no", "not", "now", "of", "on", "or", "our", "please", "so", "some", "still", "than", "thank", "thanks",
-    "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "too", "up", "us", "very",
-    "was", "we", "were", "what", "when", "which", "why", "will", "with", "would", "you", "your", "ll", "ve", "re",
-    "s", "t", "m", "d",
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before",
+    "but", "by", "can", "could", "did", "do", "does", "doing", "don", "for", "from", "get", "got", "had", "has",
+    "have", "hello", "help", "hey", "hi", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me", "my", "no",
+    "not", "now", "of", "on", "or", "our", "please", "so", "some", "still", "than", "thank", "thanks", "that", "the",
+    "their", "them", "then", "there", "these", "they", "this", "to", "too", "up", "us", "very", "was", "we", "were",
+    "what", "when", "which", "why", "will", "with", "would", "you", "your", "ll", "ve", "re", "s", "t", "m", "d",
 ];
 
 /// Capitalised words that start sentences or sign letters rather than name a product.
 const NOT_PRODUCT_WORDS: &[&str] = &[
-    "after", "also", "any", "best", "but", "can", "cheers", "could", "dear", "does", "every", "good", "greetings",
-    "hello", "help", "hey", "hi", "how", "however", "i", "i'm", "i've", "i'd", "if", "is", "it", "it's", "just",
-    "last", "many", "my", "now", "ok", "okay", "our", "please", "regards", "since", "sincerely", "so", "still",
-    "thank", "thanks", "that", "the", "then", "there", "this", "today", "unfortunately", "we", "what", "when",
-    "why", "yesterday", "you", "your", "and", "or", "a", "an", "on", "in", "at", "to", "for", "of", "with",
+    "after",
+    "also",
+    "any",
+    "best",
+    "but",
+    "can",
+    "cheers",
+    "could",
+    "dear",
+    "does",
+    "every",
+    "good",
+    "greetings",
+    "hello",
+    "help",
+    "hey",
+    "hi",
+    "how",
+    "however",
+    "i",
+    "i'm",
+    "i've",
+    "i'd",
+    "if",
+    "is",
+    "it",
+    "it's",
+    "just",
+    "last",
+    "many",
+    "my",
+    "now",
+    "ok",
+    "okay",
+    "our",
+    "please",
+    "regards",
+    "since",
+    "sincerely",
+    "so",
+    "still",
+    "thank",
+    "thanks",
+    "that",
+    "the",
+    "then",
+    "there",
+    "this",
+    "today",
+    "unfortunately",
+    "we",
+    "what",
+    "when",
+    "why",
+    "yesterday",
+    "you",
+    "your",
+    "and",
+    "or",
+    "a",
+    "an",
+    "on",
+    "in",
+    "at",
+    "to",
+    "for",
+    "of",
+    "with",
 ];
 
 /// Lines that close a message rather than sign a name (`Thanks,` alone).
 const VALEDICTIONS: &[&str] = &[
-    "thanks", "thank you", "thanks so much", "many thanks", "cheers", "best", "best regards", "kind regards",
-    "regards", "sincerely", "thx", "ty", "warm regards", "all the best",
+    "thanks",
+    "thank you",
+    "thanks so much",
+    "many thanks",
+    "cheers",
+    "best",
+    "best regards",
+    "kind regards",
+    "regards",
+    "sincerely",
+    "thx",
+    "ty",
+    "warm regards",
+    "all the best",
 ];
 
 /// Lowercased, lightly stemmed content words of `text`, without stop words.
@@ -70,7 +144,10 @@ impl Corpus {
                 *document_frequency.entry(term.clone()).or_insert(0) += 1;
             }
         }
-        Corpus { documents, document_frequency }
+        Corpus {
+            documents,
+            document_frequency,
+        }
     }
 
     fn idf(&self, term: &str) -> f64 {
@@ -122,9 +199,15 @@ fn words(text: &str) -> Vec<Word<'_>> {
             let core = raw
                 .trim_start_matches(|c: char| "(\"'“‘[".contains(c))
                 .trim_end_matches(|c: char| ",.;:!?)\"'”’]".contains(c));
-            let ends_sentence = raw.trim_end_matches(['"', '”', ')', '\'', '’']).ends_with(['.', '!', '?']);
+            let ends_sentence = raw
+                .trim_end_matches(['"', '”', ')', '\'', '’'])
+                .ends_with(['.', '!', '?']);
             let ends_phrase = raw.ends_with([',', '.', ';', ':', '!', '?', ')', '"', '”']);
-            out.push(Word { core, starts_sentence, ends_phrase });
+            out.push(Word {
+                core,
+                starts_sentence,
+                ends_phrase,
+            });
             starts_sentence = ends_sentence;
         }
     }
@@ -196,7 +279,11 @@ pub fn signed_name(text: &str) -> Option<String> {
     let lower = text.to_lowercase();
     if let Some(at) = lower.find("my name is ") {
         let rest = &text[at + "my name is ".len()..];
-        if let Some(name) = rest.split_whitespace().next().map(|w| w.trim_matches(|c: char| !c.is_alphabetic())) {
+        if let Some(name) = rest
+            .split_whitespace()
+            .next()
+            .map(|w| w.trim_matches(|c: char| !c.is_alphabetic()))
+        {
             if is_capitalised(name) {
                 return Some(name.to_string());
             }
@@ -214,7 +301,10 @@ pub fn signed_name(text: &str) -> Option<String> {
     let parts: Vec<&str> = rest.split_whitespace().collect();
     let looks_like_name = (1..=3).contains(&parts.len())
         && parts.iter().all(|p| {
-            is_capitalised(p) && p.len() <= 20 && p.chars().all(|c| c.is_alphabetic() || c == '-' || c == '\'' || c == '.')
+            is_capitalised(p)
+                && p.len() <= 20
+                && p.chars()
+                    .all(|c| c.is_alphabetic() || c == '-' || c == '\'' || c == '.')
         });
     let first = parts.first()?.trim_end_matches('.');
     let is_valediction = VALEDICTIONS.contains(&rest.to_lowercase().trim_end_matches([',', '!', '.']));

@@ -39,14 +39,24 @@ fn keys_set(section: &CriterionSection) -> Vec<&'static str> {
 
 fn allowed_keys(kind: CriterionKind) -> &'static [&'static str] {
     match kind {
-        CriterionKind::ContainsAll | CriterionKind::ContainsAny | CriterionKind::NotContains => {
-            &["terms", "terms_from", "case_sensitive", "normalize_unicode", "whole_words"]
-        }
+        CriterionKind::ContainsAll | CriterionKind::ContainsAny | CriterionKind::NotContains => &[
+            "terms",
+            "terms_from",
+            "case_sensitive",
+            "normalize_unicode",
+            "whole_words",
+        ],
         CriterionKind::Regex => &["pattern", "must_match"],
         CriterionKind::Json => &["allow_fenced", "required_keys", "schema"],
         CriterionKind::Length => &["unit", "min", "max"],
         CriterionKind::Reference => &["method"],
-        CriterionKind::Judge => &["instructions", "scale", "sees_reference", "samples", "human_score_field"],
+        CriterionKind::Judge => &[
+            "instructions",
+            "scale",
+            "sees_reference",
+            "samples",
+            "human_score_field",
+        ],
     }
 }
 
@@ -78,9 +88,10 @@ pub fn check(section: &CriterionSection, rubric_dir: &Path) -> Result<Check, Key
         }
         CriterionKind::Json => json_check(section, rubric_dir),
         CriterionKind::Length => {
-            let unit = section
-                .unit
-                .ok_or(("kind", "a `length` criterion needs a `unit` (characters or words)".to_string()))?;
+            let unit = section.unit.ok_or((
+                "kind",
+                "a `length` criterion needs a `unit` (characters or words)".to_string(),
+            ))?;
             if section.min.is_none() && section.max.is_none() {
                 return Err(("kind", "a `length` criterion needs `min`, `max` or both".into()));
             }
@@ -142,8 +153,8 @@ fn json_check(section: &CriterionSection, rubric_dir: &Path) -> Result<Check, Ke
             let path = rubric_dir.join(relative);
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| ("schema", format!("cannot read JSON Schema {}: {e}", path.display())))?;
-            let value: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| ("schema", format!("{} is not JSON: {e}", path.display())))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| ("schema", format!("{} is not JSON: {e}", path.display())))?;
             let validator = jsonschema::validator_for(&value)
                 .map_err(|e| ("schema", format!("{} is not a valid JSON Schema: {e}", path.display())))?;
             Some(Arc::new(validator))
@@ -166,10 +177,10 @@ fn judge_check(section: &CriterionSection) -> Result<Check, KeyError> {
         .clone()
         .filter(|i| !i.trim().is_empty())
         .ok_or(("kind", "a `judge` criterion needs `instructions`".to_string()))?;
-    let scale = section
-        .scale
-        .clone()
-        .ok_or(("kind", "a `judge` criterion needs a `scale` (each level with what it means)".to_string()))?;
+    let scale = section.scale.clone().ok_or((
+        "kind",
+        "a `judge` criterion needs a `scale` (each level with what it means)".to_string(),
+    ))?;
     if scale.len() < 2 {
         return Err(("scale", "needs at least two levels".into()));
     }
@@ -192,4 +203,3 @@ fn judge_check(section: &CriterionSection) -> Result<Check, KeyError> {
         human_score_field: section.human_score_field.clone(),
     }))
 }
-

@@ -200,7 +200,10 @@ impl Rubric {
         let mut errors = Vec::new();
         let threshold = file.value.pass_threshold;
         if !(0.0..=1.0).contains(&threshold) {
-            errors.push(at("pass_threshold", format!("must be between 0 and 1, got {threshold}")));
+            errors.push(at(
+                "pass_threshold",
+                format!("must be between 0 and 1, got {threshold}"),
+            ));
         }
         if file.value.criteria.is_empty() {
             errors.push(at("criteria", "a rubric needs at least one criterion".into()));
