@@ -91,20 +91,8 @@ fn column(header: &[String], name: &str) -> usize {
 fn verdicts_are_recorded_reused_and_only_changed_requests_asked_again() {
     let dir = tempfile::tempdir().unwrap();
     let suite = judged_suite(dir.path(), 1);
-    let server = Server::start(&["--suite", suite.to_str().unwrap()]);
-    let results = dir.path().join("results");
-    let run_dir = results.join("mini/r");
-    bedrock_eval(
-        &server,
-        &[
-            "run",
-            suite.to_str().unwrap(),
-            "--run-id",
-            "r",
-            "--results",
-            results.to_str().unwrap(),
-        ],
-    );
+    let server = Server::for_suite(&suite, &[]);
+    let run_dir = server.run(&suite, &dir.path().join("results"));
 
     // 24 replies; two judge criteria each; identical replies share a verdict, so at most 48 judge calls.
     assert_eq!(generation_requests(&server), 24);
@@ -205,20 +193,8 @@ fn malformed_verdicts_are_asked_again_then_recorded_as_judge_errors() {
     for (rate, all_failed) in [("1.0", true), ("0.4", false)] {
         let dir = tempfile::tempdir().unwrap();
         let suite = judged_suite(dir.path(), 3);
-        let server = Server::start(&["--suite", suite.to_str().unwrap(), "--malformed-verdict-rate", rate]);
-        let results = dir.path().join("results");
-        let run_dir = results.join("mini/r");
-        bedrock_eval(
-            &server,
-            &[
-                "run",
-                suite.to_str().unwrap(),
-                "--run-id",
-                "r",
-                "--results",
-                results.to_str().unwrap(),
-            ],
-        );
+        let server = Server::for_suite(&suite, &["--malformed-verdict-rate", rate]);
+        let run_dir = server.run(&suite, &dir.path().join("results"));
         let (header, rows) = csv_rows(&run_dir.join("examples.csv"));
         let helpful = column(&header, "criterion:helpful");
         let errors = column(&header, "criterion_errors");

@@ -18,30 +18,8 @@ fn fingerprints(records: &[serde_json::Value]) -> Vec<String> {
 fn throttle_storm_records_every_request_once_and_counts_retries() {
     let dir = tempfile::tempdir().unwrap();
     let suite = mini_suite(dir.path());
-    let server = Server::start(&[
-        "--suite",
-        suite.to_str().unwrap(),
-        "--throttle-rate",
-        "0.3",
-        "--seed",
-        "11",
-    ]);
-    let output = command_with_test_credentials()
-        .args([
-            "run",
-            suite.to_str().unwrap(),
-            "--run-id",
-            "r",
-            "--endpoint-url",
-            &server.url,
-            "--results",
-        ])
-        .arg(dir.path().join("results"))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-
-    let records = records(&dir.path().join("results/mini/r"));
+    let server = Server::for_suite(&suite, &["--throttle-rate", "0.3", "--seed", "11"]);
+    let records = records(&server.run(&suite, &dir.path().join("results")));
     let unique: HashSet<String> = fingerprints(&records).into_iter().collect();
     assert_eq!((records.len(), unique.len()), (24, 24));
     assert!(records.iter().all(|r| r["status"] == "ok"));
@@ -65,31 +43,11 @@ fn throttle_storm_records_every_request_once_and_counts_retries() {
 fn broken_bodies_and_server_errors_are_retried_by_kind() {
     let dir = tempfile::tempdir().unwrap();
     let suite = mini_suite(dir.path());
-    let server = Server::start(&[
-        "--suite",
-        suite.to_str().unwrap(),
-        "--malformed-rate",
-        "0.2",
-        "--server-error-rate",
-        "0.2",
-        "--seed",
-        "5",
-    ]);
-    let output = command_with_test_credentials()
-        .args([
-            "run",
-            suite.to_str().unwrap(),
-            "--run-id",
-            "r",
-            "--endpoint-url",
-            &server.url,
-            "--results",
-        ])
-        .arg(dir.path().join("results"))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let records = records(&dir.path().join("results/mini/r"));
+    let server = Server::for_suite(
+        &suite,
+        &["--malformed-rate", "0.2", "--server-error-rate", "0.2", "--seed", "5"],
+    );
+    let records = records(&server.run(&suite, &dir.path().join("results")));
     assert_eq!(records.len(), 24);
     assert!(records.iter().all(|r| r["status"] == "ok"), "{records:?}");
     let causes: Vec<&str> = records

@@ -73,6 +73,34 @@ impl Server {
         Server { child, url }
     }
 
+    /// Serves `suite`'s simulated models, with extra `serve` flags (faults, seed).
+    pub fn for_suite(suite: &Path, flags: &[&str]) -> Server {
+        let mut args = vec!["--suite", suite.to_str().expect("a UTF-8 path")];
+        args.extend_from_slice(flags);
+        Server::start(&args)
+    }
+
+    /// Runs `suite` against this endpoint (with placeholder credentials) as run `r` under `results`, asserts it
+    /// succeeded, and returns the run folder.
+    pub fn run(&self, suite: &Path, results: &Path) -> PathBuf {
+        let output = command_with_test_credentials()
+            .arg("run")
+            .arg(suite)
+            .args(["--run-id", "r", "--endpoint-url", &self.url, "--results"])
+            .arg(results)
+            .output()
+            .expect("run bedrock-eval");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let name = std::fs::read_to_string(suite)
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix("name: ").map(|n| n.trim().to_string()))
+            })
+            .expect("the suite's name");
+        results.join(name).join("r")
+    }
+
     /// The endpoint's counters (`GET /_local/stats`).
     pub fn stats(&self) -> serde_json::Value {
         get_json(&self.url, "/_local/stats")
