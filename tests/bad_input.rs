@@ -181,6 +181,66 @@ const CASES: &[Case] = &[
         location: "rubric.yaml:5:",
         mentions: &["criteria[0].pattern", "invalid regular expression"],
     },
+    Case {
+        name: "rubric: unknown kind",
+        edits: &[("rubric.yaml", "  - id: product", "  - id: mood\n    kind: telepathy\n  - id: product")],
+        location: "rubric.yaml:4:",
+        mentions: &["criteria[0].kind", "telepathy"],
+    },
+    Case {
+        name: "rubric: negative weight",
+        edits: &[("rubric.yaml", "  - id: product", "  - id: steps\n    kind: regex\n    pattern: x\n    weight: -2\n  - id: product")],
+        location: "rubric.yaml:6:",
+        mentions: &["criteria[0].weight", "-2"],
+    },
+    Case {
+        name: "rubric: judge without a scale",
+        edits: &[("rubric.yaml", "  - id: product", "  - id: tone\n    kind: judge\n    instructions: Is it warm?\n  - id: product")],
+        location: "rubric.yaml:4:",
+        mentions: &["criteria[0]", "scale"],
+    },
+    Case {
+        name: "rubric: scale with a gap",
+        edits: &[("rubric.yaml", "  - id: product", "  - id: tone\n    kind: judge\n    instructions: Is it warm?\n    scale: {1: cold, 3: warm}\n  - id: product")],
+        location: "rubric.yaml:6:",
+        mentions: &["criteria[0].scale", "consecutive"],
+    },
+    Case {
+        name: "rubric: duplicate id",
+        edits: &[("rubric.yaml", "  - id: product", "  - id: product\n    kind: regex\n    pattern: x\n  - id: product")],
+        location: "rubric.yaml:6:",
+        mentions: &["criteria[1].id", "duplicate"],
+    },
+    Case {
+        name: "rubric: key of another kind",
+        edits: &[("rubric.yaml", "  - id: product", "  - id: steps\n    kind: regex\n    pattern: x\n    terms: [a]\n  - id: product")],
+        location: "rubric.yaml:6:",
+        mentions: &["criteria[0].terms", "does not apply"],
+    },
+    Case {
+        name: "rubric: length bounds reversed",
+        edits: &[("rubric.yaml", "  - id: product", "  - id: short\n    kind: length\n    unit: words\n    min: 90\n    max: 20\n  - id: product")],
+        location: "rubric.yaml:6:",
+        mentions: &["criteria[0].min", "above max"],
+    },
+    Case {
+        name: "rubric: missing schema file",
+        edits: &[("rubric.yaml", "  - id: product", "  - id: shape\n    kind: json\n    schema: nowhere.json\n  - id: product")],
+        location: "rubric.yaml:5:",
+        mentions: &["criteria[0].schema", "nowhere.json"],
+    },
+    Case {
+        name: "rubric: judge criterion but no judge in the suite",
+        edits: &[("rubric.yaml", "  - id: product", "  - id: tone\n    kind: judge\n    instructions: Is it warm?\n    scale: {1: cold, 2: warm}\n  - id: product")],
+        location: "suite.yaml:5:",
+        mentions: &["rubric", "judge:"],
+    },
+    Case {
+        name: "rubric: threshold out of range",
+        edits: &[("rubric.yaml", "pass_threshold: 0.5", "pass_threshold: 80")],
+        location: "rubric.yaml:1:",
+        mentions: &["pass_threshold", "between 0 and 1"],
+    },
 ];
 
 fn write_fixture(dir: &Path, edits: &[(&str, &str, &str)]) {

@@ -142,6 +142,27 @@ fn verdicts_are_recorded_reused_and_only_changed_requests_asked_again() {
     );
     let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
     assert!(report.contains("## Judge"), "{report}");
+    // Per-criterion results, judge levels and reasons included, are also kept per reply in scores.jsonl.
+    let scores: Vec<serde_json::Value> = std::fs::read_to_string(run_dir.join("scores.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(scores.len(), 24);
+    for line in &scores {
+        let helpful = line["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "helpful")
+            .unwrap();
+        let level = helpful["judged"]["level"].as_f64().unwrap();
+        assert!(
+            (1.0..=5.0).contains(&level) && helpful["judged"]["reasons"][0].is_string(),
+            "{line}"
+        );
+        assert_eq!(helpful["score"].as_f64().unwrap(), (level - 1.0) / 4.0);
+    }
 
     // Re-scoring the same run with the same rubric: no model call at all, same scores.
     let before = std::fs::read(run_dir.join("examples.csv")).unwrap();

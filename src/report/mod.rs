@@ -309,6 +309,7 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
         ("examples.csv", csv_files::examples_csv(data)?),
         ("summary.csv", csv_files::summary_csv(data)?),
         ("report.md", markdown::report_md(data).into_bytes()),
+        ("scores.jsonl", scores_jsonl(data)?),
     ];
     let mut written = Vec::new();
     for (name, bytes) in files {
@@ -317,6 +318,34 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
         written.push(path);
     }
     Ok(written)
+}
+
+/// `scores.jsonl`: every scored reply's per-criterion results (score, judge level and reasons, errors), in plan
+/// order. Derived from the records like every report, so re-scoring rewrites it and never touches the records.
+fn scores_jsonl(data: &ReportData) -> std::io::Result<Vec<u8>> {
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        example_id: &'a str,
+        config: &'a str,
+        repeat: u32,
+        fingerprint: &'a str,
+        #[serde(flatten)]
+        score: &'a OutputScore,
+    }
+    let mut out = Vec::new();
+    for row in &data.rows {
+        let Some(score) = &row.score else { continue };
+        let line = Line {
+            example_id: &row.record.example_id,
+            config: &row.record.config,
+            repeat: row.record.repeat,
+            fingerprint: &row.record.fingerprint.0,
+            score,
+        };
+        serde_json::to_writer(&mut out, &line).map_err(std::io::Error::other)?;
+        out.push(b'\n');
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
