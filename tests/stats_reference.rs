@@ -412,3 +412,49 @@ fn clustered_standard_error_matches_the_formula() {
         .expect("several clusters");
     assert_close("clustered se", se, num(case, "standard_error"));
 }
+
+/// One value or one pair: where scipy returns NaN (no spread), ours is `None`; two values or pairs: every closed
+/// form defined and equal to scipy's (df = 1).
+#[test]
+fn the_smallest_samples_give_none_where_scipy_gives_nan() {
+    let g = golden();
+    let summaries = cases(&g, "small_summary");
+    for case in summaries {
+        let name = case["name"].as_str().expect("name");
+        let s = summarize(&floats(case, "sample"), 0.95).expect("valid sample");
+        assert_close_opt(&format!("{name} mean"), s.mean, opt(case, "mean"));
+        assert_close_opt(&format!("{name} sd"), s.sd, opt(case, "sd"));
+        assert_close_opt(&format!("{name} se"), s.standard_error, opt(case, "standard_error"));
+        assert_close_opt(
+            &format!("{name} ci lower"),
+            s.mean_ci.map(|i| i.lower),
+            opt(case, "ci_lower"),
+        );
+        assert_close_opt(
+            &format!("{name} ci upper"),
+            s.mean_ci.map(|i| i.upper),
+            opt(case, "ci_upper"),
+        );
+        assert_close_opt(&format!("{name} median"), s.median, opt(case, "median"));
+    }
+    let paired = cases(&g, "small_paired");
+    let one = &paired[0];
+    let c = compare_paired(&floats(one, "baseline"), &floats(one, "candidate"), 0.95).expect("valid pairs");
+    assert_close_opt("one pair mean", c.mean_difference, opt(one, "mean_difference"));
+    assert_eq!(opt(&one["t_test"], "p_value"), None, "scipy gives NaN for one pair");
+    assert_eq!(
+        (c.sd_difference, c.t_test.p_value, c.t_test.confidence_interval),
+        (None, None, None)
+    );
+    assert_close_opt(
+        "one pair wilcoxon p",
+        c.wilcoxon.p_value,
+        opt(&one["wilcoxon"], "p_value"),
+    );
+    assert_close_opt(
+        "one pair sign p",
+        c.sign_test.p_value,
+        opt(&one["sign_test"], "p_value"),
+    );
+    check_paired_case(&paired[1]);
+}
