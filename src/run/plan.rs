@@ -31,15 +31,33 @@ pub struct PlannedRequest {
 pub struct RequestFingerprint(pub String);
 
 impl RequestFingerprint {
-    /// The fingerprint of `request`'s `repeat`-th asking.
+    /// The fingerprint of `request`'s `repeat`-th asking (judge requests: the same request from any config is the
+    /// same question, asked once).
     pub fn of(request: &ModelRequest, repeat: u32) -> Self {
+        Self::canonical(None, request, repeat)
+    }
+
+    /// The fingerprint of config `config`'s request: two configs that happen to send the same request still make
+    /// separate calls, each recorded under its config (they may be deliberate replicas, sampled independently).
+    pub fn of_config(config: &str, request: &ModelRequest, repeat: u32) -> Self {
+        Self::canonical(Some(config), request, repeat)
+    }
+
+    fn canonical(config: Option<&str>, request: &ModelRequest, repeat: u32) -> Self {
         #[derive(Serialize)]
         struct Canonical<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            config: Option<&'a str>,
             request: &'a ModelRequest,
             repeat: u32,
         }
         // serde_json writes struct fields in declaration order, so this is canonical for our types.
-        let bytes = serde_json::to_vec(&Canonical { request, repeat }).unwrap_or_default();
+        let bytes = serde_json::to_vec(&Canonical {
+            config,
+            request,
+            repeat,
+        })
+        .unwrap_or_default();
         RequestFingerprint(crate::dataset::sha256_hex(&Sha256::digest(&bytes)[..]))
     }
 }
@@ -63,7 +81,7 @@ pub fn build_plan(suite: &Suite) -> Result<Vec<PlannedRequest>, InputErrors> {
                     example_id: example.id.clone(),
                     config: config.name.clone(),
                     repeat,
-                    fingerprint: RequestFingerprint::of(&request, repeat),
+                    fingerprint: RequestFingerprint::of_config(&config.name, &request, repeat),
                     request: request.clone(),
                     criterion: None,
                 });
