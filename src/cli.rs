@@ -28,6 +28,9 @@ pub enum Command {
     Report {
         /// The run directory (results/<suite>/<run-id>).
         run_dir: PathBuf,
+        /// Report-only settings.
+        #[command(flatten)]
+        report: ReportOptions,
     },
     /// Re-score a run (e.g. after editing the rubric): no generation calls; only judge verdicts whose request
     /// changed are asked for.
@@ -76,6 +79,18 @@ pub struct RunArgs {
     /// Most calls in flight (overrides the suite's `concurrency`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
+    /// Report settings.
+    #[command(flatten)]
+    pub report: ReportOptions,
+}
+
+/// Settings of the reports themselves.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct ReportOptions {
+    /// A difference in quality points to size a follow-up for: the report gives the examples needed to detect it
+    /// (default: the observed difference).
+    #[arg(long, value_name = "POINTS", allow_negative_numbers = true)]
+    pub target_diff: Option<f64>,
 }
 
 /// `score`'s arguments.
@@ -95,6 +110,9 @@ pub struct ScoreArgs {
     /// Most judge calls in flight (overrides the suite's `concurrency`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
+    /// Report settings.
+    #[command(flatten)]
+    pub report: ReportOptions,
 }
 
 /// `serve`'s arguments; fault flags override the suite's `local_endpoint.faults`.

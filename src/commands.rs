@@ -13,7 +13,7 @@ use bedrock_eval::suite::{self, Suite};
 use bedrock_eval::{report, run::records::read_records};
 use tokio::sync::mpsc;
 
-use crate::cli::{Command, EndpointArgs, RunArgs, ScoreArgs, ServeArgs};
+use crate::cli::{Command, EndpointArgs, ReportOptions, RunArgs, ScoreArgs, ServeArgs};
 
 /// Exit code for a usage or input error.
 const EXIT_INPUT: u8 = 2;
@@ -27,7 +27,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run(args) => run(args).await,
         Command::Validate { suite } => validate(&suite),
-        Command::Report { run_dir } => report_run(&run_dir),
+        Command::Report { run_dir, report } => report_run(&run_dir, report),
         Command::Score(args) => score(args).await,
         Command::Serve(args) => serve(args).await,
     }
@@ -126,7 +126,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         outcome.execution.interrupted |= judging.interrupted;
     }
 
-    let written = write_reports(&run_dir, &suite)?;
+    let written = write_reports(&run_dir, &suite, args.report)?;
     let execution = outcome.execution;
     println!(
         "{} requests planned: {} recorded earlier, {} recorded now{}",
@@ -220,11 +220,17 @@ fn print_judging(judging: &run::judging::JudgingSummary) {
     }
 }
 
-fn write_reports(run_dir: &Path, suite: &Suite) -> anyhow::Result<Vec<std::path::PathBuf>> {
+fn write_reports(run_dir: &Path, suite: &Suite, options: ReportOptions) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let metadata = run::read_metadata(run_dir)?;
     let records = read_records(&run_dir.join(run::RECORDS_FILE))?;
     let judgements = read_records(&run_dir.join(run::judging::JUDGEMENTS_FILE))?;
-    let data = report::build(suite, &metadata, &records.records, &judgements.records)?;
+    let data = report::build(
+        suite,
+        &metadata,
+        &records.records,
+        &judgements.records,
+        options.target_diff,
+    )?;
     Ok(report::write_all(run_dir, &data)?)
 }
 
@@ -241,10 +247,10 @@ fn load_run_suite(metadata: &run::RunMetadata, rubric: Option<&Path>) -> anyhow:
     Ok(suite)
 }
 
-fn report_run(run_dir: &Path) -> anyhow::Result<ExitCode> {
+fn report_run(run_dir: &Path, options: ReportOptions) -> anyhow::Result<ExitCode> {
     let metadata = run::read_metadata(run_dir)?;
     let suite = load_run_suite(&metadata, None)?;
-    for path in write_reports(run_dir, &suite)? {
+    for path in write_reports(run_dir, &suite, options)? {
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -302,7 +308,7 @@ async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         });
         run::write_metadata(&args.run_dir, &metadata)?;
     }
-    for path in write_reports(&args.run_dir, &suite)? {
+    for path in write_reports(&args.run_dir, &suite, args.report)? {
         println!("wrote {}", path.display());
     }
     if judging.interrupted {

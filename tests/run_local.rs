@@ -127,4 +127,24 @@ fn the_example_suite_runs_offline_end_to_end() {
         assert!(value("prompt", i) < value("few-shot", i), "{rows:?}");
         assert!(value("few-shot", i) < value("fine-tuned", i), "{rows:?}");
     }
+
+    // The report leads with a verdict for each config against the baseline, with its interval and adjusted p.
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(report.find("## Verdict").unwrap() < report.find("## Configs").unwrap());
+    for config in ["few-shot", "fine-tuned"] {
+        let line = report
+            .lines()
+            .find(|l| l.starts_with(&format!("- **{config}** — ")))
+            .unwrap_or_else(|| panic!("no verdict for {config}:\n{report}"));
+        assert!(
+            line.contains("**better**") && line.contains("95% CI +") && line.contains("adjusted p"),
+            "{line}"
+        );
+    }
+    for chart in ["quality.svg", "differences.svg"] {
+        assert!(report.contains(&format!("]({chart})")));
+        assert!(std::fs::read_to_string(run_dir.join(chart))
+            .unwrap()
+            .starts_with("<svg"));
+    }
 }

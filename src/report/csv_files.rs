@@ -89,7 +89,7 @@ pub fn examples_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
     finish(writer)
 }
 
-/// `summary.csv`.
+/// `summary.csv`: one row per config.
 pub fn summary_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = [
@@ -101,8 +101,18 @@ pub fn summary_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
         "ok",
         "errors",
         "missing",
+        "examples",
         "mean_quality",
+        "quality_points",
+        "quality_ci_t_low",
+        "quality_ci_t_high",
+        "quality_ci_bca_low",
+        "quality_ci_bca_high",
+        "quality_sd",
+        "within_example_sd",
         "pass_rate",
+        "pass_rate_ci_low",
+        "pass_rate_ci_high",
         "input_tokens",
         "output_tokens",
         "latency_p50_ms",
@@ -114,18 +124,29 @@ pub fn summary_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
     .collect();
     header.extend(data.suite.rubric.criteria.iter().map(|c| format!("criterion:{}", c.id)));
     writer.write_record(&header)?;
-    for summary in &data.summaries {
+    for (summary, stats) in data.summaries.iter().zip(&data.analysis.configs) {
+        let q = &stats.quality;
         let mut cells = vec![
             csv_text(&summary.config),
             summary.kind.as_str().to_string(),
             csv_text(&summary.model),
-            (summary.config == data.suite.file.baseline).to_string(),
+            stats.baseline.to_string(),
             summary.planned.to_string(),
             summary.ok.to_string(),
             summary.errors.to_string(),
             summary.missing.to_string(),
-            number(summary.mean_quality, 4),
-            number(summary.pass_rate, 4),
+            stats.examples.to_string(),
+            number(q.mean.map(|m| m / 100.0), 4),
+            number(q.mean, 2),
+            number(q.mean_ci.map(|i| i.lower), 2),
+            number(q.mean_ci.map(|i| i.upper), 2),
+            number(stats.quality_bootstrap.interval.map(|i| i.lower), 2),
+            number(stats.quality_bootstrap.interval.map(|i| i.upper), 2),
+            number(q.sd, 2),
+            number(stats.within_example_sd, 2),
+            number(stats.pass_rate, 4),
+            number(stats.pass_rate_interval.map(|i| i.lower), 4),
+            number(stats.pass_rate_interval.map(|i| i.upper), 4),
             summary.input_tokens.to_string(),
             summary.output_tokens.to_string(),
             number(summary.latency_p50_ms, 1),
@@ -136,4 +157,106 @@ pub fn summary_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
         writer.write_record(&cells)?;
     }
     finish(writer)
+}
+
+/// `comparisons.csv`: every config against the baseline, then every other pair.
+pub fn comparisons_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "family",
+        "baseline",
+        "candidate",
+        "n",
+        "baseline_only",
+        "candidate_only",
+        "mean_difference",
+        "sd_difference",
+        "ci_t_low",
+        "ci_t_high",
+        "ci_bootstrap_low",
+        "ci_bootstrap_high",
+        "t",
+        "df",
+        "p_t",
+        "p_holm",
+        "wilcoxon_statistic",
+        "wilcoxon_method",
+        "p_wilcoxon",
+        "p_sign",
+        "mcnemar_b",
+        "mcnemar_c",
+        "p_mcnemar",
+        "p_mcnemar_mid",
+        "d_z",
+        "hedges_g_z",
+        "rank_biserial",
+        "wins",
+        "ties",
+        "losses",
+        "verdict",
+        "min_detectable_difference",
+        "sized_for",
+        "examples_needed",
+    ])?;
+    for c in &data.analysis.comparisons {
+        let p = &c.paired;
+        let method = serde_json::to_value(p.wilcoxon.method)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string));
+        writer.write_record([
+            c.family.to_string(),
+            csv_text(&c.baseline),
+            csv_text(&c.candidate),
+            p.n.to_string(),
+            c.baseline_only.to_string(),
+            c.candidate_only.to_string(),
+            number(p.mean_difference, 4),
+            number(p.sd_difference, 4),
+            number(p.t_test.confidence_interval.map(|i| i.lower), 4),
+            number(p.t_test.confidence_interval.map(|i| i.upper), 4),
+            number(c.bootstrap.interval.map(|i| i.lower), 4),
+            number(c.bootstrap.interval.map(|i| i.upper), 4),
+            number(p.t_test.t_statistic, 6),
+            p.t_test.df.map_or_else(String::new, |d| d.to_string()),
+            exact(p.t_test.p_value),
+            exact(c.p_holm),
+            number(Some(p.wilcoxon.statistic), 1).to_string(),
+            if p.wilcoxon.p_value.is_some() {
+                method.unwrap_or_default()
+            } else {
+                String::new()
+            },
+            exact(p.wilcoxon.p_value),
+            exact(p.sign_test.p_value),
+            c.mcnemar
+                .as_ref()
+                .map_or_else(String::new, |m| m.baseline_only.to_string()),
+            c.mcnemar
+                .as_ref()
+                .map_or_else(String::new, |m| m.candidate_only.to_string()),
+            exact(c.mcnemar.as_ref().map(|m| m.p_value)),
+            exact(c.mcnemar.as_ref().map(|m| m.mid_p_value)),
+            number(p.effect_size_dz, 4),
+            number(p.hedges_gz, 4),
+            number(p.wilcoxon.rank_biserial, 4),
+            p.wins.to_string(),
+            p.ties.to_string(),
+            p.losses.to_string(),
+            c.verdict.label().to_string(),
+            number(c.min_detectable_difference, 4),
+            number(c.sized_for, 4),
+            c.examples_needed.map_or_else(String::new, |n| n.to_string()),
+        ])?;
+    }
+    finish(writer)
+}
+
+/// A p-value in full precision (the shortest form that reads back exactly; scientific notation below 10⁻⁴),
+/// empty when there is none.
+fn exact(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v != 0.0 && v.abs() < 1e-4 => format!("{v:e}"),
+        Some(v) => format!("{v}"),
+        None => String::new(),
+    }
 }

@@ -1,7 +1,18 @@
 //! `report.md`: what a reviewer reads first.
 
+use super::analysis::{ComparisonAnalysis, ConfigAnalysis};
 use super::table::{markdown_cell, markdown_table, number};
 use super::ReportData;
+use crate::stats::{Interval, Verdict};
+
+/// What a statistic that cannot be computed shows as (too few values, no spread).
+const NOT_ENOUGH: &str = "n/a";
+
+/// The longest excerpt of a reply shown in the report.
+const EXCERPT_CHARS: usize = 160;
+
+/// Examples shown per config among the lowest-scoring.
+const LOWEST_SHOWN: usize = 3;
 
 /// The Markdown report.
 pub fn report_md(data: &ReportData) -> String {
@@ -17,48 +28,9 @@ pub fn report_md(data: &ReportData) -> String {
              deterministic simulations: the numbers show the harness working, not how real models compare.\n\n",
         );
     }
-    out.push_str("## Configs\n\n");
-    let rows: Vec<Vec<String>> = data
-        .summaries
-        .iter()
-        .map(|s| {
-            let name = if s.config == suite.file.baseline {
-                format!("{} (baseline)", markdown_cell(&s.config))
-            } else {
-                markdown_cell(&s.config)
-            };
-            vec![
-                name,
-                s.kind.as_str().to_string(),
-                format!("`{}`", markdown_cell(&s.model)),
-                s.ok.to_string(),
-                number(s.mean_quality.map(|q| q * 100.0), 1),
-                number(s.pass_rate.map(|p| p * 100.0), 1),
-                (s.errors + s.missing).to_string(),
-                format!("{} / {}", s.input_tokens, s.output_tokens),
-                format!("{} / {}", number(s.latency_p50_ms, 0), number(s.latency_p95_ms, 0)),
-            ]
-        })
-        .collect();
-    out.push_str(&markdown_table(
-        &[
-            "config",
-            "kind",
-            "model",
-            "replies",
-            "mean quality (points)",
-            "pass rate %",
-            "errors",
-            "tokens in / out",
-            "latency p50 / p95 ms",
-        ],
-        &rows,
-    ));
-    out.push_str(&format!(
-        "\nQuality points are 100 × the rubric's weighted score; an example passes at {} points or more.\n",
-        number(Some(suite.rubric.pass_threshold * 100.0), 0)
-    ));
-
+    out.push_str(&verdict_section(data));
+    out.push_str(&configs_section(data));
+    out.push_str(&comparisons_section(data));
     out.push_str("\n## Criteria\n\nMean score (0–1) of each criterion over the replies it applies to.\n\n");
     let mut header = vec!["criterion".to_string(), "weight".to_string()];
     header.extend(data.summaries.iter().map(|s| markdown_cell(&s.config)));
@@ -80,6 +52,7 @@ pub fn report_md(data: &ReportData) -> String {
         })
         .collect();
     out.push_str(&markdown_table(&header, &rows));
+    out.push_str(&lowest_section(data));
 
     if let (Some(usage), Some(judge)) = (&data.judge, &suite.file.judge) {
         out.push_str("\n## Judge\n\n");
@@ -163,6 +136,7 @@ pub fn report_md(data: &ReportData) -> String {
             ));
         }
     }
+    out.push_str(&methods_section(data));
     let retries: usize = data.summaries.iter().map(|s| s.retries).sum();
     out.push_str("\n## Run\n\n");
     let endpoint = match &metadata.endpoint {
@@ -183,7 +157,21 @@ pub fn report_md(data: &ReportData) -> String {
             "finished",
             metadata.finished_at.clone().unwrap_or_else(|| "not finished".into()),
         ),
-        ("suite sha256", metadata.suite_sha256.clone()),
+        (
+            "suite",
+            format!("{} (sha256 {})", metadata.suite_path.display(), metadata.suite_sha256),
+        ),
+        ("rubric sha256", suite.rubric.sha256.clone()),
+        ("held-out sha256", metadata.held_out_sha256.clone()),
+        (
+            "models",
+            metadata
+                .models
+                .iter()
+                .map(|(config, model)| format!("{config}: {model}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
         ("held-out examples", suite.held_out.examples.len().to_string()),
         ("repeats", suite.file.repeats.to_string()),
         ("retries", retries.to_string()),
@@ -199,4 +187,307 @@ pub fn report_md(data: &ReportData) -> String {
         ));
     }
     out
+}
+
+fn points(value: Option<f64>) -> String {
+    value.map_or_else(|| NOT_ENOUGH.to_string(), |v| format!("{v:.1}"))
+}
+
+fn signed_points(value: Option<f64>) -> String {
+    value.map_or_else(|| NOT_ENOUGH.to_string(), |v| format!("{v:+.1}"))
+}
+
+fn interval(value: Option<Interval>, signed: bool) -> String {
+    match value {
+        Some(i) if signed => format!("{:+.1} to {:+.1}", i.lower, i.upper),
+        Some(i) => format!("{:.1} to {:.1}", i.lower, i.upper),
+        None => NOT_ENOUGH.to_string(),
+    }
+}
+
+fn percent_interval(value: Option<Interval>) -> String {
+    value.map_or_else(
+        || NOT_ENOUGH.to_string(),
+        |i| format!("{:.1} to {:.1}", i.lower * 100.0, i.upper * 100.0),
+    )
+}
+
+/// A p-value as reviewers read it: "< 0.001" below that, three decimals otherwise.
+pub fn p_value(value: Option<f64>) -> String {
+    match value {
+        Some(p) if p < 0.001 => "< 0.001".to_string(),
+        Some(p) => format!("{p:.3}"),
+        None => NOT_ENOUGH.to_string(),
+    }
+}
+
+fn baseline_comparisons<'d>(data: &'d ReportData) -> impl Iterator<Item = &'d ComparisonAnalysis> {
+    data.analysis.comparisons.iter().filter(|c| c.family == "baseline")
+}
+
+/// The decision, in words: one sentence per config against the baseline, then the cautions.
+fn verdict_section(data: &ReportData) -> String {
+    let analysis = &data.analysis;
+    let options = &analysis.options;
+    let baseline = analysis.configs.iter().find(|c| c.baseline);
+    let mut out = String::from("## Verdict\n\n");
+    out.push_str(&format!(
+        "Against the baseline **{}** ({} examples), at α = {} with Holm-adjusted p-values across the comparisons \
+         and a practical margin of {} quality points; intervals are {:.0}%:\n\n",
+        markdown_cell(&data.suite.file.baseline),
+        baseline.map_or(0, |b| b.examples),
+        options.alpha,
+        options.margin,
+        options.bootstrap.confidence_level * 100.0
+    ));
+    for c in baseline_comparisons(data) {
+        let p = &c.paired;
+        let sentence = if p.n < 2 {
+            format!("not enough data ({} matched examples)", p.n)
+        } else if p.all_differences_zero {
+            "no difference observed: every matched example scored the same".to_string()
+        } else {
+            let detail = format!(
+                "{} quality points (95% CI {}; adjusted p {}; {} wins, {} ties, {} losses)",
+                signed_points(p.mean_difference),
+                interval(p.t_test.confidence_interval, true),
+                p_value(c.p_holm),
+                p.wins,
+                p.ties,
+                p.losses
+            );
+            match c.verdict {
+                Verdict::NoDetectableDifference => format!(
+                    "**no detectable difference**: {detail}. With this many examples only differences of about {} \
+                     points or more are detectable at {:.0}% power{}",
+                    points(c.min_detectable_difference),
+                    options.power * 100.0,
+                    c.examples_needed.map_or(String::new(), |n| format!(
+                        "; detecting {} points would take about {n} examples",
+                        signed_points(c.sized_for)
+                    ))
+                ),
+                verdict => format!("**{}**: {detail}", verdict.label()),
+            }
+        };
+        out.push_str(&format!("- **{}** — {sentence}.\n", markdown_cell(&c.candidate)));
+    }
+    if !analysis.warnings.is_empty() {
+        out.push_str("\nRead with care:\n\n");
+        for warning in &analysis.warnings {
+            out.push_str(&format!("- {}\n", markdown_cell(warning)));
+        }
+    }
+    out
+}
+
+fn config_row(c: &ConfigAnalysis, data: &ReportData) -> Vec<String> {
+    let summary = data.summaries.iter().find(|s| s.config == c.config);
+    let name = if c.baseline {
+        format!("{} (baseline)", markdown_cell(&c.config))
+    } else {
+        markdown_cell(&c.config)
+    };
+    vec![
+        name,
+        summary.map_or(String::new(), |s| s.kind.as_str().to_string()),
+        c.examples.to_string(),
+        points(c.quality.mean),
+        interval(c.quality.mean_ci, false),
+        interval(c.quality_bootstrap.interval, false),
+        points(c.quality.sd),
+        c.pass_rate
+            .map_or_else(|| NOT_ENOUGH.to_string(), |r| format!("{:.1}", r * 100.0)),
+        percent_interval(c.pass_rate_interval),
+        summary.map_or(String::new(), |s| (s.errors + s.missing).to_string()),
+        summary.map_or(String::new(), |s| format!("{} / {}", s.input_tokens, s.output_tokens)),
+        summary.map_or(String::new(), |s| {
+            format!("{} / {}", number(s.latency_p50_ms, 0), number(s.latency_p95_ms, 0))
+        }),
+    ]
+}
+
+fn configs_section(data: &ReportData) -> String {
+    let mut out = String::from("\n## Configs\n\n");
+    let rows: Vec<Vec<String>> = data.analysis.configs.iter().map(|c| config_row(c, data)).collect();
+    out.push_str(&markdown_table(
+        &[
+            "config",
+            "kind",
+            "examples",
+            "quality (points)",
+            "95% CI (t)",
+            "95% CI (BCa)",
+            "SD",
+            "pass rate %",
+            "pass 95% CI",
+            "errors",
+            "tokens in / out",
+            "latency p50 / p95 ms",
+        ],
+        &rows,
+    ));
+    let repeats = data.suite.file.repeats;
+    out.push_str(&format!(
+        "\nQuality points are 100 × the rubric's weighted score, averaged per example{}; an example passes at {} \
+         points or more. The pass-rate interval is {}. {NOT_ENOUGH}: not enough data to compute.\n",
+        if repeats > 1 {
+            format!(" over its {repeats} repeats")
+        } else {
+            String::new()
+        },
+        number(Some(data.suite.rubric.pass_threshold * 100.0), 0),
+        if repeats > 1 {
+            "the t interval of per-example pass rates"
+        } else {
+            "Wilson's"
+        }
+    ));
+    if let Some(sds) = data
+        .analysis
+        .configs
+        .iter()
+        .map(|c| {
+            c.within_example_sd
+                .map(|sd| format!("{} {sd:.1}", markdown_cell(&c.config)))
+        })
+        .collect::<Option<Vec<_>>>()
+    {
+        out.push_str(&format!(
+            "\nWithin-example SD across repeats (points): {}.\n",
+            sds.join(", ")
+        ));
+    }
+    out.push_str("\n![Mean quality per config with 95% confidence intervals](quality.svg)\n");
+    out
+}
+
+fn comparison_row(c: &ComparisonAnalysis) -> Vec<String> {
+    let p = &c.paired;
+    vec![
+        format!("{} vs {}", markdown_cell(&c.candidate), markdown_cell(&c.baseline)),
+        p.n.to_string(),
+        signed_points(p.mean_difference),
+        interval(p.t_test.confidence_interval, true),
+        interval(c.bootstrap.interval, true),
+        p_value(p.t_test.p_value),
+        p_value(c.p_holm),
+        p_value(p.wilcoxon.p_value),
+        p_value(p.sign_test.p_value),
+        c.mcnemar
+            .as_ref()
+            .map_or_else(|| "—".to_string(), |m| p_value(Some(m.p_value))),
+        p.effect_size_dz
+            .map_or_else(|| NOT_ENOUGH.to_string(), |d| format!("{d:.2}")),
+        format!("{} / {} / {}", p.wins, p.ties, p.losses),
+        c.verdict.label().to_string(),
+        points(c.min_detectable_difference),
+        c.examples_needed
+            .map_or_else(|| NOT_ENOUGH.to_string(), |n| n.to_string()),
+    ]
+}
+
+const COMPARISON_HEADER: [&str; 15] = [
+    "comparison",
+    "n",
+    "mean Δ",
+    "95% CI (t)",
+    "95% CI (bootstrap)",
+    "p (t)",
+    "p (Holm)",
+    "p (Wilcoxon)",
+    "p (sign)",
+    "p (McNemar)",
+    "d_z",
+    "wins / ties / losses",
+    "verdict",
+    "detectable Δ",
+    "n needed",
+];
+
+fn comparisons_section(data: &ReportData) -> String {
+    let mut out = String::from("\n## Comparisons\n\n");
+    out.push_str(
+        "Each config against the baseline on the examples both scored (Δ = candidate − baseline, in quality \
+         points). The verdict comes from the paired t-test's Holm-adjusted p and its interval; Wilcoxon, sign and \
+         McNemar tests are shown as checks. *Detectable Δ* is the smallest difference this many examples detect at \
+         the chosen power; *n needed* is the examples needed to detect the observed difference (or `--target-diff`).\n\n",
+    );
+    let rows: Vec<Vec<String>> = baseline_comparisons(data).map(comparison_row).collect();
+    out.push_str(&markdown_table(&COMPARISON_HEADER, &rows));
+    let pairwise: Vec<Vec<String>> = data
+        .analysis
+        .comparisons
+        .iter()
+        .filter(|c| c.family == "pairwise")
+        .map(comparison_row)
+        .collect();
+    if !pairwise.is_empty() {
+        out.push_str("\nThe other pairs (Holm-adjusted among themselves):\n\n");
+        out.push_str(&markdown_table(&COMPARISON_HEADER, &pairwise));
+    }
+    if !rows.is_empty() {
+        out.push_str("\n![Per-example differences from the baseline](differences.svg)\n");
+    }
+    out
+}
+
+/// A reply's first characters on one line.
+fn excerpt(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut cut: String = flat.chars().take(EXCERPT_CHARS).collect();
+    if flat.chars().count() > EXCERPT_CHARS {
+        cut.push('…');
+    }
+    cut
+}
+
+fn lowest_section(data: &ReportData) -> String {
+    let mut out = format!(
+        "\n## Lowest-scoring examples\n\nThe {LOWEST_SHOWN} lowest-scoring replies of each config, with the start \
+         of the reply; `examples.csv` has every reply in full.\n\n"
+    );
+    let mut rows = Vec::new();
+    for config in &data.suite.file.configs {
+        let mut scored: Vec<_> = data
+            .rows
+            .iter()
+            .filter(|r| r.record.config == config.name)
+            .filter_map(|r| Some((r.quality?, r)))
+            .collect();
+        scored.sort_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then_with(|| a.1.record.example_id.cmp(&b.1.record.example_id))
+        });
+        for (quality, row) in scored.into_iter().take(LOWEST_SHOWN) {
+            rows.push(vec![
+                markdown_cell(&config.name),
+                markdown_cell(&row.record.example_id),
+                format!("{:.1}", quality * 100.0),
+                markdown_cell(&excerpt(row.record.output.as_deref().unwrap_or(""))),
+            ]);
+        }
+    }
+    out.push_str(&markdown_table(
+        &["config", "example", "quality", "reply (start)"],
+        &rows,
+    ));
+    out
+}
+
+fn methods_section(data: &ReportData) -> String {
+    let options = &data.analysis.options;
+    format!(
+        "\n## Methods\n\nThe unit is the example (repeats averaged first). Per config: mean with a Student t interval \
+         and a bootstrap BCa interval ({} resamples, seed {}); pass rate with a Wilson interval. Per comparison, on \
+         matched examples: paired t-test and its interval (the verdict's test), paired bootstrap BCa interval of the \
+         mean difference, Wilcoxon signed-rank as scipy computes it (zeros dropped; exact null without ties up to 50 \
+         examples, otherwise the normal approximation with the tie-corrected variance and no continuity correction), \
+         exact sign test, McNemar's exact test on pass/fail (without repeats), effect size d_z; Holm's adjustment \
+         within the baseline comparisons and within the other pairs. Power from the noncentral t at {:.0}%. Every \
+         statistic is checked against scipy and statsmodels; see `docs/report-format.md`.\n",
+        options.bootstrap.resamples,
+        options.bootstrap.seed,
+        options.power * 100.0
+    )
 }

@@ -2,12 +2,13 @@
 //!
 //! Nothing here calls a model; `bedrock-eval report RUN_DIR` rebuilds every file from `records.jsonl`.
 
+pub mod analysis;
 pub mod charts;
 mod csv_files;
 mod markdown;
 pub mod table;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::provider::CallErrorKind;
@@ -103,6 +104,8 @@ pub struct ReportData<'a> {
     pub judge: Option<JudgeUsage>,
     /// Agreement of the judge with human labels, per judge criterion that has them.
     pub calibration: Vec<Calibration>,
+    /// Intervals, paired comparisons and verdicts.
+    pub analysis: analysis::Analysis,
 }
 
 /// How well the judge agrees with human labels on one criterion.
@@ -124,6 +127,7 @@ pub fn build<'a>(
     metadata: &'a RunMetadata,
     records: &'a [Record],
     judgements: &[Record],
+    target_difference: Option<f64>,
 ) -> anyhow::Result<ReportData<'a>> {
     let plan = build_plan(suite)?;
     let mut latest: HashMap<&str, &Record> = HashMap::new();
@@ -165,7 +169,7 @@ pub fn build<'a>(
             score: scores,
         });
     }
-    let summaries = suite
+    let summaries: Vec<ConfigSummary> = suite
         .file
         .configs
         .iter()
@@ -182,6 +186,8 @@ pub fn build<'a>(
         })
         .collect();
     let calibration = calibrate(suite, &examples, &rows)?;
+    let options = analysis::AnalysisOptions::new(&suite.file.analysis, target_difference);
+    let analysis = analysis::analyse(suite, &rows, &summaries, &options)?;
     let judge = suite.rubric.has_judge().then(|| JudgeUsage {
         calls: judgements.len(),
         failed_calls: judgements.iter().filter(|r| r.status == RecordStatus::Error).count(),
@@ -202,6 +208,7 @@ pub fn build<'a>(
         stale_records: latest.len() - in_plan,
         judge,
         calibration,
+        analysis,
     })
 }
 
@@ -308,8 +315,15 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
     let files = [
         ("examples.csv", csv_files::examples_csv(data)?),
         ("summary.csv", csv_files::summary_csv(data)?),
+        ("comparisons.csv", csv_files::comparisons_csv(data)?),
         ("report.md", markdown::report_md(data).into_bytes()),
+        ("report.json", report_json(data)?),
         ("scores.jsonl", scores_jsonl(data)?),
+        ("quality.svg", charts::quality_chart(&quality_bars(data))?.into_bytes()),
+        (
+            "differences.svg",
+            charts::differences_chart(&difference_strips(data))?.into_bytes(),
+        ),
     ];
     let mut written = Vec::new();
     for (name, bytes) in files {
@@ -318,6 +332,93 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
         written.push(path);
     }
     Ok(written)
+}
+
+fn quality_bars(data: &ReportData) -> Vec<charts::QualityBar> {
+    data.analysis
+        .configs
+        .iter()
+        .filter_map(|c| {
+            Some(charts::QualityBar {
+                config: c.config.clone(),
+                mean: c.quality.mean?,
+                interval: c.quality.mean_ci.map(|i| (i.lower, i.upper)),
+                baseline: c.baseline,
+            })
+        })
+        .collect()
+}
+
+fn difference_strips(data: &ReportData) -> Vec<charts::DifferenceStrip> {
+    data.analysis
+        .comparisons
+        .iter()
+        .filter(|c| c.family == "baseline")
+        .filter_map(|c| {
+            Some(charts::DifferenceStrip {
+                label: format!("{} vs {}", c.candidate, c.baseline),
+                differences: c.differences.clone(),
+                mean: c.paired.mean_difference?,
+                interval: c.paired.t_test.confidence_interval.map(|i| (i.lower, i.upper)),
+            })
+        })
+        .collect()
+}
+
+/// `report.json`: everything the other reports show, as one document (see `docs/report-format.md`).
+fn report_json(data: &ReportData) -> std::io::Result<Vec<u8>> {
+    let suite = data.suite;
+    let configs: Vec<serde_json::Value> = data
+        .summaries
+        .iter()
+        .zip(&data.analysis.configs)
+        .map(|(s, a)| {
+            serde_json::json!({
+                "config": s.config,
+                "kind": s.kind.as_str(),
+                "model": s.model,
+                "baseline": a.baseline,
+                "requests": {
+                    "planned": s.planned, "ok": s.ok, "errors": s.errors, "missing": s.missing, "retries": s.retries,
+                    "errors_by_kind": s.errors_by_kind.iter().map(|(k, n)| (k.as_str(), *n)).collect::<BTreeMap<_, _>>(),
+                },
+                "tokens": {"input": s.input_tokens, "output": s.output_tokens},
+                "latency_ms": {"p50": s.latency_p50_ms, "p95": s.latency_p95_ms},
+                "criteria": suite.rubric.criteria.iter().zip(&s.criteria_means)
+                    .map(|(c, m)| (c.id.as_str(), *m)).collect::<BTreeMap<_, _>>(),
+                "statistics": a,
+            })
+        })
+        .collect();
+    let document = serde_json::json!({
+        "format": "bedrock-eval report 1",
+        "suite": {"name": suite.file.name, "description": suite.file.description, "baseline": suite.file.baseline,
+                  "repeats": suite.file.repeats, "held_out_examples": suite.held_out.examples.len()},
+        "rubric": {
+            "path": suite.rubric.path, "sha256": suite.rubric.sha256, "pass_threshold": suite.rubric.pass_threshold,
+            "criteria": suite.rubric.criteria.iter().map(|c| serde_json::json!({
+                "id": c.id, "weight": c.weight, "gate": c.gate, "judge": c.judge().is_some(),
+            })).collect::<Vec<_>>(),
+        },
+        "run": data.metadata,
+        "simulated": data.metadata.endpoint.is_simulated(),
+        "options": data.analysis.options,
+        "configs": configs,
+        "comparisons": data.analysis.comparisons,
+        "warnings": data.analysis.warnings,
+        "judge": data.judge.map(|u| serde_json::json!({
+            "model": suite.file.judge.as_ref().map(|j| j.model.clone()),
+            "calls": u.calls, "failed_calls": u.failed_calls, "input_tokens": u.input_tokens,
+            "output_tokens": u.output_tokens, "criterion_errors": u.criterion_errors,
+        })),
+        "calibration": data.calibration.iter().map(|c| serde_json::json!({
+            "criterion": c.criterion, "field": c.field, "unjudged": c.unjudged, "agreement": c.agreement,
+        })).collect::<Vec<_>>(),
+        "stale_records": data.stale_records,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&document).map_err(std::io::Error::other)?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// `scores.jsonl`: every scored reply's per-criterion results (score, judge level and reasons, errors), in plan

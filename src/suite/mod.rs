@@ -220,6 +220,34 @@ impl Checker<'_> {
                 errors.push(self.at(&field, "limits must be at least 1 (leave a limit out for none)"));
             }
         }
+        let analysis = &file.analysis;
+        if !(analysis.alpha > 0.0 && analysis.alpha < 0.5) {
+            errors.push(self.at(
+                "analysis.alpha",
+                format!("must be between 0 and 0.5, got {}", analysis.alpha),
+            ));
+        }
+        if !(analysis.margin.is_finite() && (0.0..100.0).contains(&analysis.margin)) {
+            errors.push(self.at(
+                "analysis.margin",
+                format!("must be quality points from 0 to 100, got {}", analysis.margin),
+            ));
+        }
+        if !(analysis.power > 0.0 && analysis.power < 1.0) {
+            errors.push(self.at(
+                "analysis.power",
+                format!("must be between 0 and 1, got {}", analysis.power),
+            ));
+        }
+        if !(100..=1_000_000).contains(&analysis.bootstrap_resamples) {
+            errors.push(self.at(
+                "analysis.bootstrap_resamples",
+                format!(
+                    "must be between 100 and 1,000,000, got {}",
+                    analysis.bootstrap_resamples
+                ),
+            ));
+        }
         let retry = &file.retry;
         if retry.max_attempts == 0 || retry.max_attempts > 20 {
             errors.push(self.at("retry.max_attempts", "must be between 1 and 20"));

@@ -37,12 +37,43 @@ pub struct SuiteFile {
     /// Retry and timeout policy for model calls.
     #[serde(default)]
     pub retry: RetrySection,
+    /// How the report's statistics are computed.
+    #[serde(default)]
+    pub analysis: AnalysisSection,
     /// The LLM judge that scores the rubric's `judge` criteria; required when the rubric has any.
     #[serde(default)]
     pub judge: Option<JudgeSection>,
     /// Settings for the embedded endpoint (`run --local`, `serve --suite`); ignored against real Bedrock.
     #[serde(default)]
     pub local_endpoint: LocalEndpointSection,
+}
+
+/// The statistics' settings.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisSection {
+    /// Significance level of the tests (and 1 − the intervals' confidence level).
+    pub alpha: f64,
+    /// Practical margin in quality points: a config is "better" only when its whole interval is above it.
+    pub margin: f64,
+    /// Power for the detectable-difference and sample-size answers.
+    pub power: f64,
+    /// Bootstrap resamples.
+    pub bootstrap_resamples: usize,
+    /// Seed of the bootstrap.
+    pub seed: u64,
+}
+
+impl Default for AnalysisSection {
+    fn default() -> Self {
+        AnalysisSection {
+            alpha: 0.05,
+            margin: 0.0,
+            power: 0.8,
+            bootstrap_resamples: 10_000,
+            seed: 0,
+        }
+    }
 }
 
 /// The judge model and how it is asked.
