@@ -178,3 +178,48 @@ fn crafted_output_is_inert_in_csv_and_intact_in_markdown() {
     let cells = table_rows[0].replace("\\|", "").matches('|').count();
     assert_eq!(cells, 5, "4 cells: {}", table_rows[0]);
 }
+
+#[test]
+fn repeats_are_averaged_per_example_and_their_spread_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    edit(&suite, "baseline: prompt", "baseline: prompt\nrepeats: 3");
+    // Sampling above temperature 0, so repeats differ.
+    let text = std::fs::read_to_string(&suite)
+        .unwrap()
+        .replace("temperature: 0\n", "temperature: 0.9\n");
+    std::fs::write(&suite, text).unwrap();
+    let run_dir = run_local(&suite, &dir.path().join("results"));
+    assert_eq!(common::records(&run_dir).len(), 8 * 3 * 3);
+    let mut reader = csv::Reader::from_path(run_dir.join("summary.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for row in reader.records().map(|r| r.unwrap()) {
+        assert_eq!(
+            &row[column("examples")],
+            "8",
+            "the unit is the example, not the reply: {row:?}"
+        );
+        assert!(row[column("within_example_sd")].parse::<f64>().is_ok(), "{row:?}");
+    }
+    let mut reader = csv::Reader::from_path(run_dir.join("comparisons.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let (n, b) = (
+        header.iter().position(|h| h == "n").unwrap(),
+        header.iter().position(|h| h == "mcnemar_b").unwrap(),
+    );
+    for row in reader.records().map(|r| r.unwrap()) {
+        assert_eq!(
+            (&row[n], &row[b]),
+            ("8", ""),
+            "pairs are examples; McNemar needs one reply each: {row:?}"
+        );
+    }
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("Each example was asked 3 times; repeats are averaged per example"),
+        "{report}"
+    );
+    assert!(report.contains("Within-example SD across repeats"));
+    assert_no_nan(&run_dir);
+}
