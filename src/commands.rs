@@ -145,6 +145,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for path in written {
         println!("wrote {}", path.display());
     }
+    print_run_cost(&run_dir);
     if execution.interrupted {
         let run_id = run_dir
             .file_name()
@@ -220,8 +221,9 @@ fn print_judging(judging: &run::judging::JudgingSummary) {
     }
 }
 
+/// Writes every report of the run, and records the run's own cost in `run.json`.
 fn write_reports(run_dir: &Path, suite: &Suite, options: ReportOptions) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let metadata = run::read_metadata(run_dir)?;
+    let mut metadata = run::read_metadata(run_dir)?;
     let records = read_records(&run_dir.join(run::RECORDS_FILE))?;
     let judgements = read_records(&run_dir.join(run::judging::JUDGEMENTS_FILE))?;
     let data = report::build(
@@ -231,7 +233,33 @@ fn write_reports(run_dir: &Path, suite: &Suite, options: ReportOptions) -> anyho
         &judgements.records,
         options.target_diff,
     )?;
-    Ok(report::write_all(run_dir, &data)?)
+    let written = report::write_all(run_dir, &data)?;
+    if metadata.run_cost.as_ref() != Some(&data.run_cost) {
+        metadata.run_cost = Some(data.run_cost.clone());
+        run::write_metadata(run_dir, &metadata)?;
+    }
+    Ok(written)
+}
+
+/// One line saying what the run's calls cost.
+fn print_run_cost(run_dir: &Path) {
+    let Some(cost) = run::read_metadata(run_dir).ok().and_then(|m| m.run_cost) else {
+        return;
+    };
+    let parts: Vec<String> = cost
+        .generation
+        .iter()
+        .map(|(config, value, _)| match value {
+            Some(v) => format!("{config} ${v:.4}"),
+            None => format!("{config} unpriced"),
+        })
+        .chain(cost.judge.map(|j| format!("judge ${j:.4}")))
+        .collect();
+    println!(
+        "this run cost ${:.4} at per-token prices ({})",
+        cost.total_priced,
+        parts.join(", ")
+    );
 }
 
 /// The suite a run was made from, with the rubric it is scored with (its override, if re-scored with one).

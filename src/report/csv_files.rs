@@ -123,8 +123,26 @@ pub fn summary_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
     .map(|s| s.to_string())
     .collect();
     header.extend(data.suite.rubric.criteria.iter().map(|c| format!("criterion:{}", c.id)));
+    // Cost columns only when the suite has a cost section: never placeholders.
+    if data.cost.is_some() {
+        header.extend(
+            [
+                "billing",
+                "monthly_requests",
+                "cost_per_request",
+                "cost_per_1000",
+                "monthly_cost",
+                "cost_per_quality_point",
+                "cost_per_quality_point_low",
+                "cost_per_quality_point_high",
+                "incremental_cost_per_point",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+    }
     writer.write_record(&header)?;
-    for (summary, stats) in data.summaries.iter().zip(&data.analysis.configs) {
+    for (i, (summary, stats)) in data.summaries.iter().zip(&data.analysis.configs).enumerate() {
         let q = &stats.quality;
         let mut cells = vec![
             csv_text(&summary.config),
@@ -154,6 +172,25 @@ pub fn summary_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
             summary.retries.to_string(),
         ];
         cells.extend(summary.criteria_means.iter().map(|m| number(*m, 4)));
+        if let Some(cost) = data.cost.as_ref().and_then(|c| c.configs.get(i)) {
+            let at = cost.at_volumes.first();
+            let billing = match &cost.serving {
+                crate::cost::Serving::PerToken { .. } => "per_token",
+                crate::cost::Serving::Provisioned { .. } => "provisioned",
+                crate::cost::Serving::Unpriced { .. } => "unpriced",
+            };
+            cells.extend([
+                billing.to_string(),
+                at.map_or_else(String::new, |a| a.monthly_requests.to_string()),
+                number(at.map(|a| a.per_request), 8),
+                number(at.map(|a| a.per_thousand), 6),
+                number(at.map(|a| a.monthly_cost), 2),
+                number(cost.per_quality_point, 8),
+                number(cost.per_quality_point_interval.map(|i| i.lower), 8),
+                number(cost.per_quality_point_interval.map(|i| i.upper), 8),
+                number(cost.incremental_per_point, 8),
+            ]);
+        }
         writer.write_record(&cells)?;
     }
     finish(writer)

@@ -90,6 +90,9 @@ pub struct RunMetadata {
     /// Set by `bedrock-eval score --rubric`: the rubric the reports now use instead of the suite's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rubric_override: Option<RubricOverride>,
+    /// What the run's calls cost at per-token prices (generation and judge), once reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_cost: Option<crate::cost::RunCost>,
 }
 
 /// A rubric a run was re-scored with.
@@ -229,6 +232,7 @@ pub async fn run_suite(
         planned_requests: planned,
         already_recorded,
         rubric_override: None,
+        run_cost: None,
     };
     write_metadata(run_dir, &metadata)?;
 

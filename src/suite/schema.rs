@@ -40,12 +40,84 @@ pub struct SuiteFile {
     /// How the report's statistics are computed.
     #[serde(default)]
     pub analysis: AnalysisSection,
+    /// Volumes, prices and serving of the configs, for the cost figures; without it the report has none.
+    #[serde(default)]
+    pub cost: Option<CostSection>,
     /// The LLM judge that scores the rubric's `judge` criteria; required when the rubric has any.
     #[serde(default)]
     pub judge: Option<JudgeSection>,
     /// Settings for the embedded endpoint (`run --local`, `serve --suite`); ignored against real Bedrock.
     #[serde(default)]
     pub local_endpoint: LocalEndpointSection,
+}
+
+/// The cost model's inputs.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostSection {
+    /// Expected requests per month: one volume, or a list for the sensitivity table (the first is the main one).
+    pub monthly_requests: Volumes,
+    /// Hours in a month of Provisioned Throughput.
+    #[serde(default = "default_hours_per_month")]
+    pub hours_per_month: f64,
+    /// Peak request rate as a multiple of the average, for Provisioned Throughput capacity.
+    #[serde(default = "default_peak_factor")]
+    pub peak_factor: f64,
+    /// Price overrides by model id (or ARN), on top of the shipped catalogue.
+    #[serde(default)]
+    pub prices: BTreeMap<String, crate::cost::ModelPrice>,
+    /// How each custom config is served, by config name.
+    #[serde(default)]
+    pub custom: BTreeMap<String, CustomServing>,
+}
+
+fn default_hours_per_month() -> f64 {
+    730.0
+}
+
+fn default_peak_factor() -> f64 {
+    1.0
+}
+
+/// One volume or several.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Volumes {
+    /// One monthly volume.
+    One(f64),
+    /// Several, for the sensitivity table.
+    Many(Vec<f64>),
+}
+
+impl Volumes {
+    /// The volumes, in the order given.
+    pub fn values(&self) -> Vec<f64> {
+        match self {
+            Volumes::One(v) => vec![*v],
+            Volumes::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// How a custom config is served.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomServing {
+    /// The base model it was customised from (its prices apply when the ARN has none of its own).
+    #[serde(default)]
+    pub base_model: Option<String>,
+    /// Provisioned Throughput model units (required for a provisioned-model ARN).
+    #[serde(default)]
+    pub model_units: Option<u32>,
+    /// Commitment term: none, 1-month, 6-months.
+    #[serde(default)]
+    pub commitment: crate::cost::Commitment,
+    /// Monthly storage fee of the custom model (overrides the catalogue's).
+    #[serde(default)]
+    pub storage_per_month: Option<f64>,
+    /// Tokens per minute one model unit serves, for capacity checks.
+    #[serde(default)]
+    pub tokens_per_minute_per_unit: Option<f64>,
 }
 
 /// The statistics' settings.
