@@ -19,6 +19,17 @@ pub struct Cli {
 pub enum Command {
     /// Run a suite: call every config on every held-out example, record, score and report.
     Run(RunArgs),
+    /// Estimate a suite's run before spending anything: requests, tokens, cost and duration.
+    Plan {
+        /// The suite file.
+        suite: PathBuf,
+        /// Latency assumed per call for the duration estimate (ms).
+        #[arg(long, default_value_t = 1000, value_name = "MS")]
+        latency_ms: u64,
+        /// Print the estimate as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a suite and everything it references, without calling a model.
     Validate {
         /// The suite file.
@@ -79,6 +90,9 @@ pub struct RunArgs {
     /// Most calls in flight (overrides the suite's `concurrency`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
+    /// Refuse to start when the plan's estimated cost (generation and judge, at per-token prices) exceeds this.
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
     /// Report settings.
     #[command(flatten)]
     pub report: ReportOptions,

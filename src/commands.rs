@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use bedrock_eval::cost::estimate;
 use bedrock_eval::endpoint::{self, CustomModel, EndpointOptions, TrainingPair};
 use bedrock_eval::error::{InputError, InputErrors};
 use bedrock_eval::provider::bedrock::{BedrockProvider, BedrockSettings};
@@ -27,6 +28,11 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run(args) => run(args).await,
         Command::Validate { suite } => validate(&suite),
+        Command::Plan {
+            suite,
+            latency_ms,
+            json,
+        } => plan(&suite, latency_ms, json),
         Command::Report { run_dir, report } => report_run(&run_dir, report),
         Command::Score(args) => score(args).await,
         Command::Serve(args) => serve(args).await,
@@ -89,8 +95,85 @@ pub fn local_endpoint_options(suite: &Suite) -> EndpointOptions {
     }
 }
 
+fn plan(path: &Path, latency_ms: u64, json: bool) -> anyhow::Result<ExitCode> {
+    let suite = suite::load(path)?;
+    let estimate = estimate::estimate(&suite, &report::costs::catalogue(&suite), latency_ms)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&estimate)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = estimate
+        .parts
+        .iter()
+        .map(|p| {
+            vec![
+                p.part.clone(),
+                p.model.clone(),
+                p.requests.to_string(),
+                p.input_tokens.to_string(),
+                p.output_tokens.to_string(),
+                p.cost.map_or_else(|| "unpriced".to_string(), |c| format!("${c:.4}")),
+                p.note.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        report::table::markdown_table(
+            &[
+                "part",
+                "model",
+                "requests",
+                "input tokens",
+                "output tokens (est.)",
+                "cost (est.)",
+                "note"
+            ],
+            &rows
+        )
+    );
+    println!(
+        "\nestimated cost ${:.4}{}; estimated duration {:.0} s at the suite's limits and concurrency, assuming {} ms a call",
+        estimate.total_cost,
+        if estimate.has_unpriced { " (unpriced parts left out)" } else { "" },
+        estimate.duration_seconds,
+        estimate.assumed_latency_ms
+    );
+    println!("output tokens are estimated from each example's reference reply (capped at max_tokens); see docs/cost-model.md");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a run whose estimated cost exceeds `--max-cost`, before anything is called or created.
+fn check_budget(suite: &Suite, max_cost: f64) -> anyhow::Result<()> {
+    if !(max_cost.is_finite() && max_cost >= 0.0) {
+        return Err(InputError::in_file(
+            &suite.path,
+            format!("--max-cost must be a non-negative amount, got {max_cost}"),
+        )
+        .into());
+    }
+    let estimate = estimate::estimate(suite, &report::costs::catalogue(suite), 1000)?;
+    if estimate.total_cost > max_cost {
+        return Err(InputError::in_file(
+            &suite.path,
+            format!(
+                "the run is estimated at ${:.4} (see `bedrock-eval plan`), above --max-cost ${max_cost:.4}; nothing was called",
+                estimate.total_cost
+            ),
+        )
+        .into());
+    }
+    if estimate.has_unpriced {
+        eprintln!("warning: some parts of the run are unpriced; --max-cost checks only the priced parts");
+    }
+    Ok(())
+}
+
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let suite = suite::load(&args.suite)?;
+    if let Some(max_cost) = args.max_cost {
+        check_budget(&suite, max_cost)?;
+    }
     let run_dir = run::resolve_run_dir(&args.results, &suite, args.run_id.as_deref(), args.resume)?;
     let (provider, endpoint_info, local) = connect(&args.endpoint, &suite).await?;
 

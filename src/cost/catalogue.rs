@@ -235,9 +235,7 @@ impl Catalogue {
 /// A model id without a cross-region inference-profile prefix (`us.`, `eu.`, `apac.`, `global.`, …).
 pub fn base_model_id(model: &str) -> &str {
     match model.split_once('.') {
-        Some((prefix, rest)) if matches!(prefix, "us" | "eu" | "apac" | "global" | "us-gov" | "ca" | "jp" | "au") => {
-            rest
-        }
+        Some(("us" | "eu" | "apac" | "global" | "us-gov" | "ca" | "jp" | "au", rest)) => rest,
         _ => model,
     }
 }

@@ -5,6 +5,7 @@
 //! warning, and no cost figures), never costed as zero.
 
 pub mod catalogue;
+pub mod estimate;
 
 use serde::Serialize;
 
@@ -423,7 +424,7 @@ pub fn round_volume(volume: f64) -> String {
     let digits = whole.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

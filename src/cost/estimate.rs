@@ -1,0 +1,220 @@
+//! `bedrock-eval plan`: what a run will ask and cost before anything is spent.
+//!
+//! Input tokens are estimated from the prompts exactly as they will be sent (about four characters per token,
+//! never fewer than one per word, plus 4 per message for role markers). Output tokens cannot be known before the
+//! call; the estimate is each example's reference reply length (the closest thing to what a good reply looks like),
+//! capped at the config's `max_tokens`, or `max_tokens` (at most 256) for an example without a reference. Judge
+//! calls are estimated from the judge prompt with the reference standing in for the reply, and a verdict of
+//! [`VERDICT_TOKENS`] tokens.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Catalogue, Serving, MILLION};
+use crate::dataset::Example;
+use crate::provider::ModelRequest;
+use crate::run::limits::estimate_tokens;
+use crate::run::plan::build_plan;
+use crate::score::judge::judge_request;
+use crate::suite::schema::ConfigKind;
+use crate::suite::Suite;
+
+/// Tokens per message for role markers and separators.
+pub const TOKENS_PER_MESSAGE: u64 = 4;
+
+/// Output tokens assumed for an example without a reference, at most.
+pub const DEFAULT_OUTPUT_TOKENS: u64 = 256;
+
+/// Tokens assumed for a judge's verdict (`{"score": 4, "reason": "…one sentence…"}`).
+pub const VERDICT_TOKENS: u64 = 30;
+
+/// The estimate for one config (or the judge).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartEstimate {
+    /// Config name, or "judge".
+    pub part: String,
+    /// Model id.
+    pub model: String,
+    /// Requests.
+    pub requests: usize,
+    /// Estimated input tokens over them.
+    pub input_tokens: u64,
+    /// Estimated output tokens over them.
+    pub output_tokens: u64,
+    /// Estimated cost at per-token prices (0 on Provisioned Throughput); `None`: unpriced.
+    pub cost: Option<f64>,
+    /// Why there is no cost, or how it is billed.
+    pub note: Option<String>,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanEstimate {
+    /// Generation per config, then the judge.
+    pub parts: Vec<PartEstimate>,
+    /// Sum of the priced parts.
+    pub total_cost: f64,
+    /// Whether some part is unpriced (the total then leaves it out).
+    pub has_unpriced: bool,
+    /// Estimated wall time in seconds at the configured limits and concurrency.
+    pub duration_seconds: f64,
+    /// The latency per call assumed for the duration.
+    pub assumed_latency_ms: u64,
+}
+
+fn input_tokens(request: &ModelRequest) -> u64 {
+    let system = request
+        .system
+        .as_deref()
+        .map_or(0, |s| estimate_tokens(s) + TOKENS_PER_MESSAGE);
+    system
+        + request
+            .messages
+            .iter()
+            .map(|m| estimate_tokens(&m.text) + TOKENS_PER_MESSAGE)
+            .sum::<u64>()
+}
+
+fn output_tokens(example: &Example, max_tokens: Option<u32>) -> u64 {
+    let cap = max_tokens.map_or(u64::MAX, u64::from);
+    match &example.reference {
+        Some(reference) => estimate_tokens(reference).min(cap),
+        None => DEFAULT_OUTPUT_TOKENS.min(cap),
+    }
+}
+
+fn priced(serving: &Serving, input: u64, output: u64) -> (Option<f64>, Option<String>) {
+    match serving {
+        Serving::PerToken {
+            input_per_million,
+            output_per_million,
+            ..
+        } => (
+            Some((input as f64 * input_per_million + output as f64 * output_per_million) / MILLION),
+            None,
+        ),
+        Serving::Provisioned { .. } => (
+            Some(0.0),
+            Some("Provisioned Throughput: billed by the hour, not per request".to_string()),
+        ),
+        Serving::Unpriced { reason } => (None, Some(reason.clone())),
+    }
+}
+
+/// Estimates the run of `suite`, assuming `latency_ms` per call.
+pub fn estimate(suite: &Suite, catalogue: &Catalogue, latency_ms: u64) -> anyhow::Result<PlanEstimate> {
+    let plan = build_plan(suite)?;
+    let examples: BTreeMap<&str, &Example> = suite.held_out.examples.iter().map(|e| (e.id.as_str(), e)).collect();
+    let cost = suite.file.cost.as_ref();
+    let mut parts = Vec::new();
+    let mut per_model: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    for config in &suite.file.configs {
+        let requests: Vec<_> = plan.iter().filter(|p| p.config == config.name).collect();
+        let input: u64 = requests.iter().map(|p| input_tokens(&p.request)).sum();
+        let output: u64 = requests
+            .iter()
+            .filter_map(|p| {
+                Some(output_tokens(
+                    examples.get(p.example_id.as_str())?,
+                    config.inference.max_tokens,
+                ))
+            })
+            .sum();
+        let serving = if config.kind == ConfigKind::Custom && !config.model.contains(":custom-model-deployment/") {
+            Serving::Provisioned {
+                model_units: 0,
+                commitment: super::Commitment::None,
+                per_unit_hour: 0.0,
+                storage_per_month: 0.0,
+                tokens_per_minute_per_unit: None,
+            }
+        } else {
+            let custom = cost.and_then(|c| c.custom.get(&config.name));
+            super::serving(config.kind, &config.name, &config.model, custom, catalogue)
+        };
+        let (price, note) = priced(&serving, input, output);
+        let entry = per_model.entry(config.model.clone()).or_default();
+        entry.0 += requests.len();
+        entry.1 += input + output;
+        parts.push(PartEstimate {
+            part: config.name.clone(),
+            model: config.model.clone(),
+            requests: requests.len(),
+            input_tokens: input,
+            output_tokens: output,
+            cost: price,
+            note,
+        });
+    }
+    let generation_duration = duration(suite, &per_model, plan.len(), latency_ms);
+    let mut judge_duration = 0.0;
+    if let Some(judge) = suite.file.judge.as_ref().filter(|_| suite.rubric.has_judge()) {
+        let (mut requests, mut input, mut output) = (0usize, 0u64, 0u64);
+        for planned in &plan {
+            let Some(example) = examples.get(planned.example_id.as_str()) else {
+                continue;
+            };
+            // The reference stands in for the reply the judge will read.
+            let reply = example.reference.as_deref().unwrap_or("");
+            for criterion in suite.rubric.judge_criteria() {
+                let Some(spec) = criterion.judge() else { continue };
+                let request = judge_request(judge, spec, example, reply, &[]);
+                let samples = u64::from(spec.samples);
+                requests += spec.samples as usize;
+                input += samples * input_tokens(&request);
+                output += samples * VERDICT_TOKENS.min(u64::from(judge.max_tokens));
+            }
+        }
+        let serving = super::serving(ConfigKind::Prompt, "judge", &judge.model, None, catalogue);
+        let (price, note) = priced(&serving, input, output);
+        let models = BTreeMap::from([(judge.model.clone(), (requests, input + output))]);
+        judge_duration = duration(suite, &models, requests, latency_ms);
+        parts.push(PartEstimate {
+            part: "judge".to_string(),
+            model: judge.model.clone(),
+            requests,
+            input_tokens: input,
+            output_tokens: output,
+            cost: price,
+            note,
+        });
+    }
+    Ok(PlanEstimate {
+        total_cost: parts.iter().filter_map(|p| p.cost).sum(),
+        has_unpriced: parts.iter().any(|p| p.cost.is_none()),
+        parts,
+        duration_seconds: generation_duration + judge_duration,
+        assumed_latency_ms: latency_ms,
+    })
+}
+
+/// The longer of: the slowest model at its rate limits, and all requests through the concurrency at the latency.
+fn duration(suite: &Suite, per_model: &BTreeMap<String, (usize, u64)>, requests: usize, latency_ms: u64) -> f64 {
+    let concurrency = suite.file.concurrency.max(1) as f64;
+    let by_concurrency = requests as f64 * latency_ms as f64 / 1000.0 / concurrency;
+    let judge_limits = suite
+        .file
+        .judge
+        .as_ref()
+        .and_then(|j| Some((j.model.as_str(), j.limits.as_ref()?)));
+    let by_limits = per_model
+        .iter()
+        .map(|(model, (count, tokens))| {
+            let limits = suite
+                .file
+                .limits
+                .get(model)
+                .or_else(|| judge_limits.filter(|(m, _)| m == model).map(|(_, l)| l));
+            let Some(limits) = limits else { return 0.0 };
+            let by_requests = limits
+                .requests_per_minute
+                .map_or(0.0, |rpm| *count as f64 / f64::from(rpm) * 60.0);
+            let by_tokens = limits
+                .tokens_per_minute
+                .map_or(0.0, |tpm| *tokens as f64 / tpm as f64 * 60.0);
+            by_requests.max(by_tokens)
+        })
+        .fold(0.0, f64::max);
+    by_concurrency.max(by_limits)
+}

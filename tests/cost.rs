@@ -1,0 +1,188 @@
+//! Cost on the example suite: the plan's estimate against what the run records, the budget check, and cost
+//! settings that are wrong or incomplete.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{command, mini_suite};
+
+fn example_suite(dir: &Path) -> PathBuf {
+    // A copy of the example suite whose data paths still point at the repository's files.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/support-tone");
+    let text = std::fs::read_to_string(root.join("suite.yaml"))
+        .unwrap()
+        .replace("data/", &format!("{}/data/", root.display()))
+        .replace("../../rubrics/", &format!("{}/../../rubrics/", root.display()));
+    let path = dir.join("suite.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn plan(suite: &Path) -> serde_json::Value {
+    let output = command().arg("plan").arg(suite).arg("--json").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn within(estimate: u64, actual: u64, tolerance: f64) -> bool {
+    (estimate as f64 - actual as f64).abs() <= tolerance * actual as f64
+}
+
+#[test]
+fn the_plan_estimates_tokens_within_20_percent_and_the_budget_is_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = example_suite(dir.path());
+    let plan = plan(&suite);
+    let parts = plan["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 4, "three configs and the judge");
+    let total = plan["total_cost"].as_f64().unwrap();
+    assert!(total > 0.0);
+
+    // A budget below the plan refuses to start: exit 2, nothing called, no results folder.
+    let results = dir.path().join("results");
+    let refused = command()
+        .arg("run")
+        .arg(&suite)
+        .args(["--local", "--results"])
+        .arg(&results)
+        .args(["--max-cost", &format!("{}", total / 2.0)])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("above --max-cost"));
+    assert!(!results.exists());
+
+    // Within budget it runs; the recorded tokens are within 20% of the plan, per part.
+    let output = command()
+        .arg("run")
+        .arg(&suite)
+        .args(["--local", "--run-id", "r", "--results"])
+        .arg(&results)
+        .args(["--max-cost", &format!("{}", total * 2.0)])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("this run cost $"), "{stdout}");
+    let run_dir = results.join("support-tone/r");
+    let mut reader = csv::Reader::from_path(run_dir.join("summary.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (input, output_tokens) = (column("input_tokens"), column("output_tokens"));
+    let mut planned_total = 0;
+    let mut recorded_total = 0;
+    for row in reader.records().map(|r| r.unwrap()) {
+        let part = parts.iter().find(|p| p["part"] == &row[0]).unwrap();
+        // Input tokens come from the prompts as sent, so they match closely; outputs are an estimate.
+        let planned_input = part["input_tokens"].as_u64().unwrap();
+        let recorded_input = row[input].parse::<u64>().unwrap();
+        assert!(
+            within(planned_input, recorded_input, 0.05),
+            "{}: input {planned_input} vs {recorded_input}",
+            &row[0]
+        );
+        planned_total += planned_input + part["output_tokens"].as_u64().unwrap();
+        recorded_total += recorded_input + row[output_tokens].parse::<u64>().unwrap();
+    }
+    assert!(
+        within(planned_total, recorded_total, 0.2),
+        "planned {planned_total}, recorded {recorded_total}"
+    );
+    let judge = parts.iter().find(|p| p["part"] == "judge").unwrap();
+    let judged: Vec<serde_json::Value> = std::fs::read_to_string(run_dir.join("judgements.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let judge_recorded: u64 = judged
+        .iter()
+        .map(|j| j["input_tokens"].as_u64().unwrap() + j["output_tokens"].as_u64().unwrap())
+        .sum();
+    let judge_planned = judge["input_tokens"].as_u64().unwrap() + judge["output_tokens"].as_u64().unwrap();
+    assert!(
+        within(judge_planned, judge_recorded, 0.2),
+        "judge: planned {judge_planned}, recorded {judge_recorded}"
+    );
+
+    // The run's own cost is in run.json and the report; the cost section and its charts are written.
+    let metadata: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+    assert!(metadata["run_cost"]["total_priced"].as_f64().unwrap() > 0.0);
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(report.contains("## Cost") && report.contains("## This run's cost") && report.contains("Break-even"));
+    for chart in ["cost-volume.svg", "cost-quality.svg"] {
+        assert!(std::fs::read_to_string(run_dir.join(chart))
+            .unwrap()
+            .starts_with("<svg"));
+    }
+}
+
+fn refused(suite: &Path, location: &str, mentions: &[&str]) {
+    let output = command().arg("validate").arg(suite).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(location), "no {location}: {stderr}");
+    for m in mentions {
+        assert!(stderr.contains(m), "no {m}: {stderr}");
+    }
+}
+
+#[test]
+fn wrong_cost_settings_are_input_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let original = std::fs::read_to_string(&suite).unwrap();
+    let with_cost = |cost: &str| std::fs::write(&suite, format!("{original}{cost}")).unwrap();
+
+    with_cost("cost:\n  monthly_requests: [1000, -5]\n  custom:\n    fine-tuned: {model_units: 1, base_model: amazon.nova-lite-v1:0}\n");
+    refused(&suite, "suite.yaml:", &["cost.monthly_requests", "positive", "-5"]);
+
+    with_cost("cost:\n  monthly_requests: 1000\n");
+    refused(
+        &suite,
+        "suite.yaml:",
+        &["configs[2].model", "cost.custom.fine-tuned.model_units"],
+    );
+
+    with_cost(
+        "cost:\n  monthly_requests: 1000\n  custom:\n    prompt: {model_units: 1}\n    fine-tuned: {model_units: 1}\n",
+    );
+    refused(&suite, "suite.yaml:", &["cost.custom.prompt", "not a custom one"]);
+}
+
+#[test]
+fn an_unpriced_model_is_reported_as_unpriced_never_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    // The fine-tuned model's base has no Provisioned Throughput price at this commitment in the catalogue
+    // (Claude 3 Haiku's PT is by arrangement), so it cannot be costed.
+    let mut text = std::fs::read_to_string(&suite).unwrap();
+    text.push_str(
+        "cost:\n  monthly_requests: 50000\n  custom:\n    fine-tuned:\n      model_units: 1\n      base_model: anthropic.claude-3-haiku-20240307-v1:0\n",
+    );
+    std::fs::write(&suite, text).unwrap();
+    let results = dir.path().join("results");
+    let output = command()
+        .arg("run")
+        .arg(&suite)
+        .args(["--local", "--run-id", "r", "--results"])
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let run_dir = results.join("mini/r");
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(report.contains("> **Unpriced.** fine-tuned is unpriced"), "{report}");
+    let mut reader = csv::Reader::from_path(run_dir.join("summary.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let (billing, monthly) = (
+        header.iter().position(|h| h == "billing").unwrap(),
+        header.iter().position(|h| h == "monthly_cost").unwrap(),
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let tuned = rows.iter().find(|r| &r[0] == "fine-tuned").unwrap();
+    assert_eq!((&tuned[billing], &tuned[monthly]), ("unpriced", ""));
+    let prompt = rows.iter().find(|r| &r[0] == "prompt").unwrap();
+    assert!(prompt[monthly].parse::<f64>().unwrap() > 0.0);
+}
