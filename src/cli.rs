@@ -46,6 +46,9 @@ pub enum Command {
     /// Re-score a run (e.g. after editing the rubric): no generation calls; only judge verdicts whose request
     /// changed are asked for.
     Score(ScoreArgs),
+    /// Compare two runs of a suite: per config, did quality regress, improve, or stay? Exit 1 when something
+    /// regressed.
+    Compare(CompareArgs),
     /// Serve the embedded Bedrock-compatible endpoint (simulated models) until interrupted.
     Serve(ServeArgs),
 }
@@ -90,12 +93,44 @@ pub struct RunArgs {
     /// Most calls in flight (overrides the suite's `concurrency`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
+    /// After the run, compare it with this earlier run (as `compare`), with the same exit codes.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub baseline: Option<PathBuf>,
+    /// Regression rule for --baseline.
+    #[command(flatten)]
+    pub rule: RegressionOptions,
     /// Refuse to start when the plan's estimated cost (generation and judge, at per-token prices) exceeds this.
     #[arg(long, value_name = "USD")]
     pub max_cost: Option<f64>,
     /// Report settings.
     #[command(flatten)]
     pub report: ReportOptions,
+}
+
+/// When a drop counts as a regression.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct RegressionOptions {
+    /// Significance level of the paired test (Holm-adjusted across configs).
+    #[arg(long, default_value_t = 0.05, value_name = "ALPHA")]
+    pub alpha: f64,
+    /// Tolerance in quality points: a significant drop no larger than this is not a regression.
+    #[arg(long, default_value_t = 0.0, value_name = "POINTS")]
+    pub max_drop: f64,
+}
+
+/// `compare`'s arguments.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The earlier run (results/<suite>/<run-id>).
+    pub base_run: PathBuf,
+    /// The later run.
+    pub new_run: PathBuf,
+    /// Folder for compare.md, compare.csv, compare.json and compare-junit.xml (default: the new run's folder).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Regression rule.
+    #[command(flatten)]
+    pub rule: RegressionOptions,
 }
 
 /// Settings of the reports themselves.
@@ -171,4 +206,8 @@ pub struct ServeArgs {
     /// Fraction of judge (grading) requests answered with a malformed verdict.
     #[arg(long)]
     pub malformed_verdict_rate: Option<f64>,
+    /// Planted regression: MODEL=FRACTION degrades that share of the model's answers to a generic reply
+    /// (repeatable).
+    #[arg(long, value_name = "MODEL=FRACTION")]
+    pub degrade: Vec<String>,
 }

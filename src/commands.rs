@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use bedrock_eval::compare;
 use bedrock_eval::cost::estimate;
 use bedrock_eval::endpoint::{self, CustomModel, EndpointOptions, TrainingPair};
 use bedrock_eval::error::{InputError, InputErrors};
@@ -14,7 +15,7 @@ use bedrock_eval::suite::{self, Suite};
 use bedrock_eval::{report, run::records::read_records};
 use tokio::sync::mpsc;
 
-use crate::cli::{Command, EndpointArgs, ReportOptions, RunArgs, ScoreArgs, ServeArgs};
+use crate::cli::{Command, EndpointArgs, RegressionOptions, ReportOptions, RunArgs, ScoreArgs, ServeArgs};
 
 /// Exit code for a usage or input error.
 const EXIT_INPUT: u8 = 2;
@@ -35,6 +36,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         } => plan(&suite, latency_ms, json),
         Command::Report { run_dir, report } => report_run(&run_dir, report),
         Command::Score(args) => score(args).await,
+        Command::Compare(args) => compare_runs(&args.base_run, &args.new_run, args.out.as_deref(), args.rule),
         Command::Serve(args) => serve(args).await,
     }
 }
@@ -91,8 +93,55 @@ pub fn local_endpoint_options(suite: &Suite) -> EndpointOptions {
                 (arn.clone(), CustomModel { tuned_on })
             })
             .collect(),
+        degrade: section.degrade.clone(),
         ..EndpointOptions::default()
     }
+}
+
+/// Exit code when a comparison finds a regression.
+const EXIT_REGRESSED: u8 = 1;
+
+fn compare_runs(base: &Path, new: &Path, out: Option<&Path>, rule: RegressionOptions) -> anyhow::Result<ExitCode> {
+    if !(rule.alpha > 0.0 && rule.alpha < 0.5) {
+        return Err(InputError::in_file(
+            Path::new("--alpha"),
+            format!("must be between 0 and 0.5, got {}", rule.alpha),
+        )
+        .into());
+    }
+    if !(rule.max_drop.is_finite() && rule.max_drop >= 0.0) {
+        return Err(InputError::in_file(
+            Path::new("--max-drop"),
+            format!("must be a non-negative number of quality points, got {}", rule.max_drop),
+        )
+        .into());
+    }
+    let base_side = compare::load_run(base)?;
+    let new_side = compare::load_run(new)?;
+    let comparison = match compare::compare(&base_side, &new_side, rule.alpha, rule.max_drop, 0) {
+        Ok(comparison) => comparison,
+        Err(error) => {
+            for warning in compare::input_warnings(&base_side, &new_side) {
+                eprintln!("warning: {warning}");
+            }
+            return Err(error);
+        }
+    };
+    for warning in &comparison.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for change in &comparison.configs {
+        println!("{}: {} — {}", change.config, change.change.label(), change.reason);
+    }
+    let written = compare::write_outputs(&comparison, &new_side.metadata.suite, out.unwrap_or(new))?;
+    for path in written {
+        println!("wrote {}", path.display());
+    }
+    Ok(if comparison.regressed() {
+        ExitCode::from(EXIT_REGRESSED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn plan(path: &Path, latency_ms: u64, json: bool) -> anyhow::Result<ExitCode> {
@@ -174,6 +223,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(max_cost) = args.max_cost {
         check_budget(&suite, max_cost)?;
     }
+    if let Some(baseline) = &args.baseline {
+        // Checked before anything is called: a missing or broken baseline is an input error.
+        run::read_metadata(baseline)?;
+    }
     let run_dir = run::resolve_run_dir(&args.results, &suite, args.run_id.as_deref(), args.resume)?;
     let (provider, endpoint_info, local) = connect(&args.endpoint, &suite).await?;
 
@@ -229,6 +282,9 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         println!("wrote {}", path.display());
     }
     print_run_cost(&run_dir);
+    if let (Some(baseline), false) = (&args.baseline, execution.interrupted) {
+        return compare_runs(baseline, &run_dir, None, args.rule);
+    }
     if execution.interrupted {
         let run_id = run_dir
             .file_name()
@@ -446,6 +502,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     set!(latency_ms => latency_ms, jitter_ms => jitter_ms, throttle_rate => throttle_rate,
          server_error_rate => server_error_rate, slow_rate => slow_rate, slow_ms => slow_ms,
          malformed_rate => malformed_rate, malformed_verdict_rate => malformed_verdict_rate);
+    for planted in &args.degrade {
+        let (model, rate) = planted.rsplit_once('=').ok_or_else(|| {
+            InputError::in_file(
+                Path::new("--degrade"),
+                format!("expected MODEL=FRACTION, got `{planted}`"),
+            )
+        })?;
+        let rate: f64 = rate
+            .parse()
+            .map_err(|_| InputError::in_file(Path::new("--degrade"), format!("`{rate}` is not a fraction")))?;
+        options.degrade.insert(model.to_string(), rate);
+    }
     if args.quota_rpm.is_some() {
         faults.quota_rpm = args.quota_rpm;
     }

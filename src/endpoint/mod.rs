@@ -45,6 +45,9 @@ pub struct EndpointOptions {
     pub custom_models: BTreeMap<String, CustomModel>,
     /// Model ids answered 403 `AccessDeniedException`, as for a model the account has no access to.
     pub denied_models: BTreeSet<String>,
+    /// Planted regressions: model id → the fraction of its answers replaced by a generic, off-style reply (chosen
+    /// per request, deterministically), so a run against it scores lower by a set amount.
+    pub degrade: BTreeMap<String, f64>,
     /// `maxTokens` when a request sets none.
     pub default_max_tokens: u32,
     /// Largest `maxTokens` accepted; more is a `ValidationException`.
@@ -58,6 +61,7 @@ impl Default for EndpointOptions {
             faults: Faults::default(),
             custom_models: BTreeMap::new(),
             denied_models: BTreeSet::new(),
+            degrade: BTreeMap::new(),
             default_max_tokens: 1024,
             max_tokens_limit: 10_000,
         }
@@ -124,6 +128,12 @@ impl EndpointOptions {
     /// Checks the options: fault rates are fractions, token limits are consistent.
     pub fn validate(&self) -> Result<(), EndpointError> {
         self.faults.validate()?;
+        if let Some((model, rate)) = self.degrade.iter().find(|(_, r)| !(0.0..=1.0).contains(*r)) {
+            return Err(EndpointError::InvalidOption {
+                field: format!("degrade.{model}"),
+                message: format!("{rate} is not a fraction between 0 and 1"),
+            });
+        }
         if self.max_tokens_limit == 0 || self.default_max_tokens == 0 || self.default_max_tokens > self.max_tokens_limit
         {
             return Err(EndpointError::InvalidOption {

@@ -21,7 +21,7 @@ use super::faults::{FaultPlan, QuotaWindow};
 use super::model_id::{resolve, ModelTarget};
 use super::simulator::judge::{malformed_verdict, GradingTask};
 use super::simulator::text::estimate_tokens;
-use super::simulator::{complete, input_tokens, Completion, FineTunedModel};
+use super::simulator::{self, complete, input_tokens, is_degraded, Completion, FineTunedModel};
 use super::stats::{EndpointStats, Outcome};
 use super::wire::{
     converse_body, json_response, parse_converse, parse_count_tokens, truncated_body, BedrockError, ErrorKind,
@@ -162,13 +162,22 @@ impl Shared {
             .finalize()
             .into();
         let sample_index = state.answered.get(&identity).copied().unwrap_or(0);
-        let completion = complete(
-            self.options.seed,
-            model_id,
-            fine_tuned,
-            &parsed.conversation,
-            sample_index,
-        );
+        let degraded = self
+            .options
+            .degrade
+            .get(model_id)
+            .is_some_and(|rate| is_degraded(self.options.seed, model_id, &parsed.conversation.sampling_key, *rate));
+        let completion = if degraded {
+            simulator::degraded(self.options.seed, model_id, &parsed.conversation)
+        } else {
+            complete(
+                self.options.seed,
+                model_id,
+                fine_tuned,
+                &parsed.conversation,
+                sample_index,
+            )
+        };
 
         if plan.throttle {
             return Err(BedrockError::of(ErrorKind::Throttling));

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::provider::CallErrorKind;
+use crate::run;
 use crate::run::plan::build_plan;
 use crate::run::plan::RequestFingerprint;
 use crate::run::records::{Record, RecordStatus};
@@ -482,7 +483,8 @@ fn report_json(data: &ReportData) -> std::io::Result<Vec<u8>> {
                 "id": c.id, "weight": c.weight, "gate": c.gate, "judge": c.judge().is_some(),
             })).collect::<Vec<_>>(),
         },
-        "run": data.metadata,
+        // The run's cost is reported under `run_cost` (derived here), not from run.json's copy of it.
+        "run": run::RunMetadata { run_cost: None, ..data.metadata.clone() },
         "simulated": data.metadata.endpoint.is_simulated(),
         "options": data.analysis.options,
         "configs": configs,

@@ -63,6 +63,10 @@ pub struct RunMetadata {
     pub suite_path: PathBuf,
     /// SHA-256 of the suite file.
     pub suite_sha256: String,
+    /// The commit checked out in the suite's git repository, if it is in one (`git rev-parse HEAD`; a trailing
+    /// `+dirty` when the suite's folder has uncommitted changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite_git_commit: Option<String>,
     /// SHA-256 of the held-out file.
     pub held_out_sha256: String,
     /// SHA-256 of the training file, if any.
@@ -214,6 +218,7 @@ pub async fn run_suite(
         suite: suite.file.name.clone(),
         suite_path: std::fs::canonicalize(&suite.path).unwrap_or_else(|_| suite.path.clone()),
         suite_sha256: suite.sha256.clone(),
+        suite_git_commit: git_commit(&suite.path),
         held_out_sha256: suite.held_out.sha256.clone(),
         training_sha256: suite.training.as_ref().map(|d| d.sha256.clone()),
         rubric_sha256: suite.rubric.sha256.clone(),
@@ -269,6 +274,29 @@ pub async fn run_suite(
         already_recorded,
         execution,
     })
+}
+
+/// The commit of the git repository holding `path`, from the local `git` (no network); `None` outside a
+/// repository or without git.
+fn git_commit(path: &Path) -> Option<String> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "HEAD"]).filter(|c| !c.is_empty())?;
+    let dirty = git(&["status", "--porcelain", "--", "."]).is_some_and(|s| !s.is_empty());
+    Some(if dirty { format!("{commit}+dirty") } else { commit })
 }
 
 /// Reads a run's `run.json`.

@@ -335,6 +335,8 @@ pub struct LocalEndpointSection {
     pub custom_models: BTreeMap<String, SimulatedCustomModel>,
     /// Faults to inject (latency, throttling, quotas, errors).
     pub faults: crate::endpoint::Faults,
+    /// Planted regressions: model id → fraction of its answers degraded to a generic reply.
+    pub degrade: BTreeMap<String, f64>,
 }
 
 /// A simulated fine-tuned model.

@@ -248,3 +248,32 @@ pub fn cut(text: &str, max_tokens: u32, stop_sequences: &[String]) -> (String, S
         (text.to_string(), reason)
     }
 }
+
+/// A degraded answer (planted regression): what the model would say with no system prompt, no demonstrations and
+/// no tuning — a generic reply to the last user turn.
+pub fn degraded(seed: u64, model_id: &str, conversation: &Conversation) -> Completion {
+    let last = conversation.turns.last().cloned().into_iter().collect::<Vec<_>>();
+    let bare = Conversation {
+        system: String::new(),
+        turns: last,
+        sampling_key: [b"degraded\0".as_slice(), conversation.sampling_key.as_slice()].concat(),
+        ..conversation.clone()
+    };
+    let mut completion = complete(seed, model_id, None, &bare, 0);
+    completion.input_tokens = input_tokens(&conversation.system, &conversation.turns);
+    completion
+}
+
+/// Whether a request is one of the `rate` share a planted regression degrades: a hash of the seed, the model and the
+/// request, so the same request is always treated the same way.
+pub fn is_degraded(seed: u64, model_id: &str, sampling_key: &[u8], rate: f64) -> bool {
+    let digest = Sha256::new()
+        .chain_update(b"bedrock-eval degrade v1\0")
+        .chain_update(seed.to_le_bytes())
+        .chain_update(model_id.as_bytes())
+        .chain_update([0])
+        .chain_update(sampling_key)
+        .finalize();
+    let draw = u64::from_le_bytes(digest[..8].try_into().unwrap_or([0; 8])) as f64 / u64::MAX as f64;
+    draw < rate
+}

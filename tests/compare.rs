@@ -1,0 +1,209 @@
+//! Nightly regression: two runs compared config by config, with CI's formats and exit codes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{command, command_with_test_credentials, edit, mini_suite, Server};
+
+const TUNED: &str = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/k3str3lsupp0";
+
+/// A copy of the example suite (its data and rubric read from the repository).
+fn example_suite(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/support-tone");
+    let text = std::fs::read_to_string(root.join("suite.yaml"))
+        .unwrap()
+        .replace("data/", &format!("{}/data/", root.display()))
+        .replace("../../rubrics/", &format!("{}/../../rubrics/", root.display()));
+    let path = dir.join("suite.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run_on(server: &Server, suite: &Path, results: &Path, id: &str, extra: &[&str]) -> Output {
+    command_with_test_credentials()
+        .arg("run")
+        .arg(suite)
+        .args(["--run-id", id, "--endpoint-url", &server.url, "--results"])
+        .arg(results)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn compare(base: &Path, new: &Path, extra: &[&str]) -> Output {
+    command()
+        .arg("compare")
+        .arg(base)
+        .arg(new)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn a_planted_drop_fails_only_its_config_and_a_tolerance_absorbs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = example_suite(dir.path());
+    let results = dir.path().join("results");
+    let healthy = Server::for_suite(&suite, &[]);
+    assert!(run_on(&healthy, &suite, &results, "base", &[]).status.success());
+    let base = results.join("support-tone/base");
+
+    // Compared with itself: nothing regressed, exit 0, a JUnit file without failures.
+    let out = dir.path().join("self");
+    let output = compare(&base, &base, &["--out", out.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let junit = std::fs::read_to_string(out.join("compare-junit.xml")).unwrap();
+    assert!(
+        junit.contains("tests=\"3\" failures=\"0\"") && !junit.contains("<failure"),
+        "{junit}"
+    );
+    for name in ["compare.md", "compare.csv", "compare.json"] {
+        assert!(out.join(name).is_file());
+    }
+
+    // The fine-tuned model degraded on about a fifth of its answers: a drop of roughly ten quality points.
+    let degraded = Server::for_suite(&suite, &["--degrade", &format!("{TUNED}=0.2")]);
+    let output = run_on(
+        &degraded,
+        &suite,
+        &results,
+        "new",
+        &["--baseline", base.to_str().unwrap()],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "run --baseline exits 1 on a regression: {}",
+        text(&output)
+    );
+    let new = results.join("support-tone/new");
+    let comparison: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(new.join("compare.json")).unwrap()).unwrap();
+    let change = |config: &str| {
+        comparison["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["config"] == config)
+            .unwrap()
+            .clone()
+    };
+    let tuned = change("fine-tuned");
+    assert_eq!(tuned["change"], "regressed", "{tuned}");
+    let drop = tuned["paired"]["mean_difference"].as_f64().unwrap();
+    assert!(
+        (-20.0..-5.0).contains(&drop),
+        "planted drop of about 10 points, measured {drop}"
+    );
+    assert_eq!(change("prompt")["change"], "unchanged");
+    assert_eq!(change("few-shot")["change"], "unchanged");
+    let junit = std::fs::read_to_string(new.join("compare-junit.xml")).unwrap();
+    assert!(junit.contains("failures=\"1\""), "{junit}");
+    assert!(
+        junit.contains("<testcase classname=\"bedrock-eval.support-tone\" name=\"fine-tuned\">\n      <failure"),
+        "{junit}"
+    );
+    let markdown = std::fs::read_to_string(new.join("compare.md")).unwrap();
+    assert!(markdown.contains("**Regressed: fine-tuned.**"), "{markdown}");
+
+    // The same drop under a tolerance larger than it: significant, but not a regression.
+    let output = compare(
+        &base,
+        &new,
+        &[
+            "--max-drop",
+            "30",
+            "--out",
+            dir.path().join("tolerant").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(text(&output).contains("fine-tuned: unchanged — "), "{}", text(&output));
+    assert!(
+        text(&output).contains("significant but within the 30-point tolerance"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn mismatched_suites_warn_and_disjoint_examples_are_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let results = dir.path().join("results");
+    let local = |id: &str| {
+        command()
+            .arg("run")
+            .arg(&suite)
+            .args(["--local", "--run-id", id, "--results"])
+            .arg(&results)
+            .output()
+            .unwrap()
+    };
+    assert!(local("a").status.success());
+    edit(&suite, "concurrency: 4", "concurrency: 3");
+    assert!(local("b").status.success());
+    let output = compare(&results.join("mini/a"), &results.join("mini/b"), &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        text(&output).contains("warning: The runs used different suite files"),
+        "{}",
+        text(&output)
+    );
+
+    // Every example renamed: nothing pairs.
+    let held_out = std::fs::read_to_string(dir.path().join("held-out.jsonl")).unwrap();
+    std::fs::write(
+        dir.path().join("held-out.jsonl"),
+        held_out.replace("\"id\": \"ho-", "\"id\": \"renamed-"),
+    )
+    .unwrap();
+    assert!(local("c").status.success());
+    let output = compare(&results.join("mini/a"), &results.join("mini/c"), &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("no example pairs"), "{}", text(&output));
+    assert!(text(&output).contains("different held-out data"), "{}", text(&output));
+}
+
+#[test]
+fn the_same_records_give_byte_identical_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let results = dir.path().join("results");
+    let output = command()
+        .arg("run")
+        .arg(&suite)
+        .args(["--local", "--run-id", "r", "--results"])
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let run_dir = results.join("mini/r");
+    let files = [
+        "report.md",
+        "report.json",
+        "summary.csv",
+        "comparisons.csv",
+        "examples.csv",
+        "scores.jsonl",
+        "quality.svg",
+        "differences.svg",
+    ];
+    let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(run_dir.join(f)).unwrap()).collect();
+    let output = command().arg("report").arg(&run_dir).output().unwrap();
+    assert!(output.status.success());
+    for (file, bytes) in files.iter().zip(before) {
+        assert!(std::fs::read(run_dir.join(file)).unwrap() == bytes, "{file} changed");
+    }
+}
