@@ -30,6 +30,9 @@ pub struct RunSide {
     pub configs: BTreeMap<String, ConfigSide>,
 }
 
+/// An example's (mean quality points, pass fraction) in one run.
+type Scores = (f64, f64);
+
 /// One config of a run.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigSide {
@@ -235,7 +238,7 @@ pub fn compare(base: &RunSide, new: &RunSide, alpha: f64, max_drop: f64, seed: u
             warnings.push(format!("{config} is not in the base run; it is not compared."));
             continue;
         };
-        let paired: Vec<(&String, (f64, f64), (f64, f64))> = side
+        let paired: Vec<(&String, Scores, Scores)> = side
             .examples
             .iter()
             .filter_map(|(id, now)| Some((id, *old.examples.get(id)?, *now)))
