@@ -1,11 +1,10 @@
 //! Seeded bootstrap BCa confidence intervals of a mean and of a paired mean difference, as
 //! scipy.stats.bootstrap(method='BCa') computes them.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::distributions::{normal_cdf, normal_quantile};
+use super::resample::bootstrap_means;
 use super::summary::{quantile_of_sorted, sorted_copy};
 use super::{check_finite, check_open_unit, mean, paired_differences, sample_sd, Interval, StatsError};
 
@@ -71,10 +70,14 @@ pub struct BootstrapCi {
 }
 
 /// BCa interval of the mean of `sample`, resampling values with replacement.
+///
+/// Each resample draws n values with replacement, by n uniform indices or, when values repeat enough for it to be
+/// cheaper, by multinomial counts of the distinct values: the same distribution (`stats::resample` explains how,
+/// and when each is used). The result depends only on the sample, the settings and this crate's version.
 pub fn bootstrap_mean_bca(sample: &[f64], settings: &BootstrapSettings) -> Result<BootstrapCi, StatsError> {
     check_finite("sample", sample)?;
     settings.validate()?;
-    let distribution = resample_means(sample, settings);
+    let distribution = bootstrap_means(sample, settings.resamples, settings.seed);
     let bca = bca_parts(sample, &distribution, settings.confidence_level);
     Ok(BootstrapCi {
         estimate: mean(sample),
@@ -113,17 +116,6 @@ pub fn bca_interval_from_distribution(
     check_finite("bootstrap distribution", bootstrap_means)?;
     check_open_unit("confidence level", confidence_level)?;
     Ok(bca_parts(sample, bootstrap_means, confidence_level).interval)
-}
-
-fn resample_means(sample: &[f64], settings: &BootstrapSettings) -> Vec<f64> {
-    let n = sample.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
-    (0..settings.resamples)
-        .map(|_| (0..n).map(|_| sample[rng.random_range(0..n)]).sum::<f64>() / n as f64)
-        .collect()
 }
 
 struct BcaParts {

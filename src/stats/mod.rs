@@ -18,6 +18,7 @@ pub mod paired;
 pub mod power;
 pub mod proportion;
 mod ranks;
+mod resample;
 pub mod summary;
 pub mod verdict;
 pub mod wilcoxon;
