@@ -73,7 +73,7 @@ fn the_plan_estimates_tokens_within_20_percent_and_the_budget_is_enforced() {
     let mut planned_total = 0;
     let mut recorded_total = 0;
     for row in reader.records().map(|r| r.unwrap()) {
-        let part = parts.iter().find(|p| p["part"] == &row[0]).unwrap();
+        let part = parts.iter().find(|p| p["part"] == row[0]).unwrap();
         // Input tokens come from the prompts as sent, so they match closely; outputs are an estimate.
         let planned_input = part["input_tokens"].as_u64().unwrap();
         let recorded_input = row[input].parse::<u64>().unwrap();
