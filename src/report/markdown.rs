@@ -316,24 +316,39 @@ fn config_row(c: &ConfigAnalysis, data: &ReportData) -> Vec<String> {
 
 fn configs_section(data: &ReportData) -> String {
     let mut out = String::from("\n## Configs\n\n");
-    let rows: Vec<Vec<String>> = data.analysis.configs.iter().map(|c| config_row(c, data)).collect();
-    out.push_str(&markdown_table(
-        &[
-            "config",
-            "kind",
-            "examples",
-            "quality (points)",
-            "95% CI (t)",
-            "95% CI (BCa)",
-            "SD",
-            "pass rate %",
-            "pass 95% CI",
-            "errors",
-            "tokens in / out",
-            "latency p50 / p95 ms",
-        ],
-        &rows,
-    ));
+    let mut rows: Vec<Vec<String>> = data.analysis.configs.iter().map(|c| config_row(c, data)).collect();
+    let mut header = vec![
+        "config",
+        "kind",
+        "examples",
+        "quality (points)",
+        "95% CI (t)",
+        "95% CI (BCa)",
+        "SD",
+        "pass rate %",
+        "pass 95% CI",
+        "errors",
+        "tokens in / out",
+        "latency p50 / p95 ms",
+    ];
+    // Cost columns once the suite is costed (at its main volume); never placeholders.
+    if let Some(cost) = &data.cost {
+        header.extend(["cost / 1,000 requests", "cost / quality point"]);
+        for (row, c) in rows.iter_mut().zip(&cost.configs) {
+            let missing = if matches!(c.serving, Serving::Unpriced { .. }) {
+                "unpriced"
+            } else {
+                NOT_ENOUGH
+            };
+            let per_thousand = c.at_volumes.first().map(|a| money(&cost.currency, a.per_thousand));
+            row.push(per_thousand.unwrap_or_else(|| missing.to_string()));
+            row.push(
+                c.per_quality_point
+                    .map_or_else(|| missing.to_string(), |v| money(&cost.currency, v)),
+            );
+        }
+    }
+    out.push_str(&markdown_table(&header, &rows));
     let repeats = data.suite.file.repeats;
     out.push_str(&format!(
         "\nQuality points are 100 × the rubric's weighted score, averaged per example{}; an example passes at {} \
