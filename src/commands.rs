@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use bedrock_eval::compare;
@@ -10,6 +11,8 @@ use bedrock_eval::cost::estimate;
 use bedrock_eval::endpoint::{self, CustomModel, EndpointOptions, TrainingPair};
 use bedrock_eval::error::{InputError, InputErrors};
 use bedrock_eval::provider::bedrock::{BedrockProvider, BedrockSettings};
+use bedrock_eval::provider::routing::{self, RoutingProvider};
+use bedrock_eval::provider::Provider;
 use bedrock_eval::run::{self, EndpointInfo, RunOptions};
 use bedrock_eval::suite::{self, Suite};
 use bedrock_eval::{report, run::records::read_records};
@@ -300,11 +303,13 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The provider for a run, what to record about it, and the in-process endpoint when `--local`.
+/// The provider for a run (Bedrock, and any OpenAI-compatible servers the suite's configs name), what to record
+/// about it, and the in-process endpoint when `--local`.
 async fn connect(
     args: &EndpointArgs,
     suite: &Suite,
-) -> anyhow::Result<(BedrockProvider, EndpointInfo, Option<endpoint::RunningEndpoint>)> {
+) -> anyhow::Result<(RoutingProvider, EndpointInfo, Option<endpoint::RunningEndpoint>)> {
+    let input_error = |e: routing::RoutingError| InputError::in_file(&suite.path, e.to_string());
     if args.local {
         let bind = SocketAddr::from(([127, 0, 0, 1], 0));
         let running = endpoint::start(local_endpoint_options(suite), bind)
@@ -312,7 +317,8 @@ async fn connect(
             .context("cannot start the embedded endpoint")?;
         let url = running.url();
         eprintln!("embedded endpoint (simulated models) listening on {url}");
-        let provider = BedrockProvider::for_local_endpoint(&url);
+        let bedrock: Arc<dyn Provider> = Arc::new(BedrockProvider::for_local_endpoint(&url));
+        let provider = routing::build_for_local_endpoint(suite, bedrock, &url).map_err(input_error)?;
         return Ok((provider, EndpointInfo::Simulated { url }, Some(running)));
     }
     let settings = BedrockSettings {
@@ -320,9 +326,12 @@ async fn connect(
         profile: args.profile.clone(),
         endpoint_url: args.endpoint_url.clone(),
     };
-    let provider = BedrockProvider::from_environment(&settings)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let bedrock: Arc<dyn Provider> = Arc::new(
+        BedrockProvider::from_environment(&settings)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?,
+    );
+    let provider = routing::build(suite, bedrock).map_err(input_error)?;
     let endpoint_url = args
         .endpoint_url
         .clone()

@@ -6,12 +6,15 @@
 //! - `POST /model/{modelId}/count-tokens` gives the input-token estimate Converse would report.
 //! - Faults ([`Faults`]): latency, throttling by rate or by an enforced RPM/TPM quota, 5xx, model errors, slow
 //!   answers and broken bodies, all off by default and reproducible from the seed.
+//! - `POST /v1/chat/completions` (`openai.rs`): the same simulated base models in OpenAI's wire format, for
+//!   `provider: openai` configs.
 //! - `GET /_local/stats` ([`EndpointStats`]) and `GET /_local/health` for other processes.
 //!
 //! It only ever binds a loopback address.
 
 pub mod faults;
 pub mod model_id;
+mod openai;
 mod server;
 pub mod simulator;
 pub mod stats;

@@ -25,7 +25,7 @@ use super::simulator::{self, complete, input_tokens, is_degraded, Completion, Fi
 use super::stats::{EndpointStats, Outcome};
 use super::wire::{
     converse_body, json_response, parse_converse, parse_count_tokens, truncated_body, BedrockError, ErrorKind,
-    TokenLimits,
+    ParsedConverse, TokenLimits,
 };
 use super::EndpointOptions;
 
@@ -52,7 +52,7 @@ struct EndpointState {
 }
 
 /// The answer decided for one request, before its delay.
-enum Reply {
+pub(super) enum Reply {
     Answer(Completion),
     Malformed(Completion, f64),
     Refused(BedrockError, Outcome),
@@ -83,7 +83,7 @@ impl Shared {
         self.lock().stats.clone()
     }
 
-    fn limits(&self) -> TokenLimits {
+    pub(super) fn limits(&self) -> TokenLimits {
         TokenLimits {
             default_max_tokens: self.options.default_max_tokens,
             max_tokens_limit: self.options.max_tokens_limit,
@@ -109,12 +109,35 @@ impl Shared {
 
     /// Decides the answer to one Converse request and counts it; returns the request id, the plan and the reply.
     fn decide(&self, model_id: &str, headers: &HeaderMap, body: &[u8]) -> (String, FaultPlan, Reply) {
+        self.decide_with(model_id, |state, plan, now| {
+            self.reply(state, model_id, headers, body, plan, now)
+        })
+    }
+
+    /// Decides the answer to a request that another wire format (OpenAI chat completions) has already parsed:
+    /// `model_id` is a base model whatever its name, with the same faults, quota and counts as Converse.
+    pub(super) fn decide_parsed(
+        &self,
+        model_id: &str,
+        parsed: Result<ParsedConverse, BedrockError>,
+    ) -> (String, FaultPlan, Reply) {
+        self.decide_with(model_id, |state, plan, now| {
+            self.answer(state, model_id, &parsed?, None, plan, now)
+        })
+    }
+
+    /// Numbers the request, draws its faults, decides its reply with `reply` and counts the outcome.
+    fn decide_with(
+        &self,
+        model_id: &str,
+        reply: impl FnOnce(&mut EndpointState, &FaultPlan, Instant) -> Result<Reply, BedrockError>,
+    ) -> (String, FaultPlan, Reply) {
         let now = Instant::now();
         let mut state = self.lock();
         let arrival = state.arrivals;
         state.arrivals += 1;
         let plan = self.options.faults.plan(self.options.seed, arrival);
-        let reply = match self.reply(&mut state, model_id, headers, body, &plan, now) {
+        let reply = match reply(&mut state, &plan, now) {
             Ok(reply) => reply,
             Err(error) => {
                 let outcome = Outcome::Error(error.kind);
@@ -148,13 +171,26 @@ impl Shared {
         check_authorization(headers)?;
         let parsed = parse_converse(body, self.limits())?;
         let target = resolve(model_id, |id| self.fine_tuned.contains_key(id))?;
-        if self.options.denied_models.contains(model_id) {
-            return Err(BedrockError::of(ErrorKind::AccessDenied));
-        }
         let fine_tuned = match &target {
             ModelTarget::Custom(key) => self.fine_tuned.get(key),
             ModelTarget::Base(_) => None,
         };
+        self.answer(state, model_id, &parsed, fine_tuned, plan, now)
+    }
+
+    /// The answer of `model_id` (as `fine_tuned` when given) to a parsed request, after access, faults and quota.
+    fn answer(
+        &self,
+        state: &mut EndpointState,
+        model_id: &str,
+        parsed: &ParsedConverse,
+        fine_tuned: Option<&FineTunedModel>,
+        plan: &FaultPlan,
+        now: Instant,
+    ) -> Result<Reply, BedrockError> {
+        if self.options.denied_models.contains(model_id) {
+            return Err(BedrockError::of(ErrorKind::AccessDenied));
+        }
         let identity: [u8; 32] = Sha256::new()
             .chain_update(model_id.as_bytes())
             .chain_update([0])
@@ -243,6 +279,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/model/{model_id}/converse", post(converse))
         .route("/model/{model_id}/count-tokens", post(count_tokens))
+        .route("/v1/chat/completions", post(super::openai::chat_completions))
         .route("/_local/stats", get(stats))
         .route("/_local/health", get(health))
         .fallback(unknown_operation)
@@ -323,7 +360,9 @@ async fn health() -> Json<serde_json::Value> {
 
 /// Any other path: the error AWS services give for an operation they do not have.
 async fn unknown_operation() -> Response {
-    let body = json!({ "message": "The local endpoint serves Converse and CountTokens only." }).to_string();
+    let body =
+        json!({ "message": "The local endpoint serves Converse, CountTokens and OpenAI chat completions only." })
+            .to_string();
     let mut response = (StatusCode::NOT_FOUND, body).into_response();
     response.headers_mut().insert(
         "x-amzn-ErrorType",

@@ -4,6 +4,8 @@
 //! endpoint URL, so tests exercise the real client.
 
 pub mod bedrock;
+pub mod openai;
+pub mod routing;
 
 use std::fmt;
 

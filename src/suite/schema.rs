@@ -241,6 +241,39 @@ pub struct ConfigSection {
     /// Inference parameters sent with every request.
     #[serde(default)]
     pub inference: InferenceSection,
+    /// Which API serves `model`: Bedrock's Converse (the default) or an OpenAI-compatible chat-completions server.
+    #[serde(default)]
+    pub provider: ProviderKind,
+    /// Base URL of the OpenAI-compatible server (`http://127.0.0.1:8000/v1`); required with `provider: openai`,
+    /// refused otherwise.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Name of the environment variable holding the server's API key, sent as `Authorization: Bearer …`
+    /// (`provider: openai` only). Read when a run starts, not when the suite is validated.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+}
+
+/// The APIs a config's model can be reached through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// Amazon Bedrock's Converse API, through the AWS SDK.
+    #[default]
+    Bedrock,
+    /// An OpenAI-compatible `POST {base_url}/chat/completions` (vLLM, llama.cpp, Ollama, LM Studio, …).
+    #[serde(rename = "openai")]
+    OpenAi,
+}
+
+impl ProviderKind {
+    /// The name used in suite files and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Bedrock => "bedrock",
+            ProviderKind::OpenAi => "openai",
+        }
+    }
 }
 
 /// How few-shot demonstrations are chosen.
