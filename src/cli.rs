@@ -49,6 +49,11 @@ pub enum Command {
     /// Compare two runs of a suite: per config, did quality regress, improve, or stay? Exit 1 when something
     /// regressed.
     Compare(CompareArgs),
+    /// Fine-tuning data: check a file, split it, find leakage between training and held-out data.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Read a customization job's training and validation metrics: where did validation loss stop improving?
+    Loss(LossArgs),
     /// Serve the embedded Bedrock-compatible endpoint (simulated models) until interrupted.
     Serve(ServeArgs),
 }
@@ -93,6 +98,9 @@ pub struct RunArgs {
     /// Most calls in flight (overrides the suite's `concurrency`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
+    /// Refuse to run when held-out examples leak into the few-shot pool (otherwise a warning).
+    #[arg(long)]
+    pub strict: bool,
     /// After the run, compare it with this earlier run (as `compare`), with the same exit codes.
     #[arg(long, value_name = "RUN_DIR")]
     pub baseline: Option<PathBuf>,
@@ -105,6 +113,78 @@ pub struct RunArgs {
     /// Report settings.
     #[command(flatten)]
     pub report: ReportOptions,
+}
+
+/// `data` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Check a JSONL file against Bedrock's customization formats and limits, and for duplicates. Exit 1 on errors.
+    Check {
+        /// The JSONL file.
+        file: PathBuf,
+        /// auto, prompt-completion, bedrock-conversation-2024 or claude-conversation.
+        #[arg(long, default_value = "auto")]
+        format: bedrock_eval::data::Format,
+        /// Model family whose limits apply (nova, nova-2-lite, claude-3-haiku, llama-3.1, titan-text-express, …, or a
+        /// model id).
+        #[arg(long)]
+        family: Option<bedrock_eval::data::ModelFamily>,
+        /// training, validation or held-out (held-out examples may lack the reply and carry extra fields).
+        #[arg(long, default_value = "training")]
+        purpose: bedrock_eval::data::Purpose,
+        /// Jaccard similarity at which two records are near duplicates.
+        #[arg(long, default_value = "0.8")]
+        threshold: bedrock_eval::data::Threshold,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Split a file into train, validation and test parts (seeded; near duplicates stay together).
+    Split {
+        /// The JSONL file.
+        file: PathBuf,
+        /// Share for validation.
+        #[arg(long, default_value_t = 0.15)]
+        validation: f64,
+        /// Share for test.
+        #[arg(long, default_value_t = 0.10)]
+        test: f64,
+        /// Seed of the shuffle.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Jaccard similarity at which records are kept in the same part.
+        #[arg(long, default_value = "0.8")]
+        threshold: bedrock_eval::data::Threshold,
+        /// Folder for the parts (default: the input's folder); existing files are never overwritten.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Held-out examples that also appear, exactly or nearly, in training data. Exit 1 when any does.
+    Leakage {
+        /// The training (or few-shot pool) file.
+        #[arg(long)]
+        train: PathBuf,
+        /// The held-out file.
+        #[arg(long)]
+        held_out: PathBuf,
+        /// Jaccard similarity at which a pair is a near duplicate.
+        #[arg(long, default_value = "0.8")]
+        threshold: bedrock_eval::data::Threshold,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `loss`'s arguments.
+#[derive(Debug, Args)]
+pub struct LossArgs {
+    /// The job's output folder (searched for step_wise_training_metrics.csv and validation_metrics.csv), or files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Folder for loss.md, loss.json and loss.svg.
+    #[arg(long, value_name = "DIR", default_value = "results/loss")]
+    pub out: PathBuf,
 }
 
 /// When a drop counts as a regression.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use bedrock_eval::compare;
 use bedrock_eval::cost::estimate;
+use bedrock_eval::data;
 use bedrock_eval::endpoint::{self, CustomModel, EndpointOptions, TrainingPair};
 use bedrock_eval::error::{InputError, InputErrors};
 use bedrock_eval::provider::bedrock::{BedrockProvider, BedrockSettings};
@@ -18,7 +19,9 @@ use bedrock_eval::suite::{self, Suite};
 use bedrock_eval::{report, run::records::read_records};
 use tokio::sync::mpsc;
 
-use crate::cli::{Command, EndpointArgs, RegressionOptions, ReportOptions, RunArgs, ScoreArgs, ServeArgs};
+use crate::cli::{
+    Command, DataCommand, EndpointArgs, LossArgs, RegressionOptions, ReportOptions, RunArgs, ScoreArgs, ServeArgs,
+};
 
 /// Exit code for a usage or input error.
 const EXIT_INPUT: u8 = 2;
@@ -39,6 +42,8 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         } => plan(&suite, latency_ms, json),
         Command::Report { run_dir, report } => report_run(&run_dir, report),
         Command::Score(args) => score(args).await,
+        Command::Data(command) => data_command(command),
+        Command::Loss(args) => loss(&args),
         Command::Compare(args) => compare_runs(&args.base_run, &args.new_run, args.out.as_deref(), args.rule),
         Command::Serve(args) => serve(args).await,
     }
@@ -58,8 +63,175 @@ pub fn report_error(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(EXIT_FAILURE)
 }
 
+/// Held-out examples that leak into the suite's few-shot pool: warned about (refused with `strict`).
+fn check_suite_leakage(suite: &Suite, strict: bool) -> anyhow::Result<()> {
+    let Some(training) = &suite.training else { return Ok(()) };
+    let report = data::find_leakage_in_files(&training.path, &suite.held_out.path, data::Threshold::DEFAULT)?;
+    if report.leaks.is_empty() {
+        return Ok(());
+    }
+    for leak in &report.leaks {
+        eprintln!("{}: {leak}", suite.held_out.path.display());
+    }
+    let message = format!(
+        "{} held-out examples leak into the training pool {} (exactly or nearly); few-shot demonstrations may give \
+         their answers away",
+        report.leaked_held_out_lines().len(),
+        training.path.display()
+    );
+    if strict {
+        return Err(InputError::in_file(&suite.held_out.path, format!("{message}; refusing (--strict)")).into());
+    }
+    eprintln!("warning: {message} (pass --strict to refuse)");
+    Ok(())
+}
+
+fn data_command(command: DataCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        DataCommand::Check {
+            file,
+            format,
+            family,
+            purpose,
+            threshold,
+            json,
+        } => {
+            let options = data::CheckOptions {
+                format,
+                family,
+                purpose,
+                near_duplicate_threshold: threshold,
+            };
+            let report = data::check_file_with(&file, &options)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for finding in &report.errors {
+                    println!("{}: error: {finding}", file.display());
+                }
+                for finding in &report.warnings {
+                    println!("{}: warning: {finding}", file.display());
+                }
+                let summary = &report.summary;
+                let tokens = |t: &Option<data::TokenStats>| {
+                    t.as_ref().map_or("n/a".to_string(), |t| {
+                        format!("min {} / median {} / p95 {} / max {}", t.min, t.median, t.p95, t.max)
+                    })
+                };
+                println!(
+                    "{}: {} records on {} lines; input tokens {}; output tokens {}; {} errors, {} warnings",
+                    file.display(),
+                    summary.records,
+                    summary.lines,
+                    tokens(&summary.input_tokens),
+                    tokens(&summary.output_tokens),
+                    report.errors.len(),
+                    report.warnings.len()
+                );
+            }
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        DataCommand::Split {
+            file,
+            validation,
+            test,
+            seed,
+            threshold,
+            out,
+        } => {
+            let output_dir = out.unwrap_or_else(|| file.parent().unwrap_or(Path::new(".")).to_path_buf());
+            let options = data::SplitOptions {
+                validation,
+                test,
+                seed,
+                near_duplicate_threshold: threshold,
+                output_dir,
+            };
+            let result = data::split(&file, &options).map_err(|e| match e {
+                data::DataError::Input(input) => anyhow::Error::from(input),
+                other => anyhow::Error::from(other),
+            })?;
+            for warning in &result.warnings {
+                eprintln!("warning: {warning}");
+            }
+            for part in [&result.train, &result.validation, &result.test] {
+                println!("wrote {} ({} records)", part.path.display(), part.lines.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DataCommand::Leakage {
+            train,
+            held_out,
+            threshold,
+            json,
+        } => {
+            let report = data::find_leakage_in_files(&train, &held_out, threshold)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for leak in &report.leaks {
+                    println!("{leak}");
+                }
+                println!(
+                    "{} of {} held-out examples leak into {} ({} records)",
+                    report.leaked_held_out_lines().len(),
+                    report.held_out_records,
+                    train.display(),
+                    report.train_records
+                );
+            }
+            Ok(if report.leaks.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+fn loss(args: &LossArgs) -> anyhow::Result<ExitCode> {
+    let curves = data::loss::read_metrics(&args.paths)?;
+    let diagnosis = data::loss::diagnose(&curves);
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut table = String::from("| epoch | training loss | validation loss |\n|---|---|---|\n");
+    for epoch in &diagnosis.epochs {
+        let value = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.4}"));
+        table.push_str(&format!(
+            "| {} | {} | {} |\n",
+            epoch.epoch,
+            value(epoch.training_loss),
+            value(epoch.validation_loss)
+        ));
+    }
+    let summary = format!(
+        "# Training diagnostics\n\n{}\n\n{}{}\n![Training and validation loss per epoch](loss.svg)\n",
+        diagnosis.explanation,
+        diagnosis
+            .stop_epoch
+            .map_or(String::new(), |e| format!("**Stop at epoch {e}.**\n\n")),
+        table
+    );
+    let files = [
+        ("loss.md", summary.into_bytes()),
+        ("loss.json", serde_json::to_vec_pretty(&diagnosis)?),
+        ("loss.svg", data::loss::curves_svg(&diagnosis)?.into_bytes()),
+    ];
+    println!("{}", diagnosis.explanation);
+    for (name, bytes) in files {
+        let path = args.out.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     let suite = suite::load(path)?;
+    check_suite_leakage(&suite, false)?;
     let plan = run::plan::build_plan(&suite)?;
     println!(
         "{}: ok — {} held-out examples, {} training examples, {} configs, {} criteria, {} requests per run",
@@ -223,6 +395,7 @@ fn check_budget(suite: &Suite, max_cost: f64) -> anyhow::Result<()> {
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let suite = suite::load(&args.suite)?;
+    check_suite_leakage(&suite, args.strict)?;
     if let Some(max_cost) = args.max_cost {
         check_budget(&suite, max_cost)?;
     }

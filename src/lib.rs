@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod cost;
+pub mod data;
 pub mod dataset;
 pub mod endpoint;
 pub mod error;
