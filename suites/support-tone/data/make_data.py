@@ -3,8 +3,8 @@
 
 Kestrel Home is a fictional smart-home company. Every ticket and every reply below is hand-written; this script
 only signs the tickets with customer names, splits each scenario's tickets between training and held-out, and
-writes both files in Bedrock's fine-tuning formats (prompt/completion for training, bedrock-conversation-2024 for
-the held-out split). It uses the standard library only and a fixed seed, so running it again from this folder
+writes both files in the `bedrock-conversation-2024` format Amazon Nova is fine-tuned on (a system block, the ticket
+as the user turn, the reply as the assistant turn), with the fields the rubric reads beside it. It uses the standard library only and a fixed seed, so running it again from this folder
 reproduces both files byte for byte:
 
     python3 make_data.py
@@ -1097,20 +1097,16 @@ def main():
                 "customer": name,
             }
             completion = reply(name, s)
-            if part == "tr":
-                train_rows.append({"prompt": prompt, "completion": completion, **meta})
-            else:
-                held_out_rows.append(
-                    {
-                        "schemaVersion": "bedrock-conversation-2024",
-                        "system": [{"text": SYSTEM}],
-                        "messages": [
-                            {"role": "user", "content": [{"text": prompt}]},
-                            {"role": "assistant", "content": [{"text": completion}]},
-                        ],
-                        **meta,
-                    }
-                )
+            row = {
+                "schemaVersion": "bedrock-conversation-2024",
+                "system": [{"text": SYSTEM}],
+                "messages": [
+                    {"role": "user", "content": [{"text": prompt}]},
+                    {"role": "assistant", "content": [{"text": completion}]},
+                ],
+                **meta,
+            }
+            (train_rows if part == "tr" else held_out_rows).append(row)
 
     for file, rows in (("train.jsonl", train_rows), ("held-out.jsonl", held_out_rows)):
         with open(HERE / file, "w", encoding="utf-8", newline="\n") as out:
