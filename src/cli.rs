@@ -98,6 +98,13 @@ pub struct RunArgs {
     /// Most calls in flight (overrides the suite's `concurrency`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
+    /// How generation calls are made: `live` (on-demand Converse through the executor) or `batch` (Bedrock batch
+    /// inference jobs; needs the suite's `batch:` section).
+    #[arg(long, value_enum, default_value = "live")]
+    pub mode: Mode,
+    /// S3 endpoint for batch input and output (default: AWS, or AWS_ENDPOINT_URL_S3).
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint_url: Option<String>,
     /// Refuse to run when held-out examples leak into the few-shot pool (otherwise a warning).
     #[arg(long)]
     pub strict: bool,
@@ -113,6 +120,15 @@ pub struct RunArgs {
     /// Report settings.
     #[command(flatten)]
     pub report: ReportOptions,
+}
+
+/// How generation calls are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// On-demand calls.
+    Live,
+    /// Bedrock batch inference.
+    Batch,
 }
 
 /// `data` subcommands.

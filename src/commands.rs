@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use bedrock_eval::batch;
 use bedrock_eval::compare;
 use bedrock_eval::cost::estimate;
 use bedrock_eval::data;
@@ -20,7 +21,7 @@ use bedrock_eval::{report, run::records::read_records};
 use tokio::sync::mpsc;
 
 use crate::cli::{
-    Command, DataCommand, EndpointArgs, LossArgs, RegressionOptions, ReportOptions, RunArgs, ScoreArgs, ServeArgs,
+    Command, DataCommand, EndpointArgs, LossArgs, Mode, RegressionOptions, ReportOptions, RunArgs, ScoreArgs, ServeArgs,
 };
 
 /// Exit code for a usage or input error.
@@ -367,6 +368,67 @@ fn plan(path: &Path, latency_ms: u64, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The suite's batch settings, checked for `run --mode batch` before anything is called or created.
+fn batch_settings<'s>(suite: &'s Suite, args: &RunArgs) -> anyhow::Result<&'s batch::BatchSettings> {
+    if args.endpoint.local {
+        return Err(InputError::in_file(
+            &suite.path,
+            "--mode batch needs an S3 bucket, which --local does not provide; point --endpoint-url and \
+             --s3-endpoint-url at a Bedrock-compatible endpoint and an S3 server, or run live",
+        )
+        .into());
+    }
+    suite.file.batch.as_ref().ok_or_else(|| {
+        InputError::in_file(
+            &suite.path,
+            "--mode batch needs the suite's `batch:` section (s3_uri, role_arn)",
+        )
+        .field("batch")
+        .into()
+    })
+}
+
+/// Generation through Bedrock batch inference: submit (or attach to) one job per model, wait, collect the records.
+/// A re-run of an interrupted batch run attaches to the jobs recorded in `batch.json` instead of submitting again.
+async fn run_batch_mode(
+    suite: &Suite,
+    settings: &batch::BatchSettings,
+    args: &RunArgs,
+    endpoint: run::EndpointInfo,
+    run_dir: &Path,
+) -> anyhow::Result<run::RunOutcome> {
+    let clients = batch::BatchClients::from_environment(
+        args.endpoint.region.as_deref(),
+        args.endpoint.profile.as_deref(),
+        args.endpoint.endpoint_url.as_deref(),
+        args.s3_endpoint_url.as_deref(),
+    )
+    .await?;
+    std::fs::create_dir_all(run_dir)?;
+    let planned = run::plan::build_plan(suite)?.len();
+    let requests = batch::pending_requests(suite, run_dir, args.retry_errors)?;
+    let already_recorded = planned - requests.len();
+    let mut metadata =
+        run::RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, run::RunMode::Batch);
+    run::write_metadata(run_dir, &metadata)?;
+    let outcome = batch::run_batch(&requests, settings, &clients, run_dir).await?;
+    eprintln!(
+        "batch: {} job(s) submitted, {} attached; {} records ok, {} errors",
+        outcome.submitted_jobs, outcome.attached_jobs, outcome.ok_records, outcome.error_records
+    );
+    metadata.finish(false);
+    run::write_metadata(run_dir, &metadata)?;
+    Ok(run::RunOutcome {
+        run_dir: run_dir.to_path_buf(),
+        planned,
+        already_recorded,
+        execution: run::executor::ExecutionSummary {
+            recorded: outcome.ok_records + outcome.error_records,
+            ..Default::default()
+        },
+    })
+}
+
 /// Refuses a run whose estimated cost exceeds `--max-cost`, before anything is called or created.
 fn check_budget(suite: &Suite, max_cost: f64) -> anyhow::Result<()> {
     if !(max_cost.is_finite() && max_cost >= 0.0) {
@@ -403,6 +465,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         // Checked before anything is called: a missing or broken baseline is an input error.
         run::read_metadata(baseline)?;
     }
+    let batch_settings = match args.mode {
+        Mode::Live => None,
+        Mode::Batch => Some(batch_settings(&suite, &args)?),
+    };
     let run_dir = run::resolve_run_dir(&args.results, &suite, args.run_id.as_deref(), args.resume)?;
     let (provider, endpoint_info, local) = connect(&args.endpoint, &suite).await?;
 
@@ -411,7 +477,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         retry_errors: args.retry_errors,
         concurrency: args.concurrency.map(usize::from),
     };
-    let outcome = run::run_suite(&suite, &provider, endpoint_info, &run_dir, &options, &mut interrupts).await;
+    let outcome = match batch_settings {
+        None => run::run_suite(&suite, &provider, endpoint_info, &run_dir, &options, &mut interrupts).await,
+        Some(settings) => run_batch_mode(&suite, settings, &args, endpoint_info, &run_dir).await,
+    };
     let judging = match &outcome {
         Ok(outcome) if !outcome.execution.interrupted => Some(
             run::judging::judge_run(

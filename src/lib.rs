@@ -3,6 +3,7 @@
 //! Data flows one way: `suite` → `prompt` → `run` (through a `provider`) → records → `score` → `report`.
 //! The `endpoint` module is a local Bedrock-compatible server used for the offline demo and every test.
 
+pub mod batch;
 pub mod compare;
 pub mod cost;
 pub mod data;

@@ -186,6 +186,8 @@ pub struct CatalogueFile {
 pub struct Catalogue {
     /// Currency.
     pub currency: String,
+    /// The batch discount a source states for models without their own batch prices.
+    pub batch_discount: Option<f64>,
     by_model: BTreeMap<String, ModelPrice>,
 }
 
@@ -200,6 +202,7 @@ impl Catalogue {
     pub fn from_file(file: CatalogueFile) -> Catalogue {
         Catalogue {
             currency: file.currency,
+            batch_discount: file.batch_discount_default,
             by_model: file.models.into_iter().map(|m| (m.model.clone(), m)).collect(),
         }
     }
@@ -219,6 +222,20 @@ impl Catalogue {
             self.by_model.insert(key, merged);
         }
         self
+    }
+
+    /// Batch-inference prices of `model`: its own batch prices, else the on-demand prices less the stated batch
+    /// discount; `None` when neither is known.
+    pub fn batch_prices(&self, model: &str) -> Option<(f64, f64)> {
+        let row = self.get(model)?;
+        match (row.batch_input_per_million, row.batch_output_per_million) {
+            (Some(input), Some(output)) => Some((input, output)),
+            _ => {
+                let (input, output) = row.on_demand().both()?;
+                let keep = 1.0 - self.batch_discount?;
+                Some((input * keep, output * keep))
+            }
+        }
     }
 
     /// The prices of `model` (an inference-profile id is priced as its model).

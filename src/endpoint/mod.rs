@@ -12,6 +12,7 @@
 //!
 //! It only ever binds a loopback address.
 
+mod control;
 pub mod faults;
 pub mod model_id;
 mod openai;
@@ -55,6 +56,27 @@ pub struct EndpointOptions {
     pub default_max_tokens: u32,
     /// Largest `maxTokens` accepted; more is a `ValidationException`.
     pub max_tokens_limit: u32,
+    /// The S3-compatible server batch jobs read their input from and write their output to; without it,
+    /// `CreateModelInvocationJob` is refused.
+    pub s3: Option<S3Options>,
+}
+
+/// Where the endpoint's batch jobs reach S3, and the credentials to sign with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Options {
+    /// Base URL of the S3-compatible server (path-style addressing).
+    pub endpoint_url: String,
+    /// Access key id to sign requests with.
+    #[serde(default = "local_key")]
+    pub access_key_id: String,
+    /// Secret access key to sign requests with.
+    #[serde(default = "local_key")]
+    pub secret_access_key: String,
+}
+
+fn local_key() -> String {
+    "local".to_string()
 }
 
 impl Default for EndpointOptions {
@@ -67,6 +89,7 @@ impl Default for EndpointOptions {
             degrade: BTreeMap::new(),
             default_max_tokens: 1024,
             max_tokens_limit: 10_000,
+            s3: None,
         }
     }
 }

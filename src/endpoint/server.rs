@@ -178,6 +178,23 @@ impl Shared {
         self.answer(state, model_id, &parsed, fine_tuned, plan, now)
     }
 
+    /// Answers one batch record's `modelInput` (a Converse body) as a live Converse call to `model_id` would be
+    /// answered, with the same faults and counts (used by `control.rs`).
+    pub(super) fn answer_record(&self, model_id: &str, body: &[u8]) -> Result<Completion, BedrockError> {
+        let (_, _, reply) = self.decide_with(model_id, |state, plan, now| {
+            let parsed = parse_converse(body, self.limits())?;
+            let fine_tuned = match resolve(model_id, |id| self.fine_tuned.contains_key(id))? {
+                ModelTarget::Custom(key) => self.fine_tuned.get(&key),
+                ModelTarget::Base(_) => None,
+            };
+            self.answer(state, model_id, &parsed, fine_tuned, plan, now)
+        });
+        match reply {
+            Reply::Answer(completion) | Reply::Malformed(completion, _) => Ok(completion),
+            Reply::Refused(error, _) => Err(error),
+        }
+    }
+
     /// The answer of `model_id` (as `fine_tuned` when given) to a parsed request, after access, faults and quota.
     fn answer(
         &self,
@@ -276,6 +293,7 @@ fn check_authorization(headers: &HeaderMap) -> Result<(), BedrockError> {
 
 /// The endpoint's routes.
 pub fn router(shared: Arc<Shared>) -> Router {
+    let control = super::control::router(Arc::clone(&shared), shared.options.s3.as_ref(), shared.options.seed);
     Router::new()
         .route("/model/{model_id}/converse", post(converse))
         .route("/model/{model_id}/count-tokens", post(count_tokens))
@@ -285,6 +303,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .fallback(unknown_operation)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared)
+        .merge(control)
 }
 
 fn millis_since(start: Instant) -> u64 {

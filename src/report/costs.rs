@@ -106,7 +106,7 @@ pub fn cost_report(suite: &Suite, summaries: &[ConfigSummary], analysis: &Analys
 }
 
 /// What the run itself cost (generation at per-token prices, and the judge), whatever the suite's `cost:` section.
-pub fn run_cost(suite: &Suite, summaries: &[ConfigSummary], judge: Option<&JudgeUsage>) -> RunCost {
+pub fn run_cost(suite: &Suite, summaries: &[ConfigSummary], judge: Option<&JudgeUsage>, batch: bool) -> RunCost {
     let catalogue = catalogue(suite);
     let section = suite.file.cost.as_ref();
     let inputs: Vec<ConfigInput> = suite
@@ -126,7 +126,16 @@ pub fn run_cost(suite: &Suite, summaries: &[ConfigSummary], judge: Option<&Judge
                 }
             } else {
                 let custom = section.and_then(|s| s.custom.get(&config.name));
-                cost::serving(config.kind, &config.name, &config.model, custom, &catalogue)
+                let on_demand = cost::serving(config.kind, &config.name, &config.model, custom, &catalogue);
+                match (batch, catalogue.batch_prices(&config.model)) {
+                    // A batch run pays batch prices for what the catalogue prices for batch.
+                    (true, Some((input, output))) => Serving::PerToken {
+                        input_per_million: input,
+                        output_per_million: output,
+                        storage_per_month: 0.0,
+                    },
+                    _ => on_demand,
+                }
             };
             ConfigInput {
                 config: &config.name,

@@ -156,6 +156,13 @@ pub fn report_md(data: &ReportData) -> String {
     let facts = [
         ("run", metadata.run_id.clone()),
         ("endpoint", endpoint),
+        (
+            "mode",
+            match metadata.mode {
+                crate::run::RunMode::Live => "live (on-demand calls)".to_string(),
+                crate::run::RunMode::Batch => "batch inference (the run's cost at batch prices)".to_string(),
+            },
+        ),
         ("started", metadata.started_at.clone()),
         (
             "finished",

@@ -207,7 +207,7 @@ pub fn build<'a>(
             .count(),
     });
     let cost = costs::cost_report(suite, &summaries, &analysis);
-    let run_cost = costs::run_cost(suite, &summaries, judge.as_ref());
+    let run_cost = costs::run_cost(suite, &summaries, judge.as_ref(), metadata.mode == run::RunMode::Batch);
     Ok(ReportData {
         cost,
         run_cost,

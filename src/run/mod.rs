@@ -79,6 +79,9 @@ pub struct RunMetadata {
     pub harness_version: String,
     /// Where the calls went.
     pub endpoint: EndpointInfo,
+    /// Live (on-demand) calls or batch inference jobs.
+    #[serde(default)]
+    pub mode: RunMode,
     /// The command line.
     pub arguments: Vec<String>,
     /// When this run (or its latest resumption) started.
@@ -106,6 +109,66 @@ pub struct RubricOverride {
     pub path: PathBuf,
     /// Its SHA-256.
     pub sha256: String,
+}
+
+/// How the generation calls were made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// On-demand Converse calls through the executor.
+    #[default]
+    Live,
+    /// Bedrock batch inference jobs.
+    Batch,
+}
+
+impl RunMetadata {
+    /// The metadata of a run (or resumption) starting now.
+    pub fn starting(
+        suite: &Suite,
+        endpoint: EndpointInfo,
+        run_dir: &Path,
+        planned: usize,
+        already_recorded: usize,
+        mode: RunMode,
+    ) -> RunMetadata {
+        RunMetadata {
+            run_id: run_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            suite: suite.file.name.clone(),
+            suite_path: std::fs::canonicalize(&suite.path).unwrap_or_else(|_| suite.path.clone()),
+            suite_sha256: suite.sha256.clone(),
+            suite_git_commit: git_commit(&suite.path),
+            held_out_sha256: suite.held_out.sha256.clone(),
+            training_sha256: suite.training.as_ref().map(|d| d.sha256.clone()),
+            rubric_sha256: suite.rubric.sha256.clone(),
+            models: suite
+                .file
+                .configs
+                .iter()
+                .map(|c| (c.name.clone(), c.model.clone()))
+                .collect(),
+            harness_version: env!("CARGO_PKG_VERSION").to_string(),
+            endpoint,
+            mode,
+            arguments: std::env::args().collect(),
+            started_at: now(),
+            finished_at: None,
+            status: "running".into(),
+            planned_requests: planned,
+            already_recorded,
+            rubric_override: None,
+            run_cost: None,
+        }
+    }
+
+    /// Marks the run finished (or interrupted) now.
+    pub fn finish(&mut self, interrupted: bool) {
+        self.finished_at = Some(now());
+        self.status = if interrupted { "interrupted" } else { "finished" }.into();
+    }
 }
 
 /// How a run was asked to go.
@@ -210,35 +273,7 @@ pub async fn run_suite(
     let todo: Vec<PlannedRequest> = plan.into_iter().filter(|p| !done.contains(&p.fingerprint)).collect();
     let already_recorded = planned - todo.len();
 
-    let mut metadata = RunMetadata {
-        run_id: run_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        suite: suite.file.name.clone(),
-        suite_path: std::fs::canonicalize(&suite.path).unwrap_or_else(|_| suite.path.clone()),
-        suite_sha256: suite.sha256.clone(),
-        suite_git_commit: git_commit(&suite.path),
-        held_out_sha256: suite.held_out.sha256.clone(),
-        training_sha256: suite.training.as_ref().map(|d| d.sha256.clone()),
-        rubric_sha256: suite.rubric.sha256.clone(),
-        models: suite
-            .file
-            .configs
-            .iter()
-            .map(|c| (c.name.clone(), c.model.clone()))
-            .collect(),
-        harness_version: env!("CARGO_PKG_VERSION").to_string(),
-        endpoint,
-        arguments: std::env::args().collect(),
-        started_at: now(),
-        finished_at: None,
-        status: "running".into(),
-        planned_requests: planned,
-        already_recorded,
-        rubric_override: None,
-        run_cost: None,
-    };
+    let mut metadata = RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, RunMode::Live);
     write_metadata(run_dir, &metadata)?;
 
     let limiters = Limiters::new(&suite.file.limits);
@@ -260,13 +295,7 @@ pub async fn run_suite(
     .await?;
     progress.finish();
 
-    metadata.finished_at = Some(now());
-    metadata.status = if execution.interrupted {
-        "interrupted"
-    } else {
-        "finished"
-    }
-    .into();
+    metadata.finish(execution.interrupted);
     write_metadata(run_dir, &metadata)?;
     Ok(RunOutcome {
         run_dir: run_dir.to_path_buf(),

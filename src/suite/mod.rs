@@ -224,6 +224,12 @@ impl Checker<'_> {
         if let Some(cost) = &file.cost {
             errors.extend(self.check_cost(cost, file));
         }
+        if let Some(batch) = &file.batch {
+            if let Err(message) = batch.validate() {
+                let field = message.split_once(':').map_or("batch", |(f, _)| f).to_string();
+                errors.push(self.at(&field, message));
+            }
+        }
         let analysis = &file.analysis;
         if !(analysis.alpha > 0.0 && analysis.alpha < 0.5) {
             errors.push(self.at(

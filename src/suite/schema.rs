@@ -43,6 +43,9 @@ pub struct SuiteFile {
     /// Volumes, prices and serving of the configs, for the cost figures; without it the report has none.
     #[serde(default)]
     pub cost: Option<CostSection>,
+    /// Bedrock batch inference settings, for `run --mode batch`.
+    #[serde(default)]
+    pub batch: Option<crate::batch::BatchSettings>,
     /// The LLM judge that scores the rubric's `judge` criteria; required when the rubric has any.
     #[serde(default)]
     pub judge: Option<JudgeSection>,
