@@ -200,6 +200,11 @@ pub fn report_md(data: &ReportData) -> String {
     out
 }
 
+/// "1 loss", "2 losses".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn points(value: Option<f64>) -> String {
     value.map_or_else(|| NOT_ENOUGH.to_string(), |v| format!("{v:.1}"))
 }
@@ -259,13 +264,13 @@ fn verdict_section(data: &ReportData) -> String {
             "no difference observed: every matched example scored the same".to_string()
         } else {
             let detail = format!(
-                "{} quality points (95% CI {}; adjusted p {}; {} wins, {} ties, {} losses)",
+                "{} quality points (95% CI {}; adjusted p {}; {}, {}, {})",
                 signed_points(p.mean_difference),
                 interval(p.t_test.confidence_interval, true),
                 p_value(c.p_holm),
-                p.wins,
-                p.ties,
-                p.losses
+                count(p.wins, "win", "wins"),
+                count(p.ties, "tie", "ties"),
+                count(p.losses, "loss", "losses")
             );
             match c.verdict {
                 Verdict::NoDetectableDifference => format!(
