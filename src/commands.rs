@@ -10,7 +10,7 @@ use bedrock_eval::batch;
 use bedrock_eval::compare;
 use bedrock_eval::cost::estimate;
 use bedrock_eval::data;
-use bedrock_eval::endpoint::{self, CustomModel, EndpointOptions, TrainingPair};
+use bedrock_eval::endpoint::{self, EndpointOptions};
 use bedrock_eval::error::{InputError, InputErrors};
 use bedrock_eval::provider::bedrock::{BedrockProvider, BedrockSettings};
 use bedrock_eval::provider::routing::{self, RoutingProvider};
@@ -244,34 +244,6 @@ fn validate(path: &Path) -> anyhow::Result<ExitCode> {
         plan.len()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The embedded endpoint's settings for a suite: its seed, faults, and simulated custom models with their data.
-pub fn local_endpoint_options(suite: &Suite) -> EndpointOptions {
-    let section = &suite.file.local_endpoint;
-    EndpointOptions {
-        seed: section.seed,
-        faults: section.faults.clone(),
-        custom_models: suite
-            .simulated_custom_models
-            .iter()
-            .map(|(arn, dataset)| {
-                let tuned_on = dataset
-                    .examples
-                    .iter()
-                    .filter_map(|e| {
-                        Some(TrainingPair {
-                            prompt: e.input.clone(),
-                            completion: e.reference.clone()?,
-                        })
-                    })
-                    .collect();
-                (arn.clone(), CustomModel { tuned_on })
-            })
-            .collect(),
-        degrade: section.degrade.clone(),
-        ..EndpointOptions::default()
-    }
 }
 
 /// Exit code when a comparison finds a regression.
@@ -554,7 +526,7 @@ async fn connect(
     let input_error = |e: routing::RoutingError| InputError::in_file(&suite.path, e.to_string());
     if args.local {
         let bind = SocketAddr::from(([127, 0, 0, 1], 0));
-        let running = endpoint::start(local_endpoint_options(suite), bind)
+        let running = endpoint::start(suite.local_endpoint_options(), bind)
             .await
             .context("cannot start the embedded endpoint")?;
         let url = running.url();
@@ -738,7 +710,7 @@ async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut options = match &args.suite {
-        Some(path) => local_endpoint_options(&suite::load(path)?),
+        Some(path) => suite::load(path)?.local_endpoint_options(),
         None => EndpointOptions::default(),
     };
     let faults = &mut options.faults;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bedrock_eval::batch::{self, BatchClients, BatchSettings};
-use bedrock_eval::endpoint::{self, CustomModel, EndpointOptions, RunningEndpoint, S3Options, TrainingPair};
+use bedrock_eval::endpoint::{self, EndpointOptions, RunningEndpoint, S3Options};
 use bedrock_eval::provider::bedrock::BedrockProvider;
 use bedrock_eval::run::plan::build_plan;
 use bedrock_eval::run::records::{read_records, Record, RecordStatus};
@@ -64,32 +64,13 @@ fn mini_suite(dir: &Path) -> (PathBuf, Suite) {
 
 /// The endpoint options `run --local` uses for a suite (its seed and simulated custom models), plus S3.
 fn options(suite: &Suite, s3_url: Option<&str>) -> EndpointOptions {
-    let custom_models: BTreeMap<String, CustomModel> = suite
-        .simulated_custom_models
-        .iter()
-        .map(|(arn, dataset)| {
-            let tuned_on = dataset
-                .examples
-                .iter()
-                .filter_map(|e| {
-                    Some(TrainingPair {
-                        prompt: e.input.clone(),
-                        completion: e.reference.clone()?,
-                    })
-                })
-                .collect();
-            (arn.clone(), CustomModel { tuned_on })
-        })
-        .collect();
     EndpointOptions {
-        seed: suite.file.local_endpoint.seed,
-        custom_models,
         s3: s3_url.map(|url| S3Options {
             endpoint_url: url.to_string(),
             access_key_id: KEY.into(),
             secret_access_key: SECRET.into(),
         }),
-        ..EndpointOptions::default()
+        ..suite.local_endpoint_options()
     }
 }
 

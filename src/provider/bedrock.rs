@@ -3,6 +3,7 @@
 //! The SDK's own retries are switched off: the executor retries, so attempts, backoff and rate limits are counted
 //! and recorded in one place.
 
+use super::error_chain;
 use aws_config::BehaviorVersion;
 use aws_sdk_bedrockruntime::config::http::HttpResponse;
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
@@ -215,15 +216,4 @@ fn map_error(error: SdkError<ConverseError, HttpResponse>) -> CallError {
         },
         _ => other(error_chain(&error)),
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -145,3 +145,15 @@ pub trait Provider: Send + Sync {
     /// Sends one request, once (the executor owns retries and timeouts).
     fn converse<'a>(&'a self, request: &'a ModelRequest) -> BoxFuture<'a, Result<Completion, CallError>>;
 }
+
+/// An error and its chain of causes on one line, "outer: inner: innermost".
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -4,6 +4,7 @@
 //! One attempt per call, like the Bedrock provider: the executor owns retries and timeouts. HTTP failures are
 //! typed with the same [`CallErrorKind`]s as Bedrock's exceptions, so the executor retries them alike.
 
+use super::error_chain;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -294,17 +295,6 @@ fn transport_error(error: &reqwest::Error) -> CallError {
         status: None,
         message: format!("request to an OpenAI-compatible server failed: {}", error_chain(error)),
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

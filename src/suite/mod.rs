@@ -35,6 +35,36 @@ pub struct Suite {
 }
 
 impl Suite {
+    /// The embedded endpoint's settings for this suite (`run --local`, `serve --suite`): its seed, faults, planted
+    /// regressions, and the simulated custom models with the data each was "tuned" on.
+    pub fn local_endpoint_options(&self) -> crate::endpoint::EndpointOptions {
+        let section = &self.file.local_endpoint;
+        let custom_models = self
+            .simulated_custom_models
+            .iter()
+            .map(|(arn, dataset)| {
+                let tuned_on = dataset
+                    .examples
+                    .iter()
+                    .filter_map(|e| {
+                        Some(crate::endpoint::TrainingPair {
+                            prompt: e.input.clone(),
+                            completion: e.reference.clone()?,
+                        })
+                    })
+                    .collect();
+                (arn.clone(), crate::endpoint::CustomModel { tuned_on })
+            })
+            .collect();
+        crate::endpoint::EndpointOptions {
+            seed: section.seed,
+            faults: section.faults.clone(),
+            custom_models,
+            degrade: section.degrade.clone(),
+            ..crate::endpoint::EndpointOptions::default()
+        }
+    }
+
     /// The training pool's examples (empty without one).
     pub fn pool(&self) -> &[Example] {
         self.training.as_ref().map_or(&[], |d| d.examples.as_slice())
