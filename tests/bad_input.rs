@@ -172,6 +172,26 @@ const CASES: &[Case] = &[
         mentions: &["limits.amazon.nova-pro-v1:0", "not the model of any config"],
     },
     Case {
+        name: "fault rate out of range",
+        edits: &[(
+            "suite.yaml",
+            "baseline: base\n",
+            "baseline: base\nlocal_endpoint:\n  faults:\n    throttle_rate: 2\n",
+        )],
+        location: "suite.yaml:25:",
+        mentions: &["local_endpoint.faults.throttle_rate", "not a fraction"],
+    },
+    Case {
+        name: "planted regression out of range",
+        edits: &[(
+            "suite.yaml",
+            "baseline: base\n",
+            "baseline: base\nlocal_endpoint:\n  degrade:\n    amazon.nova-lite-v1:0: -0.5\n",
+        )],
+        location: "suite.yaml:25:",
+        mentions: &["local_endpoint.degrade.amazon.nova-lite-v1:0", "not a fraction"],
+    },
+    Case {
         name: "bad regex in rubric",
         edits: &[(
             "rubric.yaml",

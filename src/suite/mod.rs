@@ -254,6 +254,17 @@ impl Checker<'_> {
         if let Some(cost) = &file.cost {
             errors.extend(self.check_cost(cost, file));
         }
+        // The embedded endpoint's own checks (fault rates, planted regressions), made here so a bad value is an
+        // error with its position rather than a failure when `run --local` starts the endpoint.
+        let endpoint = crate::endpoint::EndpointOptions {
+            seed: file.local_endpoint.seed,
+            faults: file.local_endpoint.faults.clone(),
+            degrade: file.local_endpoint.degrade.clone(),
+            ..crate::endpoint::EndpointOptions::default()
+        };
+        if let Err(crate::endpoint::EndpointError::InvalidOption { field, message }) = endpoint.validate() {
+            errors.push(self.at(&format!("local_endpoint.{field}"), message));
+        }
         if let Some(batch) = &file.batch {
             if let Err(message) = batch.validate() {
                 let field = message.split_once(':').map_or("batch", |(f, _)| f).to_string();
