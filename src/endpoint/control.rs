@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::server::Shared;
+use super::server::{check_authorization, Shared};
 use super::wire::{converse_body, json_response, BedrockError, ErrorKind};
 use super::S3Options;
 
@@ -143,17 +143,6 @@ fn request_id(seed: u64, n: u64) -> String {
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
-fn authorized(headers: &HeaderMap) -> Result<(), BedrockError> {
-    if headers.contains_key(header::AUTHORIZATION) {
-        Ok(())
-    } else {
-        Err(BedrockError::new(
-            ErrorKind::AccessDenied,
-            "Missing Authentication Token",
-        ))
-    }
-}
-
 /// `s3Uri` of `{"s3InputDataConfig": {"s3Uri": …}}` (or the output form).
 fn s3_uri(config: &Value, member: &str, field: &str) -> Result<String, BedrockError> {
     config
@@ -174,7 +163,7 @@ fn split_uri(uri: &str) -> (String, String) {
 /// starts it.
 async fn create_job(State(control): State<Arc<ControlPlane>>, headers: HeaderMap, body: Bytes) -> Response {
     let created = (|| {
-        authorized(&headers)?;
+        check_authorization(&headers)?;
         let body: CreateBody = serde_json::from_slice(&body)
             .map_err(|e| BedrockError::validation(format!("Malformed CreateModelInvocationJob request: {e}")))?;
         let name_ok = !body.job_name.is_empty()
@@ -269,7 +258,7 @@ async fn get_job(
     headers: HeaderMap,
 ) -> Response {
     let id = identifier.rsplit('/').next().unwrap_or(&identifier).to_string();
-    let found = authorized(&headers).and_then(|()| {
+    let found = check_authorization(&headers).and_then(|()| {
         control.lock().by_id.get(&id).cloned().ok_or_else(|| {
             BedrockError::new(
                 ErrorKind::ResourceNotFound,

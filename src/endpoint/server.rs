@@ -280,7 +280,7 @@ impl Shared {
 }
 
 /// Any `Authorization` header will do (SigV4 or bearer; signatures are not checked), but one must be present.
-fn check_authorization(headers: &HeaderMap) -> Result<(), BedrockError> {
+pub(super) fn check_authorization(headers: &HeaderMap) -> Result<(), BedrockError> {
     if headers.contains_key(header::AUTHORIZATION) {
         Ok(())
     } else {
