@@ -121,18 +121,8 @@ pub fn estimate(suite: &Suite, catalogue: &Catalogue, latency_ms: u64) -> anyhow
                 ))
             })
             .sum();
-        let serving = if config.kind == ConfigKind::Custom && !config.model.contains(":custom-model-deployment/") {
-            Serving::Provisioned {
-                model_units: 0,
-                commitment: super::Commitment::None,
-                per_unit_hour: 0.0,
-                storage_per_month: 0.0,
-                tokens_per_minute_per_unit: None,
-            }
-        } else {
-            let custom = cost.and_then(|c| c.custom.get(&config.name));
-            super::serving(config.kind, &config.name, &config.model, custom, catalogue)
-        };
+        let custom = cost.and_then(|c| c.custom.get(&config.name));
+        let serving = super::per_call_serving(config.kind, &config.name, &config.model, custom, catalogue);
         let (price, note) = priced(&serving, input, output);
         let entry = per_model.entry(config.model.clone()).or_default();
         entry.0 += requests.len();

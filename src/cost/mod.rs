@@ -174,6 +174,34 @@ fn capacity(units: u32, tokens_per_minute_per_unit: f64, tokens_per_request: f64
     f64::from(units) * tokens_per_minute_per_unit / tokens_per_request / peak_factor * 60.0 * hours
 }
 
+/// Whether a config is served on Provisioned Throughput: a custom model addressed by anything but a custom-model
+/// deployment ARN (those are billed per token).
+pub fn is_provisioned(kind: ConfigKind, model: &str) -> bool {
+    kind == ConfigKind::Custom && !model.contains(":custom-model-deployment/")
+}
+
+/// How one call of a config is billed, for what a run costs (not what serving it a month costs): as [`serving`],
+/// except that a Provisioned Throughput config costs nothing per call whether or not its units and hourly price are
+/// known, since the units are billed by the hour.
+pub fn per_call_serving(
+    kind: ConfigKind,
+    config: &str,
+    model: &str,
+    custom: Option<&CustomServing>,
+    catalogue: &Catalogue,
+) -> Serving {
+    if is_provisioned(kind, model) {
+        return Serving::Provisioned {
+            model_units: 0,
+            commitment: Commitment::None,
+            per_unit_hour: 0.0,
+            storage_per_month: 0.0,
+            tokens_per_minute_per_unit: None,
+        };
+    }
+    serving(kind, config, model, custom, catalogue)
+}
+
 /// How a config is billed, from its kind, model, the suite's `cost.custom` entry and the catalogue.
 pub fn serving(
     kind: ConfigKind,
@@ -183,13 +211,12 @@ pub fn serving(
     catalogue: &Catalogue,
 ) -> Serving {
     let unpriced = |reason: String| Serving::Unpriced { reason };
-    let is_deployment = model.contains(":custom-model-deployment/");
     // A price keyed by the model itself (e.g. an ARN in `cost.prices`) comes first, then the base model's.
     let base = custom.and_then(|c| c.base_model.as_deref());
     let own = catalogue.get(model);
     let base_row = base.and_then(|b| catalogue.get(b));
     match kind {
-        ConfigKind::Custom if !is_deployment => {
+        ConfigKind::Custom if is_provisioned(kind, model) => {
             let Some(custom) = custom else {
                 return unpriced(format!("no `cost.custom.{config}` entry (model units, commitment)"));
             };

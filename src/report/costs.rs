@@ -5,7 +5,6 @@ use serde::Serialize;
 use super::analysis::Analysis;
 use super::{ConfigSummary, JudgeUsage};
 use crate::cost::{self, BreakEven, Catalogue, ConfigCost, ConfigInput, ModelPrice, RunCost, Serving, Usage};
-use crate::suite::schema::ConfigKind;
 use crate::suite::Suite;
 
 /// Cost figures for the report.
@@ -34,10 +33,6 @@ fn usage(summary: &ConfigSummary) -> Usage {
         input_tokens: summary.input_tokens,
         output_tokens: summary.output_tokens,
     }
-}
-
-fn is_provisioned(kind: ConfigKind, model: &str) -> bool {
-    kind == ConfigKind::Custom && !model.contains(":custom-model-deployment/")
 }
 
 /// The catalogue with the suite's overrides.
@@ -115,27 +110,18 @@ pub fn run_cost(suite: &Suite, summaries: &[ConfigSummary], judge: Option<&Judge
         .iter()
         .zip(summaries)
         .map(|(config, summary)| {
-            let serving = if is_provisioned(config.kind, &config.model) {
-                // Only the per-token charge matters for the run itself, and Provisioned Throughput has none.
-                Serving::Provisioned {
-                    model_units: 0,
-                    commitment: cost::Commitment::None,
-                    per_unit_hour: 0.0,
-                    storage_per_month: 0.0,
-                    tokens_per_minute_per_unit: None,
-                }
-            } else {
-                let custom = section.and_then(|s| s.custom.get(&config.name));
-                let on_demand = cost::serving(config.kind, &config.name, &config.model, custom, &catalogue);
-                match (batch, catalogue.batch_prices(&config.model)) {
-                    // A batch run pays batch prices for what the catalogue prices for batch.
-                    (true, Some((input, output))) => Serving::PerToken {
+            let custom = section.and_then(|s| s.custom.get(&config.name));
+            let on_demand = cost::per_call_serving(config.kind, &config.name, &config.model, custom, &catalogue);
+            let serving = match (batch, catalogue.batch_prices(&config.model)) {
+                // A batch run pays batch prices for what the catalogue prices for batch.
+                (true, Some((input, output))) if !matches!(on_demand, Serving::Provisioned { .. }) => {
+                    Serving::PerToken {
                         input_per_million: input,
                         output_per_million: output,
                         storage_per_month: 0.0,
-                    },
-                    _ => on_demand,
+                    }
                 }
+                _ => on_demand,
             };
             ConfigInput {
                 config: &config.name,

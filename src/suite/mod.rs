@@ -386,7 +386,7 @@ impl Checker<'_> {
                     ));
                 }
             }
-            let provisioned = config.kind == ConfigKind::Custom && !config.model.contains(":custom-model-deployment/");
+            let provisioned = crate::cost::is_provisioned(config.kind, &config.model);
             let units = cost.custom.get(&config.name).and_then(|c| c.model_units);
             if provisioned && units.is_none() {
                 errors.push(self.at(
