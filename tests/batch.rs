@@ -1,6 +1,8 @@
 //! Batch inference end to end over loopback: an in-process S3 server (s3s-fs on a temp dir), the embedded
 //! endpoint serving the batch control plane, and the real SDK clients (aws-sdk-bedrock, aws-sdk-s3).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -341,20 +343,15 @@ async fn below_the_minimum_nothing_is_submitted_and_errors_become_records() {
         .any(|j| j["status"] == "PartiallyCompleted" && j["errorRecordCount"] == 8));
 }
 
-/// A copy of the example suite (data and rubric read from the repository), with a `batch:` section.
+/// The example suite with a `batch:` section.
 fn example_suite_with_batch(dir: &Path) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/support-tone");
-    let mut text = std::fs::read_to_string(root.join("suite.yaml"))
-        .expect("example suite")
-        .replace("data/", &format!("{}/data/", root.display()))
-        .replace("../../rubrics/", &format!("{}/../../rubrics/", root.display()));
-    text.push_str(&format!(
-        "batch:\n  s3_uri: s3://{BUCKET}/cli\n  role_arn: arn:aws:iam::123456789012:role/BedrockBatch\n  \
-         poll_interval_ms: 10\n  max_poll_interval_ms: 80\n  timeout_minutes: 1\n  min_records_per_job: 1\n"
-    ));
-    let path = dir.join("suite.yaml");
-    std::fs::write(&path, text).expect("suite written");
-    path
+    common::example_suite(
+        dir,
+        &format!(
+            "batch:\n  s3_uri: s3://{BUCKET}/cli\n  role_arn: arn:aws:iam::123456789012:role/BedrockBatch\n  \
+             poll_interval_ms: 10\n  max_poll_interval_ms: 80\n  timeout_minutes: 1\n  min_records_per_job: 1\n"
+        ),
+    )
 }
 
 fn cli_run(suite: &Path, results: &Path, endpoint_url: &str, s3_url: &str, extra: &[&str]) -> std::process::Output {

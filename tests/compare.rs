@@ -2,24 +2,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use common::{command, command_with_test_credentials, edit, mini_suite, Server};
+use common::{command, command_with_test_credentials, edit, example_suite, mini_suite, Server};
 
 const TUNED: &str = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/k3str3lsupp0";
-
-/// A copy of the example suite (its data and rubric read from the repository).
-fn example_suite(dir: &Path) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/support-tone");
-    let text = std::fs::read_to_string(root.join("suite.yaml"))
-        .unwrap()
-        .replace("data/", &format!("{}/data/", root.display()))
-        .replace("../../rubrics/", &format!("{}/../../rubrics/", root.display()));
-    let path = dir.join("suite.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn run_on(server: &Server, suite: &Path, results: &Path, id: &str, extra: &[&str]) -> Output {
     command_with_test_credentials()
@@ -53,7 +41,7 @@ fn text(output: &Output) -> String {
 #[test]
 fn a_planted_drop_fails_only_its_config_and_a_tolerance_absorbs_it() {
     let dir = tempfile::tempdir().unwrap();
-    let suite = example_suite(dir.path());
+    let suite = example_suite(dir.path(), "");
     let results = dir.path().join("results");
     let healthy = Server::for_suite(&suite, &[]);
     assert!(run_on(&healthy, &suite, &results, "base", &[]).status.success());

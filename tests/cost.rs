@@ -3,21 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{command, mini_suite};
-
-fn example_suite(dir: &Path) -> PathBuf {
-    // A copy of the example suite whose data paths still point at the repository's files.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/support-tone");
-    let text = std::fs::read_to_string(root.join("suite.yaml"))
-        .unwrap()
-        .replace("data/", &format!("{}/data/", root.display()))
-        .replace("../../rubrics/", &format!("{}/../../rubrics/", root.display()));
-    let path = dir.join("suite.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use common::{command, example_suite, mini_suite};
 
 fn plan(suite: &Path) -> serde_json::Value {
     let output = command().arg("plan").arg(suite).arg("--json").output().unwrap();
@@ -32,7 +20,7 @@ fn within(estimate: u64, actual: u64, tolerance: f64) -> bool {
 #[test]
 fn the_plan_estimates_tokens_within_20_percent_and_the_budget_is_enforced() {
     let dir = tempfile::tempdir().unwrap();
-    let suite = example_suite(dir.path());
+    let suite = example_suite(dir.path(), "");
     let plan = plan(&suite);
     let parts = plan["parts"].as_array().unwrap();
     assert_eq!(parts.len(), 4, "three configs and the judge");

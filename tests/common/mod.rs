@@ -151,6 +151,20 @@ pub fn mini_suite(dir: &Path) -> PathBuf {
     dir.join("suite.yaml")
 }
 
+/// Writes a copy of the example suite into `dir` (its data and rubric still read from the repository), plus
+/// `extra` YAML appended; returns its path.
+pub fn example_suite(dir: &Path, extra: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/support-tone");
+    let mut text = std::fs::read_to_string(root.join("suite.yaml"))
+        .unwrap()
+        .replace("data/", &format!("{}/data/", root.display()))
+        .replace("../../rubrics/", &format!("{}/../../rubrics/", root.display()));
+    text.push_str(extra);
+    let path = dir.join("suite.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// Edits a suite file in place.
 pub fn edit(path: &Path, find: &str, replace: &str) {
     let text = std::fs::read_to_string(path).unwrap();
