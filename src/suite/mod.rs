@@ -38,7 +38,6 @@ impl Suite {
     /// The embedded endpoint's settings for this suite (`run --local`, `serve --suite`): its seed, faults, planted
     /// regressions, and the simulated custom models with the data each was "tuned" on.
     pub fn local_endpoint_options(&self) -> crate::endpoint::EndpointOptions {
-        let section = &self.file.local_endpoint;
         let custom_models = self
             .simulated_custom_models
             .iter()
@@ -57,11 +56,8 @@ impl Suite {
             })
             .collect();
         crate::endpoint::EndpointOptions {
-            seed: section.seed,
-            faults: section.faults.clone(),
             custom_models,
-            degrade: section.degrade.clone(),
-            ..crate::endpoint::EndpointOptions::default()
+            ..self.file.local_endpoint.endpoint_options()
         }
     }
 
@@ -256,12 +252,7 @@ impl Checker<'_> {
         }
         // The embedded endpoint's own checks (fault rates, planted regressions), made here so a bad value is an
         // error with its position rather than a failure when `run --local` starts the endpoint.
-        let endpoint = crate::endpoint::EndpointOptions {
-            seed: file.local_endpoint.seed,
-            faults: file.local_endpoint.faults.clone(),
-            degrade: file.local_endpoint.degrade.clone(),
-            ..crate::endpoint::EndpointOptions::default()
-        };
+        let endpoint = file.local_endpoint.endpoint_options();
         if let Err(crate::endpoint::EndpointError::InvalidOption { field, message }) = endpoint.validate() {
             errors.push(self.at(&format!("local_endpoint.{field}"), message));
         }

@@ -375,6 +375,18 @@ pub struct LocalEndpointSection {
     pub degrade: BTreeMap<String, f64>,
 }
 
+impl LocalEndpointSection {
+    /// The endpoint's settings this section gives (seed, faults, planted regressions), without custom models.
+    pub fn endpoint_options(&self) -> crate::endpoint::EndpointOptions {
+        crate::endpoint::EndpointOptions {
+            seed: self.seed,
+            faults: self.faults.clone(),
+            degrade: self.degrade.clone(),
+            ..crate::endpoint::EndpointOptions::default()
+        }
+    }
+}
+
 /// A simulated fine-tuned model.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
