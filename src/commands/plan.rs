@@ -1,0 +1,55 @@
+//! `bedrock-eval plan`: what a run will cost before it is paid for.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use bedrock_eval::cost::estimate;
+use bedrock_eval::{report, suite};
+
+pub(crate) fn plan(path: &Path, latency_ms: u64, json: bool) -> anyhow::Result<ExitCode> {
+    let suite = suite::load(path)?;
+    let estimate = estimate::estimate(&suite, &report::costs::catalogue(&suite), latency_ms)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&estimate)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = estimate
+        .parts
+        .iter()
+        .map(|p| {
+            vec![
+                p.part.clone(),
+                p.model.clone(),
+                p.requests.to_string(),
+                p.input_tokens.to_string(),
+                p.output_tokens.to_string(),
+                p.cost.map_or_else(|| "unpriced".to_string(), |c| format!("${c:.4}")),
+                p.note.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        report::table::markdown_table(
+            &[
+                "part",
+                "model",
+                "requests",
+                "input tokens",
+                "output tokens (est.)",
+                "cost (est.)",
+                "note"
+            ],
+            &rows
+        )
+    );
+    println!(
+        "\nestimated cost ${:.4}{}; estimated duration {:.0} s at the suite's limits and concurrency, assuming {} ms a call",
+        estimate.total_cost,
+        if estimate.has_unpriced { " (unpriced parts left out)" } else { "" },
+        estimate.duration_seconds,
+        estimate.assumed_latency_ms
+    );
+    println!("output tokens are estimated from each example's reference reply (capped at max_tokens); see docs/cost-model.md");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,57 @@
+//! `bedrock-eval serve`: the embedded endpoint, for other tools, tests and benchmarks.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use bedrock_eval::endpoint::{self, EndpointOptions};
+use bedrock_eval::error::InputError;
+use bedrock_eval::suite;
+
+use crate::cli::ServeArgs;
+
+pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut options = match &args.suite {
+        Some(path) => suite::load(path)?.local_endpoint_options(),
+        None => EndpointOptions::default(),
+    };
+    let faults = &mut options.faults;
+    if let Some(seed) = args.seed {
+        options.seed = seed;
+    }
+    macro_rules! set {
+        ($($flag:ident => $field:ident),*) => {$(
+            if let Some(value) = args.$flag { faults.$field = value.into(); }
+        )*};
+    }
+    set!(latency_ms => latency_ms, jitter_ms => jitter_ms, throttle_rate => throttle_rate,
+         server_error_rate => server_error_rate, slow_rate => slow_rate, slow_ms => slow_ms,
+         malformed_rate => malformed_rate, malformed_verdict_rate => malformed_verdict_rate);
+    for planted in &args.degrade {
+        let (model, rate) = planted.rsplit_once('=').ok_or_else(|| {
+            InputError::in_file(
+                Path::new("--degrade"),
+                format!("expected MODEL=FRACTION, got `{planted}`"),
+            )
+        })?;
+        let rate: f64 = rate
+            .parse()
+            .map_err(|_| InputError::in_file(Path::new("--degrade"), format!("`{rate}` is not a fraction")))?;
+        options.degrade.insert(model.to_string(), rate);
+    }
+    if args.quota_rpm.is_some() {
+        faults.quota_rpm = args.quota_rpm;
+    }
+    if args.quota_tpm.is_some() {
+        faults.quota_tpm = args.quota_tpm;
+    }
+    let running = endpoint::start(options, args.bind)
+        .await
+        .with_context(|| format!("cannot serve on {}", args.bind))?;
+    // The URL on stdout, alone on its line, so scripts can read it.
+    println!("{}", running.url());
+    eprintln!("bedrock-eval embedded endpoint (simulated models); Ctrl-C to stop");
+    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    running.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,24 @@
+//! `bedrock-eval validate`: check a suite without calling a model.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use bedrock_eval::{run, suite};
+
+use super::check_suite_leakage;
+
+pub(crate) fn validate(path: &Path) -> anyhow::Result<ExitCode> {
+    let suite = suite::load(path)?;
+    check_suite_leakage(&suite, false)?;
+    let plan = run::plan::build_plan(&suite)?;
+    println!(
+        "{}: ok — {} held-out examples, {} training examples, {} configs, {} criteria, {} requests per run",
+        path.display(),
+        suite.held_out.examples.len(),
+        suite.pool().len(),
+        suite.file.configs.len(),
+        suite.rubric.criteria.len(),
+        plan.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
