@@ -12,6 +12,7 @@ pub mod endpoint;
 pub mod error;
 pub mod prompt;
 pub mod provider;
+pub mod redact;
 pub mod report;
 pub mod run;
 pub mod score;
