@@ -25,11 +25,12 @@ impl Checker<'_> {
     }
 
     pub(super) fn existing<'p>(&self, path: &'p Path, field: &str, errors: &mut Vec<InputError>) -> Option<&'p Path> {
-        if path.is_file() {
-            Some(path)
-        } else {
-            errors.push(self.at(field, format!("file not found: {}", path.display())));
-            None
+        match crate::input_file::check_regular(path) {
+            Ok(()) => Some(path),
+            Err(problem) => {
+                errors.push(self.at(field, format!("{problem}: {}", path.display())));
+                None
+            }
         }
     }
 

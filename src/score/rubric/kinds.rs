@@ -151,8 +151,9 @@ fn json_check(section: &CriterionSection, rubric_dir: &Path) -> Result<Check, Ke
         None => None,
         Some(relative) => {
             let path = rubric_dir.join(relative);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ("schema", format!("cannot read JSON Schema {}: {e}", path.display())))?;
+            let text = crate::input_file::read_text(&path, "JSON Schema")
+                .map_err(|e| ("schema", e.to_string()))?
+                .text;
             let value: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| ("schema", format!("{} is not JSON: {e}", path.display())))?;
             let validator = jsonschema::validator_for(&value)
