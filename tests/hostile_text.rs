@@ -1,6 +1,7 @@
 //! Hostile text stays text: a suite whose description, config names and example ids, and a model whose replies, are
 //! made of HTML and Markdown come out of `report.md` and `compare.md` as the same text, rendered by a real CommonMark
-//! parser without one HTML node or link of theirs and with every table intact.
+//! parser without one HTML node or link of theirs and with every table intact. And a suite name cannot lead a run
+//! outside `--results`.
 
 mod common;
 
@@ -239,6 +240,35 @@ fn hostile_names_ids_and_replies_render_as_text_in_report_md_and_compare_md() {
         .iter()
         .any(|row| row[0] == format!("{} (baseline)", CONFIGS[0].1)));
     assert_eq!(sorted_first_cells(&compare.tables[0]), configs, "{compare_md}");
+}
+
+#[test]
+fn a_suite_name_that_would_leave_the_results_folder_is_refused() {
+    for name in ["..", ".", "'../escape'", "'a/b'", "'a\\b'", "\"tab\\there\""] {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = mini_suite(dir.path());
+        edit(&suite, "name: mini", &format!("name: {name}"));
+        let results = dir.path().join("inner/results");
+        let output = command()
+            .arg("run")
+            .arg(&suite)
+            .args(["--local", "--results"])
+            .arg(&results)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains("suite.yaml:2:7: name: must be one folder name"),
+            "{name}: {stderr}"
+        );
+        let written: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| !["suite.yaml", "rubric.yaml", "held-out.jsonl", "train.jsonl"].contains(&n.as_str()))
+            .collect();
+        assert!(written.is_empty(), "{name}: wrote {written:?}");
+    }
 }
 
 /// `text` as a double-quoted YAML scalar.

@@ -11,6 +11,20 @@ use crate::prompt::{template_fields, RequestBuilder};
 use crate::score::Rubric;
 use crate::yaml_positions::YamlPositions;
 
+/// The longest suite name: it is a folder name, and file systems cap those at 255 bytes (60 characters stay under
+/// that even at 4 bytes each).
+const MAX_NAME_CHARS: usize = 60;
+
+/// Whether `name` is safe as one path component under `--results`: letters, digits, `-`, `_` and `.` only (no
+/// separator, no control character), and not `.`, `..` or any other name made only of dots, so no run writes outside
+/// the results folder.
+fn is_folder_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= MAX_NAME_CHARS
+        && name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c))
+        && !name.chars().all(|c| c == '.')
+}
+
 /// Builds errors at a suite field's position.
 pub(super) struct Checker<'a> {
     pub(super) path: &'a Path,
@@ -37,10 +51,13 @@ impl Checker<'_> {
     /// Checks that need only the suite file.
     pub(super) fn check_settings(&self, file: &SuiteFile) -> Vec<InputError> {
         let mut errors = Vec::new();
-        if file.name.trim().is_empty() || !file.name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) {
+        if !is_folder_name(&file.name) {
             errors.push(self.at(
                 "name",
-                "must be non-empty, using letters, digits, '-', '_' or '.' (it names the results folder)",
+                format!(
+                    "must be one folder name, as it names the results folder: letters, digits, '-', '_' or '.', \
+                     not only dots, at most {MAX_NAME_CHARS} characters"
+                ),
             ));
         }
         if file.configs.is_empty() {
@@ -367,5 +384,32 @@ impl Checker<'_> {
             }
         }
         errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suite_name_is_one_safe_folder_name() {
+        for good in ["support-tone", "v1.2_final", "évaluation", "a..b"] {
+            assert!(is_folder_name(good), "{good}");
+        }
+        let long = "x".repeat(MAX_NAME_CHARS + 1);
+        for bad in [
+            "",
+            ".",
+            "..",
+            "...",
+            "a/b",
+            "..\\x",
+            "a\nb",
+            "tab\there",
+            " ",
+            long.as_str(),
+        ] {
+            assert!(!is_folder_name(bad), "{bad:?}");
+        }
     }
 }
