@@ -7,7 +7,8 @@
 //!   passes the cap, so a huge line is refused without being held in memory.
 //! - The text must be UTF-8; an invalid byte is reported by line and column. A UTF-8 byte-order mark at the start
 //!   (as some Windows editors write) is dropped.
-//! - [`excerpt`] shortens anything quoted from a file into a message, so an error never prints a file's content.
+//! - [`excerpt`] and [`is_plain_name`] keep what a message quotes from a file short, so an error never prints a
+//!   file's content.
 
 use std::fmt;
 use std::fs::File;
@@ -180,6 +181,15 @@ pub fn excerpt(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// Whether a value from a file is short and plain enough to quote back in a message: a name (letters, digits, `_`,
+/// `-`, `.`, at most [`EXCERPT_CHARS`]), not a sentence, a line of a file or a secret's shape.
+pub fn is_plain_name(text: &str) -> bool {
+    text.chars().count() <= EXCERPT_CHARS
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 #[cfg(test)]

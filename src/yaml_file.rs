@@ -9,7 +9,7 @@ use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::Marker;
 
 use crate::error::InputError;
-use crate::input_file::{read_text, EXCERPT_CHARS};
+use crate::input_file::{is_plain_name, read_text};
 use crate::yaml_positions::YamlPositions;
 
 /// The deepest nesting of mappings and sequences a YAML file may have. Suites and rubrics need a handful of levels;
@@ -107,23 +107,15 @@ fn without_file_content(message: &str) -> String {
         LazyLock::new(|| Regex::new(r"(unknown field|unknown variant|duplicate field) `([^`]*)`").expect("valid"));
     let wrong_type = message.contains("invalid type: ");
     let message = QUOTED_STRING.replace_all(message, |c: &regex::Captures| match &c[1] {
-        value if !wrong_type && is_short_name(value) => format!("string \"{value}\""),
+        value if !wrong_type && is_plain_name(value) => format!("string \"{value}\""),
         _ => "string".to_string(),
     });
     QUOTED_NAME
         .replace_all(&message, |c: &regex::Captures| match &c[2] {
-            name if is_short_name(name) => format!("{} `{name}`", &c[1]),
+            name if is_plain_name(name) => format!("{} `{name}`", &c[1]),
             _ => format!("{} (not a plain name, so not quoted)", &c[1]),
         })
         .into_owned()
-}
-
-/// A value short and plain enough to quote back: a name, not a sentence or a secret.
-fn is_short_name(text: &str) -> bool {
-    text.chars().count() <= EXCERPT_CHARS
-        && text
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 fn looks_like_path(text: &str) -> bool {
