@@ -215,3 +215,43 @@ fn a_rubric_pointed_at_a_dotenv_file_never_prints_its_secrets() {
         }
     }
 }
+
+#[test]
+fn values_quoted_from_the_data_are_cut_to_an_excerpt() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let held_out = dir.path().join("held-out.jsonl");
+    let text = std::fs::read_to_string(&held_out).unwrap();
+    let long_id = |n: usize| format!("{n}{}", "x".repeat(100_000));
+    let with_ids = |id: &dyn Fn(usize) -> String| -> String {
+        text.lines()
+            .enumerate()
+            .map(|(i, line)| {
+                let mut example: serde_json::Value = serde_json::from_str(line).unwrap();
+                example["id"] = id(i).into();
+                example.to_string() + "\n"
+            })
+            .collect()
+    };
+    // The same long id twice: the dataset's duplicate check quotes it.
+    std::fs::write(&held_out, with_ids(&|i| long_id(i.min(1)))).unwrap();
+    let (code, stderr) = validate(&suite);
+    assert_eq!(code, Some(2), "{}", &stderr[..stderr.len().min(2000)]);
+    assert!(
+        stderr.contains("duplicate example id `1xxxx"),
+        "{}",
+        &stderr[..stderr.len().min(2000)]
+    );
+    assert!(stderr.len() < 1000, "{} bytes of error", stderr.len());
+    // Long ids and a pool too small for k: the suite's check names the example.
+    std::fs::write(&held_out, with_ids(&long_id)).unwrap();
+    common::edit(&suite, "k: 3", "k: 50");
+    let (code, stderr) = validate(&suite);
+    assert_eq!(code, Some(2), "{}", &stderr[..stderr.len().min(2000)]);
+    assert!(
+        stderr.contains("for example `0xxxx"),
+        "{}",
+        &stderr[..stderr.len().min(2000)]
+    );
+    assert!(stderr.len() < 1000, "{} bytes of error", stderr.len());
+}

@@ -7,6 +7,7 @@ use super::is_bedrock_arn;
 use super::schema::{ConfigKind, ConfigSection, JudgeSection, ProviderKind, SuiteFile};
 use crate::dataset::Dataset;
 use crate::error::InputError;
+use crate::input_file::excerpt;
 use crate::prompt::{template_fields, RequestBuilder};
 use crate::score::Rubric;
 use crate::yaml_positions::YamlPositions;
@@ -306,7 +307,7 @@ impl Checker<'_> {
                     "k = {} but the training pool has only {} eligible demonstrations for example `{}` (pool entries need a completion and must differ from the held-out input)",
                     shots.k,
                     builder.eligible_count(example),
-                    example.id
+                    excerpt(&example.id)
                 )));
             }
         }
@@ -332,7 +333,8 @@ impl Checker<'_> {
                             example.line,
                             format!(
                                 "rubric criterion `{}` takes its terms from field `{field}`, which example `{}` lacks",
-                                criterion.id, example.id
+                                criterion.id,
+                                excerpt(&example.id)
                             ),
                         )
                         .field(field),
@@ -365,12 +367,14 @@ impl Checker<'_> {
                     None => Some("must be an object of config name → human score".to_string()),
                     Some(labels) => labels.iter().find_map(|(config, level)| {
                         if !configs.contains(config.as_str()) {
-                            return Some(format!("`{config}` is not a config of the suite"));
+                            return Some(format!("`{}` is not a config of the suite", excerpt(config)));
                         }
                         match level.as_i64().filter(|l| spec.scale.contains_key(l)) {
                             Some(_) => None,
                             None => Some(format!(
-                                "the score for `{config}` is {level}, not a level of criterion `{}`'s scale ({}–{})",
+                                "the score for `{}` is {}, not a level of criterion `{}`'s scale ({}–{})",
+                                excerpt(config),
+                                excerpt(&level.to_string()),
                                 criterion.id,
                                 spec.min_level(),
                                 spec.max_level()
