@@ -306,4 +306,11 @@ pub struct ServeArgs {
     /// (repeatable).
     #[arg(long, value_name = "MODEL=FRACTION")]
     pub degrade: Vec<String>,
+    /// Close a connection whose request head (request line and headers) has not arrived this long after it opened
+    /// or after its previous answer (default 10000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Most connections open at once, 1 to 65536; more wait to be accepted (default 1024).
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))]
+    pub max_connections: Option<usize>,
 }

@@ -359,12 +359,12 @@ fn number(value: Option<f64>, decimals: usize) -> String {
 
 /// `compare.md`: the verdict per config first.
 pub fn compare_md(c: &Comparison) -> String {
-    use report::table::{markdown_cell, markdown_table};
+    use report::table::{markdown_cell, markdown_code, markdown_table};
     let mut out = format!(
-        "# Comparison\n\nBase run `{}` → new run `{}`. A config **regressed** when its mean quality fell by more than \
+        "# Comparison\n\nBase run {} → new run {}. A config **regressed** when its mean quality fell by more than \
          {} quality points with a Holm-adjusted paired t-test p below {}.\n\n",
-        markdown_cell(&c.base_run.display().to_string()),
-        markdown_cell(&c.new_run.display().to_string()),
+        markdown_code(&c.base_run.display().to_string()),
+        markdown_code(&c.new_run.display().to_string()),
         c.max_drop,
         c.alpha
     );

@@ -18,13 +18,13 @@ pub(crate) fn plan(path: &Path, latency_ms: u64, json: bool) -> anyhow::Result<E
         .iter()
         .map(|p| {
             vec![
-                p.part.clone(),
-                p.model.clone(),
+                report::table::markdown_cell(&p.part),
+                report::table::markdown_cell(&p.model),
                 p.requests.to_string(),
                 p.input_tokens.to_string(),
                 p.output_tokens.to_string(),
                 p.cost.map_or_else(|| "unpriced".to_string(), |c| format!("${c:.4}")),
-                p.note.clone().unwrap_or_default(),
+                report::table::markdown_cell(p.note.as_deref().unwrap_or_default()),
             ]
         })
         .collect();

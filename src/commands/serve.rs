@@ -45,6 +45,12 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.quota_tpm.is_some() {
         faults.quota_tpm = args.quota_tpm;
     }
+    if let Some(timeout) = args.header_read_timeout_ms {
+        options.header_read_timeout_ms = timeout;
+    }
+    if let Some(max) = args.max_connections {
+        options.max_connections = max;
+    }
     let running = endpoint::start(options, args.bind)
         .await
         .with_context(|| format!("cannot serve on {}", args.bind))?;

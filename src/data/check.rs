@@ -121,8 +121,7 @@ pub fn check_file(path: &Path, format: Format, family: Option<ModelFamily>) -> R
 
 /// Checks a file with every option. Only an unreadable file is an `Err`; everything wrong inside it is in the report.
 pub fn check_file_with(path: &Path, options: &CheckOptions) -> Result<CheckReport, InputError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read data file: {e}")))?;
+    let text = crate::input_file::read_text(path, "data file")?.text;
     Ok(check_text(path, &text, options))
 }
 

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::dataset::{Role, Turn};
+use crate::input_file::excerpt;
 
 use super::record::{detect_format, Format, Purpose, Record};
 use super::{Finding, FindingKind};
@@ -126,8 +127,8 @@ impl LineParser {
         let holder = if message_field.is_some() { "message" } else { "record" };
         for key in keys.filter(|k| !known.contains(&k.as_str())) {
             let field = match message_field {
-                Some(message) => format!("{message}.{key}"),
-                None => key.clone(),
+                Some(message) => format!("{message}.{}", excerpt(key)),
+                None => excerpt(key),
             };
             if format == Format::ClaudeConversation {
                 let message = format!("unknown key; in Claude's format a {holder} has only {expected}");
@@ -301,7 +302,10 @@ impl LineParser {
                 self.error(
                     FindingKind::Schema,
                     Some(&role_field),
-                    format!("unknown role \"{role}\"; expected \"user\" or \"assistant\" (the system prompt goes in `system`)"),
+                    format!(
+                        "unknown role \"{}\"; expected \"user\" or \"assistant\" (the system prompt goes in `system`)",
+                        excerpt(role)
+                    ),
                 );
                 None
             }

@@ -177,8 +177,7 @@ pub fn detect_format(object: &Map<String, Value>) -> Option<Format> {
 /// keys are kept out of the way and a missing reply is allowed; a line whose text cannot be read at all (invalid
 /// JSON, wrong types, no prompt or messages) is an error naming the file and line. Blank lines are skipped.
 pub fn load_records(path: &Path) -> Result<Vec<Record>, InputError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| InputError::in_file(path, format!("cannot read data file: {e}")))?;
+    let text = crate::input_file::read_text(path, "data file")?.text;
     let mut records = Vec::new();
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -96,14 +96,13 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Reads and checks a JSONL file; the first bad line is an error naming the file and line.
+    /// Reads and checks a JSONL file (a regular file, UTF-8 with an optional byte-order mark, no line over
+    /// [`crate::input_file::MAX_LINE_BYTES`]); the first bad line is an error naming the file and line.
     pub fn load(path: &Path) -> Result<Dataset, InputError> {
-        let bytes = std::fs::read(path).map_err(|e| InputError::in_file(path, format!("cannot read dataset: {e}")))?;
-        let text = String::from_utf8(bytes.clone())
-            .map_err(|e| InputError::in_file(path, format!("dataset is not UTF-8: {e}")))?;
-        let dataset = Dataset::parse(path, &text)?;
+        let file = crate::input_file::read_text(path, "dataset")?;
+        let dataset = Dataset::parse(path, &file.text)?;
         Ok(Dataset {
-            sha256: sha256_hex(&bytes),
+            sha256: file.sha256,
             ..dataset
         })
     }
@@ -130,7 +129,7 @@ impl Dataset {
                     line_number,
                     format!(
                         "duplicate example id `{}` (first on line {first}); ids must be unique within a file",
-                        example.id
+                        crate::input_file::excerpt(&example.id)
                     ),
                 )
                 .field("id"));

@@ -73,7 +73,10 @@ fn parse_conversation(object: &mut Map<String, Value>) -> Result<Parts, LineErro
         if version != Value::String("bedrock-conversation-2024".to_string()) {
             return Err(error(
                 "schemaVersion",
-                format!("unsupported schema version {version}; expected \"bedrock-conversation-2024\""),
+                format!(
+                    "unsupported schema version {}; expected \"bedrock-conversation-2024\"",
+                    crate::input_file::excerpt(&version.to_string())
+                ),
             ));
         }
     }

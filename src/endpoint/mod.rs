@@ -10,8 +10,10 @@
 //!   `provider: openai` configs.
 //! - `GET /_local/stats` ([`EndpointStats`]) and `GET /_local/health` for other processes.
 //!
-//! It only ever binds a loopback address.
+//! It only ever binds a loopback address, speaks HTTP/1.1, and keeps slow clients from starving it: a cap on open
+//! connections and a header-read timeout (`connections.rs`).
 
+mod connections;
 mod control;
 pub mod faults;
 pub mod model_id;
@@ -32,7 +34,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use self::faults::Faults;
-pub use self::stats::{EndpointStats, ModelStats};
+pub use self::stats::{ConnectionStats, EndpointStats, ModelStats};
+
+/// The largest `max_connections` accepted: more than a process can usually hold open.
+const MAX_CONNECTIONS: usize = 65_536;
 
 /// How long [`RunningEndpoint::shutdown`] waits for requests in flight before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -59,6 +64,12 @@ pub struct EndpointOptions {
     /// The S3-compatible server batch jobs read their input from and write their output to; without it,
     /// `CreateModelInvocationJob` is refused.
     pub s3: Option<S3Options>,
+    /// How long a connection may take to send a request's head (request line and headers), counted from when it
+    /// opens or its previous answer ends, in milliseconds; then it is closed, so idle and half-sent connections
+    /// free their place.
+    pub header_read_timeout_ms: u64,
+    /// Most connections open at once; the next waits to be accepted until one closes.
+    pub max_connections: usize,
 }
 
 /// Where the endpoint's batch jobs reach S3, and the credentials to sign with.
@@ -90,6 +101,9 @@ impl Default for EndpointOptions {
             default_max_tokens: 1024,
             max_tokens_limit: 10_000,
             s3: None,
+            header_read_timeout_ms: 10_000,
+            // A suite's largest `concurrency`, so a run never waits on the cap.
+            max_connections: 1024,
         }
     }
 }
@@ -170,6 +184,18 @@ impl EndpointOptions {
                 ),
             });
         }
+        if self.header_read_timeout_ms == 0 {
+            return Err(EndpointError::InvalidOption {
+                field: "header_read_timeout_ms".to_string(),
+                message: "must be at least 1 ms".to_string(),
+            });
+        }
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(EndpointError::InvalidOption {
+                field: "max_connections".to_string(),
+                message: format!("{} must be between 1 and {MAX_CONNECTIONS}", self.max_connections),
+            });
+        }
         Ok(())
     }
 }
@@ -184,18 +210,23 @@ pub async fn start(options: EndpointOptions, bind: SocketAddr) -> io::Result<Run
         .await
         .map_err(|source| EndpointError::Bind { addr: bind, source })?;
     let addr = listener.local_addr()?;
+    let limits = connections::ConnectionLimits {
+        max_connections: options.max_connections,
+        header_read_timeout: Duration::from_millis(options.header_read_timeout_ms),
+    };
     let shared = Arc::new(server::Shared::new(options));
     let router = server::router(Arc::clone(&shared));
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let serving = axum::serve(listener, router).with_graceful_shutdown(async {
+    let task = tokio::spawn(connections::serve(
+        listener,
+        router,
+        Arc::clone(&shared),
+        limits,
+        async {
             // A dropped sender stops the server too.
             let _ = stopped.await;
-        });
-        if let Err(error) = serving.await {
-            eprintln!("local endpoint stopped: {error}");
-        }
-    });
+        },
+    ));
     Ok(RunningEndpoint {
         addr,
         shared,
@@ -296,6 +327,29 @@ mod tests {
             .expect_err("invalid rate");
         assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
         assert!(error.to_string().contains("faults.malformed_rate"), "{error}");
+    }
+
+    #[test]
+    fn connection_limits_must_leave_room_for_a_request() {
+        for (options, field) in [
+            (
+                EndpointOptions {
+                    max_connections: 0,
+                    ..Default::default()
+                },
+                "max_connections",
+            ),
+            (
+                EndpointOptions {
+                    header_read_timeout_ms: 0,
+                    ..Default::default()
+                },
+                "header_read_timeout_ms",
+            ),
+        ] {
+            let error = options.validate().expect_err("no room");
+            assert!(error.to_string().contains(field), "{error}");
+        }
     }
 
     #[test]

@@ -48,6 +48,8 @@ struct EndpointState {
     answered: HashMap<[u8; 32], u64>,
     /// Quota windows per model id.
     quotas: HashMap<String, QuotaWindow>,
+    /// Connections open now.
+    open_connections: u64,
     stats: EndpointStats,
 }
 
@@ -81,6 +83,23 @@ impl Shared {
     /// A snapshot of the counts.
     pub fn stats(&self) -> EndpointStats {
         self.lock().stats.clone()
+    }
+
+    /// Counts a connection accepted.
+    pub(super) fn connection_opened(&self) {
+        let mut state = self.lock();
+        state.open_connections += 1;
+        let open = state.open_connections;
+        let connections = &mut state.stats.connections;
+        connections.accepted += 1;
+        connections.peak_open = connections.peak_open.max(open);
+    }
+
+    /// Counts a connection closed, and whether the header-read timeout closed it.
+    pub(super) fn connection_closed(&self, header_timeout: bool) {
+        let mut state = self.lock();
+        state.open_connections = state.open_connections.saturating_sub(1);
+        state.stats.connections.header_timeouts += u64::from(header_timeout);
     }
 
     pub(super) fn limits(&self) -> TokenLimits {

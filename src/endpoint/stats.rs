@@ -17,6 +17,22 @@ pub struct EndpointStats {
     pub count_tokens_requests: u64,
     /// Converse counts per model id, as the request named it.
     pub models: BTreeMap<String, ModelStats>,
+    /// TCP connections: how many, and how many were closed for sending no request in time.
+    pub connections: ConnectionStats,
+}
+
+/// Counts of TCP connections, for seeing the connection limits at work.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConnectionStats {
+    /// Connections accepted so far.
+    pub accepted: u64,
+    /// The most open at once; never above `max_connections`. (How many are open now is left out: asking over HTTP
+    /// would change it, and the counts are meant to read the same over HTTP and in process.)
+    pub peak_open: u64,
+    /// Connections closed because no complete request head arrived within the header-read timeout: idle ones
+    /// (never used, or between requests) and slow ones alike.
+    pub header_timeouts: u64,
 }
 
 /// Converse counts for one model id.

@@ -1,4 +1,5 @@
-//! Cell escaping shared by the writers: CSV against spreadsheet formula injection, Markdown against table breakage.
+//! Escaping shared by the writers: CSV against spreadsheet formula injection, Markdown against markup, raw HTML
+//! and table breakage, so text from a suite, the data or a model stays text.
 
 /// A CSV cell that a spreadsheet will not evaluate: text starting with `=`, `+`, `-`, `@`, a tab or a carriage
 /// return is prefixed with a single quote (OWASP's advice). Numbers we format ourselves are not passed through here.
@@ -9,12 +10,84 @@ pub fn csv_text(text: &str) -> String {
     }
 }
 
-/// A Markdown table cell: pipes escaped, line breaks as `<br>`, so the text stays intact and in its cell.
+/// Text from a suite, a dataset or a model as Markdown inline content that renders as the same text: every
+/// character that could start markup — emphasis, code, links and images, raw HTML and autolinks, entities,
+/// strikethrough, table pipes — is backslash-escaped (CommonMark lets any ASCII punctuation be escaped), and control
+/// characters become spaces. An `_` inside a word is left alone: it cannot emphasise there, and names read better.
+pub fn markdown_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '&' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '_' => {
+                let inside_word = i > 0
+                    && chars[i - 1].is_alphanumeric()
+                    && chars.get(i + 1).is_some_and(|next| next.is_alphanumeric());
+                if !inside_word {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            '\n' => out.push('\n'),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A Markdown table cell: the text escaped as [`markdown_text`], line breaks as `<br>`, so the text stays intact and
+/// in its cell.
 pub fn markdown_cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace("\r\n", "<br>")
-        .replace(['\n', '\r'], "<br>")
+    markdown_text(&text.replace("\r\n", "\n").replace('\r', "\n")).replace('\n', "<br>")
+}
+
+/// Prose from a suite (a description) as Markdown paragraphs: each line escaped as [`markdown_text`] and stripped
+/// of what would make it a block of its own (a heading, quote, list item, code block, rule or HTML block), blank
+/// lines kept as paragraph breaks.
+pub fn markdown_paragraphs(text: &str) -> String {
+    text.trim()
+        .lines()
+        .map(|line| {
+            let line = markdown_text(line.trim());
+            // What starts a block and markdown_text leaves alone: `#` headings, `-` and `+` list items or rules,
+            // `1.` and `1)` ordered lists, `=` setext underlines. Quotes, HTML, fences and `*` are escaped already,
+            // and trimming the line keeps it from being indented code.
+            let digits = line.chars().take_while(char::is_ascii_digit).count();
+            match line.chars().next() {
+                Some('#' | '-' | '+' | '=') => format!("\\{line}"),
+                Some(_) if digits > 0 && matches!(line[digits..].chars().next(), Some('.' | ')')) => {
+                    format!("{}\\{}", &line[..digits], &line[digits..])
+                }
+                _ => line,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Text as an inline code span in prose: a fence of backticks longer than any run inside it, padded when the text
+/// starts or ends with a backtick, on one line. Nothing in a code span is markup, HTML included.
+pub fn markdown_code(text: &str) -> String {
+    let text = text.replace(['\r', '\n'], " ");
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// [`markdown_code`] in a table cell, where a pipe must be escaped even inside a code span (GFM splits the row
+/// into cells before it reads code spans, and takes `\|` back to `|`).
+pub fn markdown_code_cell(text: &str) -> String {
+    markdown_code(text).replace('|', "\\|")
 }
 
 /// A Markdown table from a header and rows (cells already escaped).
@@ -47,5 +120,31 @@ mod tests {
     #[test]
     fn markdown_keeps_pipes_and_lines_in_the_cell() {
         assert_eq!(markdown_cell("a | b\nc"), "a \\| b<br>c");
+    }
+
+    #[test]
+    fn markup_in_text_is_escaped_and_names_stay_readable() {
+        assert_eq!(markdown_text("<script>"), "\\<script\\>");
+        assert_eq!(
+            markdown_text("*a* [b](c) `d` &amp; ~e~"),
+            "\\*a\\* \\[b\\](c) \\`d\\` \\&amp; \\~e\\~"
+        );
+        assert_eq!(markdown_text("few_shot_k3 _x_"), "few_shot_k3 \\_x\\_");
+        assert_eq!(markdown_text("a\u{0}b\u{1b}c"), "a b c");
+    }
+
+    #[test]
+    fn prose_lines_cannot_start_blocks() {
+        assert_eq!(
+            markdown_paragraphs("  # not a heading\n- nor a list\n\n1. nor this\n    nor code\n==="),
+            "\\# not a heading\n\\- nor a list\n\n1\\. nor this\nnor code\n\\==="
+        );
+    }
+
+    #[test]
+    fn code_spans_outlast_backticks_inside() {
+        assert_eq!(markdown_code("a`b"), "``a`b``");
+        assert_eq!(markdown_code("`x`"), "`` `x` ``");
+        assert_eq!(markdown_code_cell("a|b"), "`a\\|b`");
     }
 }

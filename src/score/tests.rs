@@ -159,6 +159,27 @@ fn invalid_schema_is_a_load_time_error() {
 }
 
 #[test]
+fn a_credentials_file_given_as_a_schema_is_not_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("key.json"),
+        r#"{"type": "service_account", "private_key_id": "k3y-1d-0123456789", "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIB\n"}"#,
+    )
+    .unwrap();
+    let errors = rubric_in(
+        dir.path(),
+        "pass_threshold: 0.5\ncriteria:\n  - id: j\n    kind: json\n    schema: key.json\n",
+    )
+    .unwrap_err()
+    .0;
+    let message = &errors[0].message;
+    assert!(message.contains("the value at `/type`"), "{message}");
+    for secret in ["service_account", "k3y-1d", "PRIVATE KEY", "MIIEvQIB"] {
+        assert!(!message.contains(secret), "{message}");
+    }
+}
+
+#[test]
 fn length_and_reference() {
     let words = "    kind: length\n    unit: words\n    min: 2\n    max: 3\n";
     assert_eq!(one(words, "one two three"), Some(1.0));

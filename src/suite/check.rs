@@ -7,9 +7,24 @@ use super::is_bedrock_arn;
 use super::schema::{ConfigKind, ConfigSection, JudgeSection, ProviderKind, SuiteFile};
 use crate::dataset::Dataset;
 use crate::error::InputError;
+use crate::input_file::excerpt;
 use crate::prompt::{template_fields, RequestBuilder};
 use crate::score::Rubric;
 use crate::yaml_positions::YamlPositions;
+
+/// The longest suite name: it is a folder name, and file systems cap those at 255 bytes (60 characters stay under
+/// that even at 4 bytes each).
+const MAX_NAME_CHARS: usize = 60;
+
+/// Whether `name` is safe as one path component under `--results`: letters, digits, `-`, `_` and `.` only (no
+/// separator, no control character), and not `.`, `..` or any other name made only of dots, so no run writes outside
+/// the results folder.
+fn is_folder_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= MAX_NAME_CHARS
+        && name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c))
+        && !name.chars().all(|c| c == '.')
+}
 
 /// Builds errors at a suite field's position.
 pub(super) struct Checker<'a> {
@@ -25,21 +40,25 @@ impl Checker<'_> {
     }
 
     pub(super) fn existing<'p>(&self, path: &'p Path, field: &str, errors: &mut Vec<InputError>) -> Option<&'p Path> {
-        if path.is_file() {
-            Some(path)
-        } else {
-            errors.push(self.at(field, format!("file not found: {}", path.display())));
-            None
+        match crate::input_file::check_regular(path) {
+            Ok(()) => Some(path),
+            Err(problem) => {
+                errors.push(self.at(field, format!("{problem}: {}", path.display())));
+                None
+            }
         }
     }
 
     /// Checks that need only the suite file.
     pub(super) fn check_settings(&self, file: &SuiteFile) -> Vec<InputError> {
         let mut errors = Vec::new();
-        if file.name.trim().is_empty() || !file.name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) {
+        if !is_folder_name(&file.name) {
             errors.push(self.at(
                 "name",
-                "must be non-empty, using letters, digits, '-', '_' or '.' (it names the results folder)",
+                format!(
+                    "must be one folder name, as it names the results folder: letters, digits, '-', '_' or '.', \
+                     not only dots, at most {MAX_NAME_CHARS} characters"
+                ),
             ));
         }
         if file.configs.is_empty() {
@@ -288,7 +307,7 @@ impl Checker<'_> {
                     "k = {} but the training pool has only {} eligible demonstrations for example `{}` (pool entries need a completion and must differ from the held-out input)",
                     shots.k,
                     builder.eligible_count(example),
-                    example.id
+                    excerpt(&example.id)
                 )));
             }
         }
@@ -314,7 +333,8 @@ impl Checker<'_> {
                             example.line,
                             format!(
                                 "rubric criterion `{}` takes its terms from field `{field}`, which example `{}` lacks",
-                                criterion.id, example.id
+                                criterion.id,
+                                excerpt(&example.id)
                             ),
                         )
                         .field(field),
@@ -347,12 +367,14 @@ impl Checker<'_> {
                     None => Some("must be an object of config name → human score".to_string()),
                     Some(labels) => labels.iter().find_map(|(config, level)| {
                         if !configs.contains(config.as_str()) {
-                            return Some(format!("`{config}` is not a config of the suite"));
+                            return Some(format!("`{}` is not a config of the suite", excerpt(config)));
                         }
                         match level.as_i64().filter(|l| spec.scale.contains_key(l)) {
                             Some(_) => None,
                             None => Some(format!(
-                                "the score for `{config}` is {level}, not a level of criterion `{}`'s scale ({}–{})",
+                                "the score for `{}` is {}, not a level of criterion `{}`'s scale ({}–{})",
+                                excerpt(config),
+                                excerpt(&level.to_string()),
                                 criterion.id,
                                 spec.min_level(),
                                 spec.max_level()
@@ -366,5 +388,32 @@ impl Checker<'_> {
             }
         }
         errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suite_name_is_one_safe_folder_name() {
+        for good in ["support-tone", "v1.2_final", "évaluation", "a..b"] {
+            assert!(is_folder_name(good), "{good}");
+        }
+        let long = "x".repeat(MAX_NAME_CHARS + 1);
+        for bad in [
+            "",
+            ".",
+            "..",
+            "...",
+            "a/b",
+            "..\\x",
+            "a\nb",
+            "tab\there",
+            " ",
+            long.as_str(),
+        ] {
+            assert!(!is_folder_name(bad), "{bad:?}");
+        }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::check::Checker;
 use super::schema::{ConfigKind, ConfigSection, ProviderKind, SuiteFile};
 use crate::error::InputError;
+use crate::redact::redact_url;
 
 impl Checker<'_> {
     /// A config's `provider`, `base_url` and `api_key_env`: the URL and key only with `provider: openai`, where the
@@ -107,7 +108,10 @@ fn describe_route(config: &ConfigSection) -> String {
     match config.provider {
         ProviderKind::Bedrock => "bedrock".to_string(),
         ProviderKind::OpenAi => {
-            let url = config.base_url.as_deref().unwrap_or("(no base_url)");
+            let url = config
+                .base_url
+                .as_deref()
+                .map_or_else(|| "(no base_url)".to_string(), redact_url);
             match &config.api_key_env {
                 Some(var) => format!("openai at {url} (key from {var})"),
                 None => format!("openai at {url} (no key)"),
@@ -118,8 +122,10 @@ fn describe_route(config: &ConfigSection) -> String {
 
 /// Checks an OpenAI-compatible base URL: http or https, with a host, no query or fragment, and not already the
 /// chat-completions path (the provider appends `/chat/completions`).
-fn check_base_url(url: &str) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| {
+fn check_base_url(given: &str) -> Result<(), String> {
+    // Messages quote the URL with any credentials in it (user info, a key in the query) replaced.
+    let url = redact_url(given);
+    let parsed = reqwest::Url::parse(given).map_err(|e| {
         format!(
             "`{url}` is not a URL ({e}); give the server's API root as an http:// or https:// URL, e.g. \
              `http://127.0.0.1:8000/v1`"
@@ -140,4 +146,22 @@ fn check_base_url(url: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_about_a_base_url_do_not_print_its_credentials() {
+        for url in [
+            "ftp://user:s3cret-pass@127.0.0.1:8000/v1",
+            "http://127.0.0.1:8000/v1?api_key=s3cret-pass",
+            "http://user:s3cret-pass@127.0.0.1:8000/v1/chat/completions",
+        ] {
+            let problem = check_base_url(url).unwrap_err();
+            assert!(!problem.contains("s3cret-pass"), "{problem}");
+            assert!(problem.contains("127.0.0.1:8000"), "{problem}");
+        }
+    }
 }

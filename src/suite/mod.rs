@@ -96,8 +96,9 @@ pub fn load(path: &Path) -> Result<Suite, InputErrors> {
 
 /// As [`load`], scoring with `rubric` (a path as given on the command line) instead of the suite's own rubric.
 pub fn load_with_rubric(path: &Path, rubric: Option<&Path>) -> Result<Suite, InputErrors> {
-    if let Some(rubric) = rubric.filter(|r| !r.is_file()) {
-        return Err(InputErrors(vec![InputError::in_file(rubric, "rubric file not found")]));
+    if let Some(rubric) = rubric {
+        crate::input_file::check_regular(rubric)
+            .map_err(|problem| InputError::in_file(rubric, format!("cannot read rubric: {problem}")))?;
     }
     let yaml = read_yaml::<SuiteFile>(path, "suite")?;
     let mut file = yaml.value;

@@ -91,14 +91,7 @@ impl Server {
             .output()
             .expect("run bedrock-eval");
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        let name = std::fs::read_to_string(suite)
-            .ok()
-            .and_then(|text| {
-                text.lines()
-                    .find_map(|l| l.strip_prefix("name: ").map(|n| n.trim().to_string()))
-            })
-            .expect("the suite's name");
-        results.join(name).join("r")
+        results.join(suite_name(suite)).join("r")
     }
 
     /// The endpoint's counters (`GET /_local/stats`).
@@ -122,6 +115,31 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The `name:` of a suite file.
+pub fn suite_name(suite: &Path) -> String {
+    std::fs::read_to_string(suite)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("name: ").map(|n| n.trim().to_string()))
+        })
+        .expect("the suite's name")
+}
+
+/// Runs `suite` on the embedded endpoint started in-process (`run --local`) as run `r` under `results`, asserts it
+/// succeeded, and returns the run folder.
+pub fn run_local(suite: &Path, results: &Path) -> PathBuf {
+    let output = command()
+        .arg("run")
+        .arg(suite)
+        .args(["--local", "--run-id", "r", "--results"])
+        .arg(results)
+        .output()
+        .expect("run bedrock-eval");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    results.join(suite_name(suite)).join("r")
 }
 
 /// GET a JSON document from a loopback URL (`http://127.0.0.1:PORT`).

@@ -1,7 +1,7 @@
 //! The cost sections of `report.md`: cost per config and per quality point, break-even, the run's own spend.
 
 use super::super::costs::CostReport;
-use super::super::table::{markdown_cell, markdown_table};
+use super::super::table::{markdown_cell, markdown_code_cell, markdown_table};
 use super::super::ReportData;
 use super::NOT_ENOUGH;
 use crate::cost::{round_volume, Serving};
@@ -178,7 +178,7 @@ pub(super) fn cost_section(data: &ReportData) -> String {
                 .map(|(term, price)| format!("{}: {price}", term.as_str()))
                 .collect();
             vec![
-                format!("`{}`", markdown_cell(&p.model)),
+                markdown_code_cell(&p.model),
                 per_million(p.input_per_million),
                 per_million(p.output_per_million),
                 if hourly.is_empty() {
@@ -228,7 +228,7 @@ pub(super) fn run_cost_section(data: &ReportData) -> String {
         .collect();
     if let Some(judge) = &data.suite.file.judge {
         rows.push(vec![
-            format!("judge (`{}`)", markdown_cell(&judge.model)),
+            format!("judge ({})", markdown_code_cell(&judge.model)),
             run.judge.map_or_else(|| "unpriced".to_string(), |c| money(currency, c)),
             String::new(),
         ]);

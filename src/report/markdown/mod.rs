@@ -6,7 +6,7 @@ pub use cost::money;
 use cost::{cost_section, cost_sentence, run_cost_section};
 
 use super::analysis::{ComparisonAnalysis, ConfigAnalysis};
-use super::table::{markdown_cell, markdown_table, number};
+use super::table::{markdown_cell, markdown_code, markdown_code_cell, markdown_paragraphs, markdown_table, number};
 use super::ReportData;
 use crate::cost::Serving;
 use crate::stats::{Interval, Verdict};
@@ -26,7 +26,7 @@ pub fn report_md(data: &ReportData) -> String {
     let metadata = data.metadata;
     let mut out = format!("# {}\n\n", markdown_cell(&suite.file.name));
     if !suite.file.description.trim().is_empty() {
-        out.push_str(&format!("{}\n\n", suite.file.description.trim()));
+        out.push_str(&format!("{}\n\n", markdown_paragraphs(&suite.file.description)));
     }
     if metadata.endpoint.is_simulated() {
         out.push_str(
@@ -64,9 +64,9 @@ pub fn report_md(data: &ReportData) -> String {
     if let (Some(usage), Some(judge)) = (&data.judge, &suite.file.judge) {
         out.push_str("\n## Judge\n\n");
         out.push_str(&format!(
-            "Judge criteria were scored by `{}` (temperature {}, median of each criterion's samples). Its calls are \
+            "Judge criteria were scored by {} (temperature {}, median of each criterion's samples). Its calls are \
              the evaluation's own cost, not any config's: {} calls ({} failed), {} input and {} output tokens.\n",
-            markdown_cell(&judge.model),
+            markdown_code(&judge.model),
             judge.temperature,
             usage.calls,
             usage.failed_calls,
@@ -96,7 +96,7 @@ pub fn report_md(data: &ReportData) -> String {
                 let a = &c.agreement;
                 vec![
                     markdown_cell(&c.criterion),
-                    format!("`{}`", markdown_cell(&c.field)),
+                    markdown_code_cell(&c.field),
                     a.n.to_string(),
                     number(a.spearman.rho, 3),
                     number(a.kappa_quadratic, 3),

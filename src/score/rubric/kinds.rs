@@ -151,12 +151,17 @@ fn json_check(section: &CriterionSection, rubric_dir: &Path) -> Result<Check, Ke
         None => None,
         Some(relative) => {
             let path = rubric_dir.join(relative);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ("schema", format!("cannot read JSON Schema {}: {e}", path.display())))?;
+            let text = crate::input_file::read_text(&path, "JSON Schema")
+                .map_err(|e| ("schema", e.to_string()))?
+                .text;
             let value: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| ("schema", format!("{} is not JSON: {e}", path.display())))?;
-            let validator = jsonschema::validator_for(&value)
-                .map_err(|e| ("schema", format!("{} is not a valid JSON Schema: {e}", path.display())))?;
+            let validator = jsonschema::validator_for(&value).map_err(|e| {
+                (
+                    "schema",
+                    format!("{} is not a valid JSON Schema: {}", path.display(), schema_problem(&e)),
+                )
+            })?;
             Some(Arc::new(validator))
         }
     };
@@ -169,6 +174,24 @@ fn json_check(section: &CriterionSection, rubric_dir: &Path) -> Result<Check, Ke
         required_keys,
         schema,
     }))
+}
+
+/// What is wrong with a JSON Schema, with the offending value named by its place in the file rather than quoted
+/// (numbers, booleans and null excepted), as serde errors are for YAML: a file given as a schema by mistake, such
+/// as a credentials JSON, is not printed.
+fn schema_problem(error: &jsonschema::ValidationError<'_>) -> String {
+    let message = error.to_string();
+    if matches!(
+        error.instance.as_ref(),
+        serde_json::Value::Number(_) | serde_json::Value::Bool(_) | serde_json::Value::Null
+    ) {
+        return message;
+    }
+    let place = match error.instance_path.as_str() {
+        "" => "the top level".to_string(),
+        path => format!("`{path}`"),
+    };
+    message.replace(&error.instance.to_string(), &format!("the value at {place}"))
 }
 
 fn judge_check(section: &CriterionSection) -> Result<Check, KeyError> {
