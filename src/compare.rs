@@ -503,8 +503,18 @@ pub fn compare_csv(c: &Comparison) -> std::io::Result<Vec<u8>> {
     writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
 }
 
+/// `text` as XML character data or an attribute value: markup characters escaped, and characters XML 1.0 does not
+/// allow at all (control characters other than tab, newline and carriage return; U+FFFE, U+FFFF) replaced by U+FFFD,
+/// so a hostile config name or reason cannot make the JUnit file unreadable to a CI server.
 fn xml(text: &str) -> String {
-    text.replace('&', "&amp;")
+    text.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => '\u{FFFD}',
+            c => c,
+        })
+        .collect::<String>()
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -603,6 +613,14 @@ mod tests {
             change: Change::NotCompared,
             reason: String::new(),
         }
+    }
+
+    #[test]
+    fn xml_text_escapes_markup_and_replaces_characters_xml_forbids() {
+        assert_eq!(
+            xml("a<b>&\"c'\u{0}\u{1b}[31m\tok\u{FFFF}"),
+            "a&lt;b&gt;&amp;&quot;c&apos;\u{FFFD}\u{FFFD}[31m\tok\u{FFFD}"
+        );
     }
 
     #[test]
