@@ -16,6 +16,7 @@ fn config(kind: ConfigKind, shots: Option<ShotsSection>, template: Option<&str>)
         template: template.map(str::to_string),
         shots,
         inference: InferenceSection::default(),
+        cache: false,
         provider: Default::default(),
         base_url: None,
         api_key_env: None,

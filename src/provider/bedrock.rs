@@ -138,7 +138,10 @@ impl BedrockProvider {
                 message: "response reported no token usage; refusing to count the call as free".into(),
             });
         }
+        let cache = |tokens: Option<i32>| tokens.and_then(|t| u64::try_from(t).ok()).unwrap_or(0);
         Ok(Completion {
+            cache_read_tokens: cache(usage.and_then(|u| u.cache_read_input_tokens())),
+            cache_write_tokens: cache(usage.and_then(|u| u.cache_write_input_tokens())),
             text,
             stop_reason: response.stop_reason().as_str().to_string(),
             input_tokens: u64::try_from(input_tokens).unwrap_or(0),

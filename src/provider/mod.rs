@@ -39,6 +39,12 @@ pub struct Completion {
     pub input_tokens: u64,
     /// Output tokens the service counted.
     pub output_tokens: u64,
+    /// Input tokens read from the prompt cache (not in `input_tokens`).
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the prompt cache (not in `input_tokens`).
+    #[serde(default)]
+    pub cache_write_tokens: u64,
     /// Latency the service reported, if it did.
     pub service_latency_ms: Option<u64>,
 }

@@ -212,6 +212,8 @@ mod tests {
                     stop_reason: "end_turn".to_string(),
                     input_tokens: 1,
                     output_tokens: 1,
+                    cache_read_tokens: 0,
+                    cache_write_tokens: 0,
                     service_latency_ms: None,
                 })
             })

@@ -279,6 +279,8 @@ mod tests {
             stop_reason: None,
             input_tokens: 10,
             output_tokens: 5,
+            cache_read_input_tokens: 0,
+            cache_write_input_tokens: 0,
             latency_ms: 1,
             service_latency_ms: None,
             attempts: 1,
