@@ -499,7 +499,7 @@ async fn the_example_suite_in_batch_mode_reports_what_a_live_run_reports() {
     );
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        stderr.contains("fine-tuned") && stderr.contains("configs[2].model"),
+        stderr.contains("fine-tuned") && stderr.contains("configs[3].model"),
         "{stderr}"
     );
     assert!(!no_results.exists());
@@ -524,7 +524,7 @@ async fn the_example_suite_in_batch_mode_reports_what_a_live_run_reports() {
     for output in [&live, &batch, &again] {
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     }
-    assert!(String::from_utf8_lossy(&again.stdout).contains("132 recorded earlier, 0 recorded now"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("198 recorded earlier, 0 recorded now"));
     assert_eq!(
         batch_jobs(&endpoint).await.len(),
         1,
@@ -533,7 +533,7 @@ async fn the_example_suite_in_batch_mode_reports_what_a_live_run_reports() {
 
     let (live_dir, batch_dir) = (results.join("support-tone/live"), results.join("support-tone/b"));
     let (live_records, batch_records) = (records_by_fingerprint(&live_dir), records_by_fingerprint(&batch_dir));
-    assert_eq!(live_records.len(), 132);
+    assert_eq!(live_records.len(), 198);
     assert_eq!(
         live_records.keys().collect::<Vec<_>>(),
         batch_records.keys().collect::<Vec<_>>()

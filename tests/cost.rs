@@ -23,12 +23,12 @@ fn the_plan_estimates_tokens_within_20_percent_and_the_budget_is_enforced() {
     let suite = example_suite(dir.path(), "");
     let plan = plan(&suite);
     let parts = plan["parts"].as_array().unwrap();
-    assert_eq!(parts.len(), 4, "three configs and the judge");
+    assert_eq!(parts.len(), 5, "four configs and the judge");
     let total = plan["total_cost"].as_f64().unwrap();
     assert!(total > 0.0);
-    // 66 examples × 3 configs; the judge's calls on top.
-    assert_eq!(plan["total_requests"], 198);
-    assert!(plan["total_calls"].as_u64().unwrap() > 198);
+    // 66 examples × 4 configs; the judge's calls on top.
+    assert_eq!(plan["total_requests"], 264);
+    assert!(plan["total_calls"].as_u64().unwrap() > 264);
     // The fine-tuned config needs its model unit for at least an hour: 1 × 1 h × $60.50, counted in the total.
     let tuned = parts.iter().find(|p| p["part"] == "fine-tuned").unwrap();
     assert_eq!(tuned["minimum"]["cost"].as_f64(), Some(60.5));
@@ -78,6 +78,28 @@ fn the_plan_estimates_tokens_within_20_percent_and_the_budget_is_enforced() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("this run cost $"), "{stdout}");
     let run_dir = results.join("support-tone/r");
+    // Input tokens read from or written to the prompt cache are input tokens too (Converse reports them apart).
+    let mut cached: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for record in common::records(&run_dir) {
+        let tokens = |field: &str| record[field].as_u64().unwrap_or(0);
+        *cached
+            .entry(record["config"].as_str().unwrap().to_string())
+            .or_default() += tokens("cache_read_input_tokens") + tokens("cache_write_input_tokens");
+    }
+    // The cached config wrote its prefix once and read it for every other example.
+    let cached_config: Vec<serde_json::Value> = common::records(&run_dir)
+        .into_iter()
+        .filter(|r| r["config"] == "few-shot-cached")
+        .collect();
+    let writes = cached_config
+        .iter()
+        .filter(|r| r["cache_write_input_tokens"].as_u64().is_some())
+        .count();
+    let reads = cached_config
+        .iter()
+        .filter(|r| r["cache_read_input_tokens"].as_u64().is_some())
+        .count();
+    assert_eq!((writes, reads), (1, 65));
     let mut reader = csv::Reader::from_path(run_dir.join("summary.csv")).unwrap();
     let header = reader.headers().unwrap().clone();
     let column = |name: &str| header.iter().position(|h| h == name).unwrap();
@@ -88,7 +110,7 @@ fn the_plan_estimates_tokens_within_20_percent_and_the_budget_is_enforced() {
         let part = parts.iter().find(|p| p["part"] == row[0]).unwrap();
         // Input tokens come from the prompts as sent, so they match closely; outputs are an estimate.
         let planned_input = part["input_tokens"].as_u64().unwrap();
-        let recorded_input = row[input].parse::<u64>().unwrap();
+        let recorded_input = row[input].parse::<u64>().unwrap() + cached.get(&row[0]).copied().unwrap_or(0);
         assert!(
             within(planned_input, recorded_input, 0.05),
             "{}: input {planned_input} vs {recorded_input}",
@@ -195,6 +217,15 @@ fn wrong_cost_settings_are_input_errors() {
         "cost:\n  monthly_requests: 1000\n  custom:\n    prompt: {model_units: 1}\n    fine-tuned: {model_units: 1}\n",
     );
     refused(&suite, "suite.yaml:", &["cost.custom.prompt", "not a custom one"]);
+
+    // Caching needs a prefix to cache: the fine-tuned config of the mini suite has no system prompt.
+    let cached = original.replace(
+        "    model: arn:aws:bedrock:us-east-1:123456789012:provisioned-model/m1n1t3st0001\n",
+        "    model: arn:aws:bedrock:us-east-1:123456789012:provisioned-model/m1n1t3st0001\n    cache: true\n",
+    );
+    assert_ne!(cached, original);
+    std::fs::write(&suite, cached).unwrap();
+    refused(&suite, "suite.yaml:", &["configs[2].cache", "nothing to cache"]);
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //!
 //! It only ever binds a loopback address.
 
+mod cache;
 mod control;
 pub mod faults;
 pub mod model_id;

@@ -48,6 +48,8 @@ struct EndpointState {
     answered: HashMap<[u8; 32], u64>,
     /// Quota windows per model id.
     quotas: HashMap<String, QuotaWindow>,
+    /// Prompt-cache prefixes written so far.
+    cache: super::cache::PromptCache,
     stats: EndpointStats,
 }
 
@@ -253,6 +255,7 @@ impl Shared {
             return Ok(Reply::Malformed(completion, cut));
         }
         *state.answered.entry(identity).or_insert(0) += 1;
+        let completion = state.cache.apply(model_id, parsed.cache_prefix.as_ref(), completion);
         let grading = parsed
             .conversation
             .turns

@@ -324,6 +324,7 @@ mod tests {
                 },
             ],
             inference,
+            cache_after_messages: None,
         }
     }
 

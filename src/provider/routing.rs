@@ -226,6 +226,7 @@ mod tests {
             system: None,
             messages: Vec::new(),
             inference: InferenceSection::default(),
+            cache_after_messages: None,
         }
     }
 

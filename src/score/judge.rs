@@ -109,6 +109,7 @@ pub fn judge_request(
             top_p: None,
             stop_sequences: Vec::new(),
         },
+        cache_after_messages: None,
     }
 }
 

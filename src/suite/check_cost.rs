@@ -3,10 +3,38 @@
 use std::collections::HashSet;
 
 use super::check::Checker;
-use super::schema::{ConfigKind, CostSection, ProviderKind, SuiteFile};
+use super::schema::{ConfigKind, ConfigSection, CostSection, ProviderKind, ShotSelection, SuiteFile};
 use crate::error::InputError;
 
 impl Checker<'_> {
+    /// `cache: true` needs a prefix to cache, and Converse (cache points are Bedrock's).
+    pub(super) fn check_cache(&self, index: usize, config: &ConfigSection) -> Vec<InputError> {
+        let field = format!("configs[{index}].cache");
+        if !config.cache {
+            return Vec::new();
+        }
+        if config.provider == ProviderKind::OpenAi {
+            return vec![self.at(
+                &field,
+                "prompt caching places Converse cache points, which an OpenAI-compatible server does not take; \
+                 remove `cache` or serve the config through Bedrock",
+            )];
+        }
+        let fixed_demos = config.kind == ConfigKind::FewShot
+            && config
+                .shots
+                .as_ref()
+                .is_some_and(|s| s.select == ShotSelection::Fixed && s.k > 0);
+        if config.system.is_none() && !fixed_demos {
+            return vec![self.at(
+                &field,
+                "there is nothing to cache: give the config a `system` prompt, or fixed demonstrations \
+                 (`shots.select: fixed`)",
+            )];
+        }
+        Vec::new()
+    }
+
     pub(super) fn check_cost(&self, cost: &CostSection, file: &SuiteFile) -> Vec<InputError> {
         let mut errors = Vec::new();
         let volumes = cost.volumes();
