@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod charts;
+pub mod cost_charts;
 pub mod costs;
 mod csv_files;
 mod markdown;
@@ -345,11 +346,11 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
     let mut files = files.to_vec();
     files.push((
         "cost-volume.svg",
-        charts::cost_volume_chart(&cost_lines(&data.cost))?.into_bytes(),
+        cost_charts::cost_volume_chart(&cost_charts::cost_lines(&data.cost))?.into_bytes(),
     ));
     files.push((
         "cost-quality.svg",
-        charts::cost_quality_chart(&cost_points(data, &data.cost))?.into_bytes(),
+        cost_charts::cost_quality_chart(&cost_charts::cost_points(&data.cost, &data.analysis))?.into_bytes(),
     ));
     let mut written = Vec::new();
     for (name, bytes) in files {
@@ -358,70 +359,6 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
         written.push(path);
     }
     Ok(written)
-}
-
-/// Monthly cost of each priced config over a log range spanning the suite's volumes and the break-evens.
-fn cost_lines(cost: &costs::CostReport) -> charts::CostLines {
-    let mut low = cost.volumes.iter().copied().fold(f64::INFINITY, f64::min);
-    let mut high = cost.volumes.iter().copied().fold(0.0, f64::max);
-    for b in &cost.break_evens {
-        if let Some(v) = b.volume {
-            low = low.min(v);
-            high = high.max(v);
-        }
-    }
-    let (low, high) = ((low / 10.0).max(1.0), (high * 10.0).max(10.0));
-    let steps = 60;
-    let volumes: Vec<f64> = (0..=steps)
-        .map(|i| low * (high / low).powf(f64::from(i) / f64::from(steps)))
-        .collect();
-    let lines = cost
-        .configs
-        .iter()
-        .filter_map(|c| {
-            let curve = c.curve.as_ref()?;
-            // The samples, plus both sides of every step (a unit added) within the range, so steps show as steps.
-            let mut at: Vec<f64> = volumes.clone();
-            for s in curve.segments.iter().filter(|s| s.to > low && s.to < high) {
-                at.extend([s.to, s.to * (1.0 + 1e-9)]);
-            }
-            at.sort_by(f64::total_cmp);
-            let points: Vec<(f64, f64)> = at.iter().filter_map(|v| Some((*v, curve.monthly(*v)?))).collect();
-            (!points.is_empty()).then(|| (c.config.clone(), points))
-        })
-        .collect();
-    let break_evens = cost
-        .break_evens
-        .iter()
-        .filter_map(|b| {
-            Some((
-                format!("{} = {}", b.custom, b.on_demand),
-                b.volume?.max(low),
-                b.monthly_cost?,
-            ))
-        })
-        .collect();
-    charts::CostLines {
-        currency: cost.currency.clone(),
-        lines,
-        break_evens,
-        volumes: cost.volumes.clone(),
-    }
-}
-
-/// Cost per 1,000 requests at the main volume against mean quality, per priced config.
-fn cost_points(data: &ReportData, cost: &costs::CostReport) -> Vec<charts::CostPoint> {
-    cost.configs
-        .iter()
-        .zip(&data.analysis.configs)
-        .filter_map(|(c, a)| {
-            Some(charts::CostPoint {
-                config: c.config.clone(),
-                per_thousand: c.main()?.per_thousand,
-                quality: a.quality.mean?,
-            })
-        })
-        .collect()
 }
 
 fn quality_bars(data: &ReportData) -> Vec<charts::QualityBar> {
