@@ -10,10 +10,10 @@
 
 use std::collections::HashSet;
 
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::simulator::Completion;
-use super::wire::CachePrefix;
+use super::simulator::{input_tokens, Completion, Role, Turn};
 
 /// Fewest tokens a cache checkpoint holds: 1,000 for the Nova models, per the Bedrock user guide's prompt-caching
 /// table (Claude models need 1,024 or more); shorter prefixes are sent uncached.
@@ -47,4 +47,38 @@ impl PromptCache {
         completion.input_tokens -= prefix.tokens;
         completion
     }
+}
+
+/// The part of a request before its cache point: system prompt and messages up to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachePrefix {
+    /// Canonical bytes of the prefix.
+    pub key: Vec<u8>,
+    /// Its input tokens, counted as the whole request's are.
+    pub tokens: u32,
+}
+
+fn has_cache_point(blocks: &[Map<String, Value>]) -> bool {
+    blocks.iter().any(|b| b.contains_key("cachePoint"))
+}
+
+/// The prefix before the last cache point of a Converse request: after the last message whose content carries one,
+/// else after the system prompt when it carries one.
+pub fn cache_prefix<'b>(
+    system: &[String],
+    system_blocks: &[Map<String, Value>],
+    mut message_contents: impl DoubleEndedIterator<Item = &'b [Map<String, Value>]> + ExactSizeIterator,
+    turns: &[Turn],
+) -> Result<Option<CachePrefix>, serde_json::Error> {
+    let end = match message_contents.rposition(has_cache_point) {
+        Some(i) => i + 1,
+        None if has_cache_point(system_blocks) => 0,
+        None => return Ok(None),
+    };
+    let turns = &turns[..end.min(turns.len())];
+    let texts: Vec<(bool, &String)> = turns.iter().map(|t| (t.role == Role::User, &t.text)).collect();
+    Ok(Some(CachePrefix {
+        key: serde_json::to_vec(&(system, texts))?,
+        tokens: input_tokens(&system.join("\n\n"), turns),
+    }))
 }

@@ -199,48 +199,7 @@ pub struct ParsedConverse {
     /// Canonical bytes of the whole request (with `maxTokens` and stop sequences), identifying repeats.
     pub identity_key: Vec<u8>,
     /// The prefix before the last `cachePoint` block, when the request has one.
-    pub cache_prefix: Option<CachePrefix>,
-}
-
-/// The part of a request before its cache point: system prompt and messages up to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CachePrefix {
-    /// Canonical bytes of the prefix.
-    pub key: Vec<u8>,
-    /// Its input tokens, counted as the whole request's are.
-    pub tokens: u32,
-}
-
-fn has_cache_point(blocks: &[Map<String, Value>]) -> bool {
-    blocks.iter().any(|b| b.contains_key("cachePoint"))
-}
-
-/// The prefix before the last cache point: after the last message that carries one, else after the system prompt
-/// when it carries one.
-fn cache_prefix(
-    system: &[String],
-    system_blocks: &[Map<String, Value>],
-    messages: &[WireMessage],
-    turns: &[Turn],
-) -> Result<Option<CachePrefix>, BedrockError> {
-    let end = match messages.iter().rposition(|m| has_cache_point(&m.content)) {
-        Some(i) => i + 1,
-        None if has_cache_point(system_blocks) => 0,
-        None => return Ok(None),
-    };
-    let turns = &turns[..end];
-    let key = serde_json::to_vec(&(
-        system,
-        turns
-            .iter()
-            .map(|t| (t.role == Role::User, &t.text))
-            .collect::<Vec<_>>(),
-    ))
-    .map_err(|e| malformed(&e))?;
-    Ok(Some(CachePrefix {
-        key,
-        tokens: crate::endpoint::simulator::input_tokens(&system.join("\n\n"), turns),
-    }))
+    pub cache_prefix: Option<super::cache::CachePrefix>,
 }
 
 /// Limits a request is checked against.
@@ -353,7 +312,9 @@ pub fn parse_converse(body: &[u8], limits: TokenLimits) -> Result<ParsedConverse
     let sampling_key = serde_json::to_vec(&canonical).map_err(|e| malformed(&e))?;
     let identity_key =
         serde_json::to_vec(&(&canonical, max_tokens, &config.stop_sequences)).map_err(|e| malformed(&e))?;
-    let cache_prefix = cache_prefix(&system, &body.system, &messages, &turns)?;
+    let contents = messages.iter().map(|m| m.content.as_slice());
+    let cache_prefix =
+        super::cache::cache_prefix(&system, &body.system, contents, &turns).map_err(|e| malformed(&e))?;
     Ok(ParsedConverse {
         conversation: Conversation {
             system: system.join("\n\n"),
