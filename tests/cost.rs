@@ -276,3 +276,43 @@ fn without_a_cost_section_the_report_still_prices_what_it_can_and_says_how_to_pr
     let tuned = rows.iter().find(|r| &r[0] == "fine-tuned").unwrap();
     assert_eq!(&tuned[per_point], "");
 }
+
+#[test]
+fn an_imported_model_is_billed_through_custom_model_import_not_provisioned_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let text = std::fs::read_to_string(&suite)
+        .unwrap()
+        .replace("provisioned-model/m1n1t3st0001", "imported-model/m1n1t3st0001");
+    std::fs::write(
+        &suite,
+        format!(
+            "{text}cost:\n  monthly_requests: 1000000\n  custom:\n    fine-tuned:\n      custom_model_units: 2\n      \
+             requests_per_minute_per_unit: 400\n"
+        ),
+    )
+    .unwrap();
+    let run_dir = run_mini(&suite, dir.path());
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("| fine-tuned | Custom Model Import, 2 CMU per copy |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Custom Model Import: $0.05718 per Custom Model Unit per minute"),
+        "{report}"
+    );
+    assert!(!report.contains("fine-tuned is unpriced"), "{report}");
+    // 1,000,000 requests keep every 5-minute window of the month active: 8,760 × 2 × $0.05718 × 5 + 2 × $1.95.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).unwrap()).unwrap();
+    let tuned = json["cost"]["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["config"] == "fine-tuned")
+        .unwrap();
+    assert_eq!(tuned["serving"]["billing"], "imported");
+    let monthly = tuned["at_volumes"][0]["monthly_cost"].as_f64().unwrap();
+    assert_eq!(format!("{monthly:.2}"), "5012.87");
+}

@@ -288,3 +288,63 @@ fn merged<'c>(a: &'c CostCurve, b: &'c CostCurve) -> Vec<(f64, f64, &'c Segment,
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::{Capacity, Commitment};
+
+    #[test]
+    fn a_step_function_can_be_cheaper_over_a_range_only() {
+        // 5 units bought up front, each serving little: cheaper than per-token only between two volumes.
+        let month = Month {
+            hours: 730.0,
+            peak_factor: 2.0,
+        };
+        let tokens = TokensPerRequest {
+            input: 100.0,
+            output: 0.0,
+            cache_read: 0.0,
+            cache_write: 0.0,
+        };
+        let units = Serving::Provisioned {
+            model_units: 5,
+            commitment: Commitment::None,
+            per_unit_hour: 1.0,
+            storage_per_month: 0.0,
+            capacity: Capacity {
+                tokens_per_minute_per_unit: Some(1_000.0),
+                requests_per_minute_per_unit: None,
+            },
+        };
+        let per_token = Serving::PerToken {
+            input_per_million: 100.0,
+            output_per_million: 0.0,
+            cache_read_per_million: None,
+            cache_write_per_million: None,
+            storage_per_month: 0.0,
+        };
+        let a = cost_curve(&units, &tokens, &month, 0.0).unwrap();
+        let b = cost_curve(&per_token, &tokens, &month, 0.0).unwrap();
+        // 5 units: $3,650; per token $0.01 a request → equal at 365,000. One unit serves 10 × 60 × 730 ÷ 2 = 219,000,
+        // so 5 serve 1,095,000; the 6th unit costs $730 for 219,000 requests that per-token serves for $2,190: it stays
+        // cheaper from 365,000 on.
+        let range = first_cheaper_range(&a, &b, 0.0).unwrap();
+        assert!((range.from - 365_000.0).abs() < 1e-6, "{range:?}");
+        assert_eq!((range.to, range.units), (None, Some(5)));
+        // Against per-token billing with a large fixed part ($10,000 + $0.001 a request), the units are cheaper from the
+        // first request until the 20th unit: 19 units ($13,870) serve 4,161,000 requests, where the other costs
+        // $14,161; the 20th unit ($14,600) costs more than the other's $14,161 to $14,380 over its range.
+        let fixed = Serving::PerToken {
+            input_per_million: 10.0,
+            output_per_million: 0.0,
+            cache_read_per_million: None,
+            cache_write_per_million: None,
+            storage_per_month: 10_000.0,
+        };
+        let c = cost_curve(&fixed, &tokens, &month, 0.0).unwrap();
+        let range = first_cheaper_range(&a, &c, 0.0).unwrap();
+        assert_eq!((range.from, range.units), (0.0, Some(5)));
+        assert!((range.to.unwrap() - 4_161_000.0).abs() < 1e-6, "{range:?}");
+    }
+}

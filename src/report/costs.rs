@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::analysis::Analysis;
 use super::{ConfigSummary, JudgeUsage};
+use crate::cost::catalogue::ImportSection;
 use crate::cost::estimate::unpriced_note;
 use crate::cost::recommend::{recommend, Recommendation, Standing};
 use crate::cost::{
@@ -38,6 +39,8 @@ pub struct CostReport {
     pub recommendation: Option<Recommendation>,
     /// The prices used, with their sources.
     pub prices: Vec<ModelPrice>,
+    /// Custom Model Import's rates and their source, when a config is an imported model.
+    pub custom_model_import: Option<ImportSection>,
     /// Configs that could not be costed (or not entirely), why, and the keys that would price them.
     pub warnings: Vec<String>,
 }
@@ -233,6 +236,10 @@ pub fn cost_report(suite: &Suite, summaries: &[ConfigSummary], analysis: &Analys
     }
     let configs = cost::config_costs(&inputs, &suite.file.baseline, &params);
     let break_evens = cost::break_evens(&configs, &params);
+    let custom_model_import = configs
+        .iter()
+        .any(|c| matches!(c.serving, Serving::Imported { .. }))
+        .then(|| catalogue.custom_model_import.clone());
     let recommendation = recommend(&configs, &standings(analysis), &params);
     let mut prices: Vec<ModelPrice> = Vec::new();
     let mut models: Vec<&str> = suite.file.configs.iter().map(|c| c.model.as_str()).collect();
@@ -256,6 +263,7 @@ pub fn cost_report(suite: &Suite, summaries: &[ConfigSummary], analysis: &Analys
         break_evens,
         recommendation,
         prices,
+        custom_model_import,
         warnings,
     }
 }

@@ -365,6 +365,16 @@ fn prices_table(cost: &CostReport) -> String {
             ]
         })
         .collect();
+    if let Some(import) = &cost.custom_model_import {
+        out.push_str(&format!(
+            "\nCustom Model Import: ${} per Custom Model Unit per minute (5-minute windows), ${} per unit per month of \
+             storage ({}, read {}; a config's `cost.custom.<config>.per_cmu_minute` overrides it).\n",
+            import.per_cmu_minute,
+            import.storage_per_cmu_month,
+            markdown_cell(&import.source),
+            markdown_cell(&import.read_on)
+        ));
+    }
     out.push_str(&markdown_table(
         &[
             "model",
