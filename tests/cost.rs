@@ -148,6 +148,11 @@ fn the_plan_estimates_tokens_within_20_percent_and_the_budget_is_enforced() {
     // The serving options side by side, and the recommendation first.
     assert!(report.contains("Serving options for **fine-tuned**"), "{report}");
     assert!(report.contains("| on-demand custom-model deployment |"), "{report}");
+    // The figures the suite set itself are named as such.
+    assert!(
+        report.contains("not read from the catalogue: `amazon.nova-lite-v1:0`: cache_write_input_per_million, training_per_million_tokens"),
+        "{report}"
+    );
     assert!(
         report.lines().nth(2).unwrap().starts_with("**Recommendation:** **"),
         "{report}"

@@ -225,7 +225,10 @@ pub(super) fn cost_section(data: &ReportData) -> String {
         out.push_str(&training(cost, c));
     }
     if !cost.break_evens.is_empty() {
-        out.push_str("\nBreak-even volumes (each custom config, as configured, against the per-token configs):\n\n");
+        out.push_str(
+            "\nBreak-even volumes (each custom config as configured, and on its cheapest serving option, against the \
+             per-token configs):\n\n",
+        );
         for b in &cost.break_evens {
             out.push_str(&format!(
                 "- {} vs {}: {}\n",
@@ -239,6 +242,7 @@ pub(super) fn cost_section(data: &ReportData) -> String {
         out.push_str(&format!("\n> **Unpriced.** {}\n", markdown_cell(warning)));
     }
     out.push_str(&prices_table(cost));
+    out.push_str(&suite_prices(data));
     out.push_str(
         "\n![Monthly cost against volume, break-evens marked](cost-volume.svg)\n\n\
          ![Cost per 1,000 requests against quality, with the frontier](cost-quality.svg)\n",
@@ -330,6 +334,28 @@ fn training(cost: &CostReport, c: &ConfigCost) -> String {
         money(currency, *job),
         amortize_months,
         money(currency, *per_month)
+    )
+}
+
+/// The prices the suite set rather than the catalogue, so a reviewer knows which figures are the team's own.
+fn suite_prices(data: &ReportData) -> String {
+    let Some(section) = &data.suite.file.cost else {
+        return String::new();
+    };
+    let set: Vec<String> = section
+        .prices
+        .iter()
+        .map(|(model, row)| {
+            let fields: Vec<&str> = row.prices().into_iter().map(|(field, _)| field).collect();
+            format!("`{}`: {}", markdown_cell(model), fields.join(", "))
+        })
+        .collect();
+    if set.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nSet by the suite's `cost.prices`, not read from the catalogue: {}.\n",
+        set.join("; ")
     )
 }
 
