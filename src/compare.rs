@@ -168,12 +168,7 @@ pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
         side.model = summary.model.clone();
         side.tokens_per_request =
             (summary.ok > 0).then(|| (summary.input_tokens + summary.output_tokens) as f64 / summary.ok as f64);
-        side.per_thousand = data
-            .cost
-            .as_ref()
-            .and_then(|c| c.configs.get(i))
-            .and_then(|c| c.at_volumes.first())
-            .map(|a| a.per_thousand);
+        side.per_thousand = data.cost.configs.get(i).and_then(|c| c.main()).map(|a| a.per_thousand);
     }
     Ok(RunSide {
         dir: dir.to_path_buf(),

@@ -117,6 +117,15 @@ async fn batch_jobs(endpoint: &RunningEndpoint) -> Vec<Value> {
     listing["jobs"].as_array().cloned().unwrap_or_default()
 }
 
+/// The plan's requests that batch inference accepts: the provisioned model's are left out (AWS refuses them).
+fn batchable(suite: &Suite) -> Vec<bedrock_eval::run::plan::PlannedRequest> {
+    build_plan(suite)
+        .expect("plan")
+        .into_iter()
+        .filter(|p| !p.request.model.contains(":provisioned-model/"))
+        .collect()
+}
+
 fn records_by_fingerprint(run_dir: &Path) -> BTreeMap<String, Record> {
     read_records(&run_dir.join(RECORDS_FILE))
         .expect("records readable")
@@ -153,21 +162,65 @@ async fn a_batch_run_records_what_a_live_run_records() {
     .await
     .expect("live run");
 
-    // Batch: one job per model (16 requests of Nova Lite, 8 of the custom model).
+    // Batch inference refuses the provisioned custom model, as AWS does: nothing is submitted for it.
     let batch_endpoint = serve(options(&suite, Some(&s3.url))).await;
     let clients = clients(&batch_endpoint, &s3).await;
+    let refused_dir = dir.path().join("results/mini/refused");
+    let error = batch::run_batch(&build_plan(&suite).expect("plan"), &settings(5), &clients, &refused_dir)
+        .await
+        .expect_err("a provisioned model in a batch job");
+    assert!(
+        format!("{error:#}").contains("isn't supported for provisioned models"),
+        "{error:#}"
+    );
+    assert!(batch_jobs(&batch_endpoint).await.is_empty());
+    // And the control plane refuses such a job the way AWS does, with a ValidationException.
+    let refusal = clients
+        .bedrock
+        .create_model_invocation_job()
+        .job_name("provisioned")
+        .role_arn("arn:aws:iam::123456789012:role/BedrockBatch")
+        .model_id("arn:aws:bedrock:us-east-1:123456789012:provisioned-model/m1n1t3st0001")
+        .input_data_config(
+            aws_sdk_bedrock::types::ModelInvocationJobInputDataConfig::S3InputDataConfig(
+                aws_sdk_bedrock::types::ModelInvocationJobS3InputDataConfig::builder()
+                    .s3_uri(format!("s3://{BUCKET}/in.jsonl"))
+                    .build()
+                    .expect("input config"),
+            ),
+        )
+        .output_data_config(
+            aws_sdk_bedrock::types::ModelInvocationJobOutputDataConfig::S3OutputDataConfig(
+                aws_sdk_bedrock::types::ModelInvocationJobS3OutputDataConfig::builder()
+                    .s3_uri(format!("s3://{BUCKET}/out/"))
+                    .build()
+                    .expect("output config"),
+            ),
+        )
+        .model_invocation_type(aws_sdk_bedrock::types::ModelInvocationType::Converse)
+        .send()
+        .await
+        .expect_err("a provisioned model");
+    let service = refusal.into_service_error();
+    assert!(service.is_validation_exception(), "{service:?}");
+    assert!(batch_jobs(&batch_endpoint).await.is_empty());
+
+    // The rest: one job for Nova Lite's 16 requests.
     let batch_dir = dir.path().join("results/mini/batchrun");
-    let plan = build_plan(&suite).expect("plan");
+    let plan = batchable(&suite);
     let outcome = batch::run_batch(&plan, &settings(5), &clients, &batch_dir)
         .await
         .expect("batch run");
-    assert_eq!(outcome.submitted_jobs, 2);
+    assert_eq!(outcome.submitted_jobs, 1);
     assert_eq!(outcome.attached_jobs, 0);
-    assert_eq!((outcome.ok_records, outcome.error_records), (24, 0));
+    assert_eq!((outcome.ok_records, outcome.error_records), (16, 0));
 
-    let live = records_by_fingerprint(&live_dir);
+    let live: BTreeMap<String, Record> = records_by_fingerprint(&live_dir)
+        .into_iter()
+        .filter(|(_, r)| r.model == "amazon.nova-lite-v1:0")
+        .collect();
     let batched = records_by_fingerprint(&batch_dir);
-    assert_eq!(live.len(), 24);
+    assert_eq!(live.len(), 16);
     assert_eq!(live.keys().collect::<Vec<_>>(), batched.keys().collect::<Vec<_>>());
     for (fingerprint, l) in &live {
         let b = &batched[fingerprint];
@@ -183,7 +236,7 @@ async fn a_batch_run_records_what_a_live_run_records() {
 
     // Bedrock's layout in S3: the input where the job was told, the output under <output>/<jobId>/.
     let state = batch::state::read_state(&batch_dir).expect("batch.json");
-    assert_eq!(state.jobs.len(), 2);
+    assert_eq!(state.jobs.len(), 1);
     assert!(state
         .jobs
         .iter()
@@ -217,15 +270,10 @@ async fn a_batch_run_records_what_a_live_run_records() {
             .expect("manifest JSON");
     assert_eq!(manifest["successRecordCount"], 16);
 
-    // The endpoint saw one job per model, each through to Completed with its counts.
+    // The endpoint saw the one job through to Completed with its counts.
     let jobs = batch_jobs(&batch_endpoint).await;
-    assert_eq!(jobs.len(), 2);
-    let mut totals: Vec<u64> = jobs
-        .iter()
-        .map(|j| j["totalRecordCount"].as_u64().unwrap_or(0))
-        .collect();
-    totals.sort();
-    assert_eq!(totals, vec![8, 16]);
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["totalRecordCount"], 16);
     assert!(jobs
         .iter()
         .all(|j| j["status"] == "Completed" && j["modelInvocationType"] == "Converse"));
@@ -235,7 +283,7 @@ async fn a_batch_run_records_what_a_live_run_records() {
         .await
         .expect("re-run");
     assert_eq!((again.submitted_jobs, again.attached_jobs), (0, 0));
-    assert_eq!(batch_jobs(&batch_endpoint).await.len(), 2);
+    assert_eq!(batch_jobs(&batch_endpoint).await.len(), 1);
 }
 
 #[tokio::test]
@@ -248,15 +296,15 @@ async fn a_rerun_attaches_to_submitted_jobs_instead_of_submitting_again() {
     let endpoint = serve(options(&suite, Some(&s3.url))).await;
     let clients = clients(&endpoint, &s3).await;
     let run_dir = dir.path().join("results/mini/resumed");
-    let plan = build_plan(&suite).expect("plan");
+    let plan = batchable(&suite);
 
     // Submit, then "die" before polling: only batch.json remembers the jobs.
     let created = batch::submit(&plan, &settings(5), &clients, &run_dir)
         .await
         .expect("submitted");
-    assert_eq!(created, 2);
+    assert_eq!(created, 1);
     let submitted = batch::state::read_state(&run_dir).expect("batch.json");
-    assert_eq!(submitted.jobs.len(), 2);
+    assert_eq!(submitted.jobs.len(), 1);
     assert!(!run_dir.join(RECORDS_FILE).exists());
 
     // A crash between CreateModelInvocationJob and writing batch.json: the same idempotency token gives the same
@@ -268,19 +316,21 @@ async fn a_rerun_attaches_to_submitted_jobs_instead_of_submitting_again() {
     let resubmitted = batch::state::read_state(&run_dir).expect("batch.json");
     let arns = |s: &batch::state::BatchState| s.jobs.iter().map(|j| j.job_arn.clone()).collect::<Vec<_>>();
     assert_eq!(arns(&resubmitted), arns(&submitted));
-    assert_eq!(batch_jobs(&endpoint).await.len(), 2);
+    assert_eq!(batch_jobs(&endpoint).await.len(), 1);
 
     // The re-run attaches, collects, and creates nothing.
     let outcome = batch::run_batch(&plan, &settings(5), &clients, &run_dir)
         .await
         .expect("attached");
-    assert_eq!((outcome.submitted_jobs, outcome.attached_jobs), (0, 2));
-    assert_eq!(outcome.ok_records, 24);
-    assert_eq!(batch_jobs(&endpoint).await.len(), 2);
-    assert_eq!(records_by_fingerprint(&run_dir).len(), 24);
+    assert_eq!((outcome.submitted_jobs, outcome.attached_jobs), (0, 1));
+    assert_eq!(outcome.ok_records, 16);
+    assert_eq!(batch_jobs(&endpoint).await.len(), 1);
+    assert_eq!(records_by_fingerprint(&run_dir).len(), 16);
+    // Only the provisioned model's requests are left, for a live run.
     assert!(batch::pending_requests(&suite, &run_dir, false)
         .expect("pending")
-        .is_empty());
+        .iter()
+        .all(|p| p.request.model.contains(":provisioned-model/")));
 
     // Killed while collecting (jobs not yet marked collected): collecting again writes no record twice.
     let mut state = batch::state::read_state(&run_dir).expect("batch.json");
@@ -291,11 +341,11 @@ async fn a_rerun_attaches_to_submitted_jobs_instead_of_submitting_again() {
         .expect("collected again");
     assert_eq!(
         (outcome.submitted_jobs, outcome.attached_jobs, outcome.ok_records),
-        (0, 2, 0)
+        (0, 1, 0)
     );
     let lines = std::fs::read_to_string(run_dir.join(RECORDS_FILE)).expect("records");
-    assert_eq!(lines.lines().count(), 24);
-    assert_eq!(batch_jobs(&endpoint).await.len(), 2);
+    assert_eq!(lines.lines().count(), 16);
+    assert_eq!(batch_jobs(&endpoint).await.len(), 1);
 }
 
 #[tokio::test]
@@ -306,14 +356,12 @@ async fn below_the_minimum_nothing_is_submitted_and_errors_become_records() {
     std::fs::create_dir_all(&s3_root).expect("s3 root");
     let s3 = start_s3(&s3_root).await;
     let mut endpoint_options = options(&suite, Some(&s3.url));
-    endpoint_options
-        .denied_models
-        .insert("arn:aws:bedrock:us-east-1:123456789012:provisioned-model/m1n1t3st0001".into());
+    endpoint_options.denied_models.insert("amazon.nova-lite-v1:0".into());
     let endpoint = serve(endpoint_options).await;
     let clients = clients(&endpoint, &s3).await;
-    let plan = build_plan(&suite).expect("plan");
+    let plan = batchable(&suite);
 
-    // Bedrock's default minimum is 100 records per job: the mini suite has 16 and 8, so it is refused, unpadded.
+    // Bedrock's default minimum is 100 records per job: the mini suite's Nova Lite has 16, so it is refused, unpadded.
     let run_dir = dir.path().join("results/mini/small");
     let error = batch::run_batch(&plan, &settings(100), &clients, &run_dir)
         .await
@@ -330,21 +378,46 @@ async fn below_the_minimum_nothing_is_submitted_and_errors_become_records() {
     let outcome = batch::run_batch(&plan, &settings(5), &clients, &run_dir)
         .await
         .expect("batch run");
-    assert_eq!((outcome.ok_records, outcome.error_records), (16, 8));
+    assert_eq!((outcome.ok_records, outcome.error_records), (0, 16));
     let records = records_by_fingerprint(&run_dir);
     let denied: Vec<&Record> = records.values().filter(|r| r.status == RecordStatus::Error).collect();
-    assert_eq!(denied.len(), 8);
+    assert_eq!(denied.len(), 16);
     let error = denied[0].error.as_ref().expect("an error");
     assert_eq!(error.kind.as_str(), "access_denied");
     assert_eq!(error.status, Some(403));
     let jobs = batch_jobs(&endpoint).await;
     assert!(jobs
         .iter()
-        .any(|j| j["status"] == "PartiallyCompleted" && j["errorRecordCount"] == 8));
+        .any(|j| j["status"] == "PartiallyCompleted" && j["errorRecordCount"] == 16));
 }
 
-/// The example suite with a `batch:` section.
+/// The example suite with a `batch:` section, without its provisioned fine-tuned config (batch inference does not
+/// accept provisioned models).
 fn example_suite_with_batch(dir: &Path) -> PathBuf {
+    let path = example_suite_with_provisioned_batch(dir);
+    let text = std::fs::read_to_string(&path).expect("suite");
+    let cut = |text: &str, from: &str, to: &str| {
+        let start = text.find(from).expect("start of the cut");
+        let end = start + text[start..].find(to).expect("end of the cut");
+        format!("{}{}", &text[..start], &text[end..])
+    };
+    let text = cut(&text, "  - name: fine-tuned\n", "# Scores the rubric");
+    let text = cut(
+        &text,
+        "  custom:\n    fine-tuned:\n",
+        "# Only used on the embedded endpoint",
+    );
+    let text = cut(
+        &text,
+        "  arn:aws:bedrock:us-east-1:123456789012:provisioned-model/k3str3lsupp0:\n    requests",
+        "# What each",
+    );
+    std::fs::write(&path, text).expect("suite written");
+    path
+}
+
+/// The example suite as shipped, with a `batch:` section.
+fn example_suite_with_provisioned_batch(dir: &Path) -> PathBuf {
     common::example_suite(
         dir,
         &format!(
@@ -402,6 +475,35 @@ async fn the_example_suite_in_batch_mode_reports_what_a_live_run_reports() {
     let s3_root = tempfile::tempdir().expect("s3 root");
     let s3 = start_s3(s3_root.path()).await;
     let dir = tempfile::tempdir().expect("suite dir");
+    // With its provisioned config the suite is refused for batch mode before anything is called: exit 2, naming it.
+    let provisioned_dir = tempfile::tempdir().expect("suite dir");
+    let provisioned = example_suite_with_provisioned_batch(provisioned_dir.path());
+    let no_results = provisioned_dir.path().join("results");
+    let (suite_owned, results_owned, s3_owned) = (provisioned.clone(), no_results.clone(), s3.url.clone());
+    let refused = tokio::task::spawn_blocking(move || {
+        cli_run(
+            &suite_owned,
+            &results_owned,
+            "http://127.0.0.1:9",
+            &s3_owned,
+            &["--mode", "batch"],
+        )
+    })
+    .await
+    .expect("refused run ends");
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("fine-tuned") && stderr.contains("configs[3].model"),
+        "{stderr}"
+    );
+    assert!(!no_results.exists());
+
     let suite_path = example_suite_with_batch(dir.path());
     let suite = suite::load(&suite_path).expect("example suite loads");
     let endpoint = serve(options(&suite, Some(&s3.url))).await;
@@ -425,7 +527,7 @@ async fn the_example_suite_in_batch_mode_reports_what_a_live_run_reports() {
     assert!(String::from_utf8_lossy(&again.stdout).contains("198 recorded earlier, 0 recorded now"));
     assert_eq!(
         batch_jobs(&endpoint).await.len(),
-        2,
+        1,
         "one job per model, none submitted by the re-run"
     );
 

@@ -53,7 +53,7 @@ fn a_planted_drop_fails_only_its_config_and_a_tolerance_absorbs_it() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let junit = std::fs::read_to_string(out.join("compare-junit.xml")).unwrap();
     assert!(
-        junit.contains("tests=\"3\" failures=\"0\"") && !junit.contains("<failure"),
+        junit.contains("tests=\"4\" failures=\"0\"") && !junit.contains("<failure"),
         "{junit}"
     );
     for name in ["compare.md", "compare.csv", "compare.json"] {
@@ -96,6 +96,7 @@ fn a_planted_drop_fails_only_its_config_and_a_tolerance_absorbs_it() {
     );
     assert_eq!(change("prompt")["change"], "unchanged");
     assert_eq!(change("few-shot")["change"], "unchanged");
+    assert_eq!(change("few-shot-cached")["change"], "unchanged");
     let junit = std::fs::read_to_string(new.join("compare-junit.xml")).unwrap();
     assert!(junit.contains("failures=\"1\""), "{junit}");
     assert!(

@@ -55,6 +55,7 @@ fn request(model: &str, inference: InferenceSection) -> ModelRequest {
             text: TICKET.to_string(),
         }],
         inference,
+        cache_after_messages: None,
     }
 }
 

@@ -114,7 +114,7 @@ fn the_example_suite_runs_offline_end_to_end() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let run_dir = dir.path().join("support-tone/demo");
     let records = records(&run_dir);
-    assert_eq!(records.len(), 66 * 3);
+    assert_eq!(records.len(), 66 * 4);
     assert!(records.iter().all(|r| r["status"] == "ok"));
 
     let mut reader = csv::Reader::from_path(run_dir.join("summary.csv")).unwrap();

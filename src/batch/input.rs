@@ -125,21 +125,31 @@ pub fn client_request_token(run_id: &str, model: &str, part: usize, record_ids: 
 /// The Converse request body of `request` (`messages`, `system`, `inferenceConfig`), as the SDK sends it for a
 /// live call: floats widened from `f32` the same way, so the service sees identical numbers.
 pub fn converse_body(request: &ModelRequest) -> Value {
+    let cache_point = json!({ "cachePoint": { "type": "default" } });
     let messages: Vec<Value> = request
         .messages
         .iter()
-        .map(|turn| {
+        .enumerate()
+        .map(|(index, turn)| {
             let role = match turn.role {
                 Role::User => "user",
                 Role::Assistant => "assistant",
             };
-            json!({ "role": role, "content": [{ "text": turn.text }] })
+            let mut content = vec![json!({ "text": turn.text })];
+            if request.cache_point_after(index) {
+                content.push(cache_point.clone());
+            }
+            json!({ "role": role, "content": content })
         })
         .collect();
     let mut body = Map::new();
     body.insert("messages".into(), Value::Array(messages));
     if let Some(system) = &request.system {
-        body.insert("system".into(), json!([{ "text": system }]));
+        let mut blocks = vec![json!({ "text": system })];
+        if request.cache_point_after_system() {
+            blocks.push(cache_point);
+        }
+        body.insert("system".into(), Value::Array(blocks));
     }
     let inference = &request.inference;
     let mut config = Map::new();
@@ -236,6 +246,7 @@ mod tests {
                 role: Role::User,
                 text: "Hi".into(),
             }],
+            cache_after_messages: None,
             inference: InferenceSection {
                 max_tokens: Some(300),
                 temperature: Some(0.0),

@@ -42,7 +42,8 @@ pub struct BatchOutcome {
 }
 
 /// Submits jobs for `requests` not already covered by an uncollected job of `batch.json`, and records them there
-/// (after each creation). Refuses, before submitting anything, a model with fewer requests than the minimum.
+/// (after each creation). Refuses, before submitting anything, a provisioned model (AWS batch inference does not
+/// accept them) and a model with fewer requests than the minimum.
 /// Returns the number of jobs created.
 pub async fn submit(
     requests: &[PlannedRequest],
@@ -71,6 +72,17 @@ pub async fn submit(
                 .or_default()
                 .push(planned);
         }
+    }
+    let provisioned: Vec<&str> = by_model
+        .keys()
+        .copied()
+        .filter(|model| model.contains(":provisioned-model/"))
+        .collect();
+    if !provisioned.is_empty() {
+        anyhow::bail!(
+            "batch inference isn't supported for provisioned models ({}); run their requests live instead",
+            provisioned.join(", ")
+        );
     }
     let too_few: Vec<String> = by_model
         .iter()
@@ -216,6 +228,18 @@ pub async fn run_batch(
         write_state(run_dir, &state)?;
     }
     Ok(outcome)
+}
+
+/// The suite's configs on a provisioned model, which AWS batch inference does not accept: (index, name).
+pub fn provisioned_configs(suite: &Suite) -> Vec<(usize, &str)> {
+    suite
+        .file
+        .configs
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| crate::cost::is_provisioned(c.kind, &c.model))
+        .map(|(i, c)| (i, c.name.as_str()))
+        .collect()
 }
 
 /// The suite's requests still to do in `run_dir`, as a live run picks them: not recorded yet, or (with

@@ -107,6 +107,8 @@ fn completion(output: &Value) -> Result<Completion, CallError> {
             .to_string(),
         input_tokens: input_tokens.unwrap_or(0),
         output_tokens: output_tokens.unwrap_or(0),
+        cache_read_tokens: tokens("cacheReadInputTokens").unwrap_or(0),
+        cache_write_tokens: tokens("cacheWriteInputTokens").unwrap_or(0),
         service_latency_ms: output.pointer("/metrics/latencyMs").and_then(Value::as_u64),
     })
 }
@@ -125,6 +127,8 @@ pub fn record_of(planned: &PlannedRequest, result: Result<Completion, CallError>
         stop_reason: None,
         input_tokens: 0,
         output_tokens: 0,
+        cache_read_input_tokens: 0,
+        cache_write_input_tokens: 0,
         latency_ms: 0,
         service_latency_ms: None,
         attempts: 1,
@@ -139,6 +143,8 @@ pub fn record_of(planned: &PlannedRequest, result: Result<Completion, CallError>
             record.stop_reason = Some(completion.stop_reason);
             record.input_tokens = completion.input_tokens;
             record.output_tokens = completion.output_tokens;
+            record.cache_read_input_tokens = completion.cache_read_tokens;
+            record.cache_write_input_tokens = completion.cache_write_tokens;
             record.latency_ms = completion.service_latency_ms.unwrap_or(0);
             record.service_latency_ms = completion.service_latency_ms;
         }

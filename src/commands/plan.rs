@@ -44,7 +44,19 @@ pub(crate) fn plan(path: &Path, latency_ms: u64, json: bool) -> anyhow::Result<E
         )
     );
     println!(
-        "\nestimated cost ${:.4}{}; estimated duration {:.0} s at the suite's limits and concurrency, assuming {} ms a call",
+        "\n{} requests, {} model calls (judge included)",
+        estimate.total_requests, estimate.total_calls
+    );
+    for part in &estimate.parts {
+        if let Some(minimum) = &part.minimum {
+            println!(
+                "{}: minimum serving commitment ${:.2}: {}",
+                part.part, minimum.cost, minimum.description
+            );
+        }
+    }
+    println!(
+        "estimated cost ${:.4}{}; estimated duration {:.0} s at the suite's limits and concurrency, assuming {} ms a call",
         estimate.total_cost,
         if estimate.has_unpriced { " (unpriced parts left out)" } else { "" },
         estimate.duration_seconds,

@@ -26,6 +26,17 @@ fn batch_settings<'s>(suite: &'s Suite, args: &RunArgs) -> anyhow::Result<&'s ba
         )
         .into());
     }
+    if let Some(&(index, name)) = batch::provisioned_configs(suite).first() {
+        return Err(InputError::in_file(
+            &suite.path,
+            format!(
+                "config `{name}` is served on a provisioned model, which Bedrock batch inference does not accept; \
+                 run it live (without --mode batch), or leave it out of the batch suite"
+            ),
+        )
+        .field(format!("configs[{index}].model"))
+        .into());
+    }
     suite.file.batch.as_ref().ok_or_else(|| {
         InputError::in_file(
             &suite.path,

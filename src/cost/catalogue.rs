@@ -78,9 +78,18 @@ pub struct ModelPrice {
     /// Batch-inference output price per million tokens.
     #[serde(default)]
     pub batch_output_per_million: Option<f64>,
+    /// Input tokens read from the prompt cache, per million.
+    #[serde(default)]
+    pub cache_read_input_per_million: Option<f64>,
+    /// Input tokens written to the prompt cache, per million.
+    #[serde(default)]
+    pub cache_write_input_per_million: Option<f64>,
     /// Whether it can be fine-tuned on Bedrock.
     #[serde(default)]
     pub customizable: Option<bool>,
+    /// Fine-tuning: USD per million tokens trained (tokens in the training file × epochs).
+    #[serde(default)]
+    pub training_per_million_tokens: Option<f64>,
     /// Provisioned Throughput, USD per model unit per hour, by commitment.
     #[serde(default)]
     pub provisioned_per_unit_hour: BTreeMap<Commitment, f64>,
@@ -118,6 +127,9 @@ impl ModelPrice {
             ("batch_input_per_million", self.batch_input_per_million),
             ("batch_output_per_million", self.batch_output_per_million),
             ("custom_storage_per_month", self.custom_storage_per_month),
+            ("cache_read_input_per_million", self.cache_read_input_per_million),
+            ("cache_write_input_per_million", self.cache_write_input_per_million),
+            ("training_per_million_tokens", self.training_per_million_tokens),
             (
                 "custom_on_demand.input_per_million",
                 self.custom_on_demand.and_then(|p| p.input_per_million),
@@ -152,6 +164,9 @@ impl ModelPrice {
             batch_input_per_million,
             batch_output_per_million,
             customizable,
+            cache_read_input_per_million,
+            cache_write_input_per_million,
+            training_per_million_tokens,
             custom_on_demand,
             custom_storage_per_month,
             source,
@@ -177,8 +192,30 @@ pub struct CatalogueFile {
     /// Its source.
     #[serde(default)]
     pub batch_discount_source: Option<String>,
+    /// Custom Model Import's rates (not Provisioned Throughput).
+    pub custom_model_import: ImportSection,
     /// The rows.
     pub models: Vec<ModelPrice>,
+}
+
+/// The catalogue's Custom Model Import section: billed per Custom Model Unit (CMU) per minute in 5-minute windows
+/// while a model copy is active, plus a monthly storage fee per CMU; with the rates' source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSection {
+    /// USD per CMU per minute.
+    pub per_cmu_minute: f64,
+    /// USD per CMU per month of storage.
+    pub storage_per_cmu_month: f64,
+    /// Region they were read for.
+    pub region: String,
+    /// Where they were read.
+    pub source: String,
+    /// When.
+    pub read_on: String,
+    /// Anything worth knowing.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// Prices by model id: the built-in catalogue, with a suite's overrides applied.
@@ -188,6 +225,8 @@ pub struct Catalogue {
     pub currency: String,
     /// The batch discount a source states for models without their own batch prices.
     pub batch_discount: Option<f64>,
+    /// Custom Model Import's rates.
+    pub custom_model_import: ImportSection,
     by_model: BTreeMap<String, ModelPrice>,
 }
 
@@ -203,6 +242,7 @@ impl Catalogue {
         Catalogue {
             currency: file.currency,
             batch_discount: file.batch_discount_default,
+            custom_model_import: file.custom_model_import,
             by_model: file.models.into_iter().map(|m| (m.model.clone(), m)).collect(),
         }
     }
@@ -210,7 +250,12 @@ impl Catalogue {
     /// With the suite's overrides (model id → fields) on top of the shipped rows.
     pub fn with_overrides(mut self, overrides: &BTreeMap<String, ModelPrice>) -> Catalogue {
         for (model, row) in overrides {
-            let key = base_model_id(model).to_string();
+            // A `global.` (or other profile) row of its own is overridden as itself; otherwise the base model's row.
+            let key = if self.by_model.contains_key(model.as_str()) {
+                model.clone()
+            } else {
+                base_model_id(model).to_string()
+            };
             let merged = match self.by_model.get(&key) {
                 Some(existing) => existing.overridden_by(row),
                 None => ModelPrice {
@@ -238,9 +283,12 @@ impl Catalogue {
         }
     }
 
-    /// The prices of `model` (an inference-profile id is priced as its model).
+    /// The prices of `model`: its own row (a `global.` profile AWS prices apart), else its base model's (an
+    /// inference-profile id is priced as its model).
     pub fn get(&self, model: &str) -> Option<&ModelPrice> {
-        self.by_model.get(base_model_id(model))
+        self.by_model
+            .get(model)
+            .or_else(|| self.by_model.get(base_model_id(model)))
     }
 
     /// Every row, by model id.
@@ -281,11 +329,23 @@ mod tests {
                 assert!(price.is_finite() && price >= 0.0, "{} {field}: {price}", row.model);
             }
         }
+        let import = &file.custom_model_import;
+        assert!(import.source.starts_with("http") && import.read_on.len() == 10);
+        assert!(import.per_cmu_minute > 0.0 && import.storage_per_cmu_month > 0.0);
         let catalogue = Catalogue::from_file(file);
         let lite = catalogue
             .get("us.amazon.nova-lite-v1:0")
             .expect("Nova Lite through its profile");
         assert_eq!(lite.on_demand().both(), Some((0.06, 0.24)));
+        assert_eq!(lite.cache_read_input_per_million, Some(0.015));
+        // Mistral Large 24.02 is $4 / $12, not the launch price.
+        let large = catalogue.get("mistral.mistral-large-2402-v1:0").unwrap();
+        assert_eq!(large.on_demand().both(), Some((4.0, 12.0)));
+        // `global.` Nova 2 Lite has its own, lower, row; the Geo profiles take the base row.
+        let global = catalogue.get("global.amazon.nova-2-lite-v1:0").unwrap();
+        assert_eq!(global.on_demand().both(), Some((0.30, 2.50)));
+        let geo = catalogue.get("us.amazon.nova-2-lite-v1:0").unwrap();
+        assert_eq!(geo.on_demand().both(), Some((0.33, 2.75)));
     }
 
     #[test]

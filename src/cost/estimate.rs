@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::model::IMPORT_WINDOW_MINUTES;
 use super::{Catalogue, Serving, MILLION};
 use crate::dataset::Example;
 use crate::provider::ModelRequest;
@@ -42,10 +43,29 @@ pub struct PartEstimate {
     pub input_tokens: u64,
     /// Estimated output tokens over them.
     pub output_tokens: u64,
-    /// Estimated cost at per-token prices (0 on Provisioned Throughput); `None`: unpriced.
+    /// Estimated cost: per-token prices, or the minimum serving commitment of a provisioned or imported model;
+    /// `None`: unpriced.
     pub cost: Option<f64>,
     /// Why there is no cost, or how it is billed.
     pub note: Option<String>,
+    /// The least the run's serving must be paid for, for a config billed by the hour or minute.
+    pub minimum: Option<ServingMinimum>,
+}
+
+/// The least serving a run needs: at least one model unit for one hour at the configured term (or one 5-minute
+/// window of an imported model's units), longer when the run is estimated to take longer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServingMinimum {
+    /// Model units (or Custom Model Units).
+    pub units: u32,
+    /// Hours billed (a whole number, at least 1; for an imported model, 5-minute windows ÷ 12).
+    pub hours: f64,
+    /// USD per unit per hour.
+    pub per_unit_hour: f64,
+    /// units × hours × rate.
+    pub cost: f64,
+    /// In words.
+    pub description: String,
 }
 
 /// The whole plan.
@@ -53,7 +73,11 @@ pub struct PartEstimate {
 pub struct PlanEstimate {
     /// Generation per config, then the judge.
     pub parts: Vec<PartEstimate>,
-    /// Sum of the priced parts.
+    /// Generation requests (every config's).
+    pub total_requests: usize,
+    /// Model calls: generation and judge.
+    pub total_calls: usize,
+    /// Sum of the priced parts (minimum serving commitments included).
     pub total_cost: f64,
     /// Whether some part is unpriced (the total then leaves it out).
     pub has_unpriced: bool,
@@ -86,6 +110,10 @@ fn output_tokens(example: &Example, max_tokens: Option<u32>) -> u64 {
 
 fn priced(serving: &Serving, input: u64, output: u64) -> (Option<f64>, Option<String>) {
     match serving {
+        Serving::Imported { .. } => (
+            Some(0.0),
+            Some("Custom Model Import: billed per model-unit minute while active, not per request".to_string()),
+        ),
         Serving::PerToken {
             input_per_million,
             output_per_million,
@@ -98,7 +126,63 @@ fn priced(serving: &Serving, input: u64, output: u64) -> (Option<f64>, Option<St
             Some(0.0),
             Some("Provisioned Throughput: billed by the hour, not per request".to_string()),
         ),
-        Serving::Unpriced { reason } => (None, Some(reason.clone())),
+        Serving::Unpriced { reason, keys } => (None, Some(unpriced_note(reason, keys))),
+    }
+}
+
+/// "why; set `a`, `b`".
+pub fn unpriced_note(reason: &str, keys: &[String]) -> String {
+    if keys.is_empty() {
+        return reason.to_string();
+    }
+    let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    format!("{reason}; set {}", keys.join(", "))
+}
+
+/// The minimum serving a config billed by time needs for a run of `hours`: `None` for per-token configs,
+/// `Err(note)` when it cannot be priced.
+fn serving_minimum(serving: &Serving, hours: f64) -> Option<Result<ServingMinimum, String>> {
+    match serving {
+        Serving::Provisioned {
+            model_units,
+            commitment,
+            per_unit_hour,
+            ..
+        } => {
+            let hours = hours.ceil().max(1.0);
+            Some(Ok(ServingMinimum {
+                units: *model_units,
+                hours,
+                per_unit_hour: *per_unit_hour,
+                cost: f64::from(*model_units) * hours * per_unit_hour,
+                description: format!(
+                    "Provisioned Throughput: {model_units} model unit(s) × {hours} h at ${per_unit_hour}/unit-hour ({})",
+                    super::serving::term_words(*commitment)
+                ),
+            }))
+        }
+        Serving::Imported {
+            custom_model_units,
+            per_cmu_minute,
+            ..
+        } => {
+            let windows = (hours * 60.0 / IMPORT_WINDOW_MINUTES).ceil().max(1.0);
+            let per_unit_hour = per_cmu_minute * 60.0;
+            Some(Ok(ServingMinimum {
+                units: *custom_model_units,
+                hours: windows * IMPORT_WINDOW_MINUTES / 60.0,
+                per_unit_hour,
+                cost: f64::from(*custom_model_units) * per_cmu_minute * IMPORT_WINDOW_MINUTES * windows,
+                description: format!(
+                    "Custom Model Import: {custom_model_units} CMU × {windows} five-minute window(s) at ${per_cmu_minute}/CMU-minute"
+                ),
+            }))
+        }
+        Serving::Unpriced { reason, keys } => Some(Err(format!(
+            "billed by the hour, and its minimum cannot be priced: {}",
+            unpriced_note(reason, keys)
+        ))),
+        Serving::PerToken { .. } => None,
     }
 }
 
@@ -109,6 +193,7 @@ pub fn estimate(suite: &Suite, catalogue: &Catalogue, latency_ms: u64) -> anyhow
     let cost = suite.file.cost.as_ref();
     let mut parts = Vec::new();
     let mut per_model: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    let mut billed_by_time = Vec::new();
     for config in &suite.file.configs {
         let requests: Vec<_> = plan.iter().filter(|p| p.config == config.name).collect();
         let input: u64 = requests.iter().map(|p| input_tokens(&p.request)).sum();
@@ -124,6 +209,10 @@ pub fn estimate(suite: &Suite, catalogue: &Catalogue, latency_ms: u64) -> anyhow
         let custom = cost.and_then(|c| c.custom.get(&config.name));
         let serving = super::per_call_serving(config.kind, &config.name, &config.model, custom, catalogue);
         let (price, note) = priced(&serving, input, output);
+        billed_by_time.push((
+            parts.len(),
+            super::serving(config.kind, &config.name, &config.model, custom, catalogue),
+        ));
         let entry = per_model.entry(config.model.clone()).or_default();
         entry.0 += requests.len();
         entry.1 += input + output;
@@ -135,6 +224,7 @@ pub fn estimate(suite: &Suite, catalogue: &Catalogue, latency_ms: u64) -> anyhow
             output_tokens: output,
             cost: price,
             note,
+            minimum: None,
         });
     }
     let generation_duration = duration(suite, &per_model, plan.len(), latency_ms);
@@ -168,9 +258,30 @@ pub fn estimate(suite: &Suite, catalogue: &Catalogue, latency_ms: u64) -> anyhow
             output_tokens: output,
             cost: price,
             note,
+            minimum: None,
         });
     }
+    // The serving a provisioned or imported config needs for the run, whether or not a request is made.
+    let hours = (generation_duration + judge_duration) / 3600.0;
+    for (index, serving) in billed_by_time {
+        let part = &mut parts[index];
+        match serving_minimum(&serving, hours) {
+            Some(Ok(minimum)) => {
+                part.cost = part.cost.map(|c| c + minimum.cost);
+                part.note = Some(format!("includes the minimum serving: {}", minimum.description));
+                part.minimum = Some(minimum);
+            }
+            Some(Err(note)) => {
+                part.cost = None;
+                part.note = Some(note);
+            }
+            None => {}
+        }
+    }
+    let total_requests = parts.iter().filter(|p| p.part != "judge").map(|p| p.requests).sum();
     Ok(PlanEstimate {
+        total_requests,
+        total_calls: parts.iter().map(|p| p.requests).sum(),
         total_cost: parts.iter().filter_map(|p| p.cost).sum(),
         has_unpriced: parts.iter().any(|p| p.cost.is_none()),
         parts,

@@ -227,10 +227,20 @@ fn detect_file_format(text: &str) -> Option<(Format, usize)> {
 }
 
 /// Per-record family limits: length, and reserved strings in prompts (user turns and the system prompt).
+/// A record's estimated tokens: its system prompt and every turn (what a fine-tuning job trains on).
+pub fn record_tokens(record: &Record) -> u64 {
+    record
+        .system
+        .iter()
+        .chain(record.turns.iter().map(|t| &t.text))
+        .map(|t| estimate_tokens(t))
+        .sum()
+}
+
 fn family_record_findings(record: &Record, family: ModelFamily, limits: &FamilyLimits) -> Vec<Finding> {
     let mut findings = Vec::new();
     let texts = record.system.iter().chain(record.turns.iter().map(|t| &t.text));
-    let tokens: u64 = texts.clone().map(|t| estimate_tokens(t)).sum();
+    let tokens = record_tokens(record);
     let chars: usize = texts.map(|t| t.chars().count()).sum();
     if let Some(max) = limits.max_tokens_per_record.filter(|&max| tokens > max) {
         findings.push(Finding::at_line(

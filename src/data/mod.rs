@@ -27,7 +27,9 @@ use serde::Serialize;
 
 use crate::error::InputError;
 
-pub use check::{check_file, check_file_with, check_text, CheckOptions, CheckReport, Summary, TokenStats};
+pub use check::{
+    check_file, check_file_with, check_text, record_tokens, CheckOptions, CheckReport, Summary, TokenStats,
+};
 pub use family::{FamilyLimits, ModelFamily};
 pub use leakage::{find_leakage, find_leakage_in_files, Leak, LeakKind, LeakageReport};
 pub use record::{load_records, Format, Purpose, Record};

@@ -185,6 +185,13 @@ async fn create_job(State(control): State<Arc<ControlPlane>>, headers: HeaderMap
                 body.role_arn
             )));
         }
+        // As AWS: "Batch inference isn't supported for provisioned models" (Bedrock user guide, batch inference).
+        if body.model_id.contains(":provisioned-model/") {
+            return Err(BedrockError::validation(format!(
+                "Batch inference isn't supported for provisioned models: {}",
+                body.model_id
+            )));
+        }
         if body.model_invocation_type.as_deref() != Some("Converse") {
             return Err(BedrockError::validation(
                 "The local endpoint runs batch jobs with modelInvocationType Converse only.",

@@ -13,6 +13,7 @@
 //! It only ever binds a loopback address, speaks HTTP/1.1, and keeps slow clients from starving it: a cap on open
 //! connections and a header-read timeout (`connections.rs`).
 
+mod cache;
 mod connections;
 mod control;
 pub mod faults;

@@ -50,6 +50,8 @@ struct EndpointState {
     quotas: HashMap<String, QuotaWindow>,
     /// Connections open now.
     open_connections: u64,
+    /// Prompt-cache prefixes written so far.
+    cache: super::cache::PromptCache,
     stats: EndpointStats,
 }
 
@@ -272,6 +274,7 @@ impl Shared {
             return Ok(Reply::Malformed(completion, cut));
         }
         *state.answered.entry(identity).or_insert(0) += 1;
+        let completion = state.cache.apply(model_id, parsed.cache_prefix.as_ref(), completion);
         let grading = parsed
             .conversation
             .turns

@@ -198,6 +198,8 @@ pub struct ParsedConverse {
     pub conversation: Conversation,
     /// Canonical bytes of the whole request (with `maxTokens` and stop sequences), identifying repeats.
     pub identity_key: Vec<u8>,
+    /// The prefix before the last `cachePoint` block, when the request has one.
+    pub cache_prefix: Option<super::cache::CachePrefix>,
 }
 
 /// Limits a request is checked against.
@@ -310,6 +312,9 @@ pub fn parse_converse(body: &[u8], limits: TokenLimits) -> Result<ParsedConverse
     let sampling_key = serde_json::to_vec(&canonical).map_err(|e| malformed(&e))?;
     let identity_key =
         serde_json::to_vec(&(&canonical, max_tokens, &config.stop_sequences)).map_err(|e| malformed(&e))?;
+    let contents = messages.iter().map(|m| m.content.as_slice());
+    let cache_prefix =
+        super::cache::cache_prefix(&system, &body.system, contents, &turns).map_err(|e| malformed(&e))?;
     Ok(ParsedConverse {
         conversation: Conversation {
             system: system.join("\n\n"),
@@ -320,6 +325,7 @@ pub fn parse_converse(body: &[u8], limits: TokenLimits) -> Result<ParsedConverse
             sampling_key,
         },
         identity_key,
+        cache_prefix,
     })
 }
 
@@ -405,16 +411,34 @@ pub fn parse_count_tokens(body: &[u8]) -> Result<(String, Vec<Turn>), BedrockErr
     Ok((system.join("\n\n"), turns))
 }
 
+/// Converse's `usage`: cache reads and writes only when there are any, and counted in the total.
+fn usage(completion: &Completion) -> Value {
+    let mut usage = json!({
+        "inputTokens": completion.input_tokens,
+        "outputTokens": completion.output_tokens,
+        "totalTokens": completion
+            .input_tokens
+            .saturating_add(completion.output_tokens)
+            .saturating_add(completion.cache_read_tokens)
+            .saturating_add(completion.cache_write_tokens),
+    });
+    for (field, tokens) in [
+        ("cacheReadInputTokens", completion.cache_read_tokens),
+        ("cacheWriteInputTokens", completion.cache_write_tokens),
+    ] {
+        if tokens > 0 {
+            usage[field] = json!(tokens);
+        }
+    }
+    usage
+}
+
 /// The JSON body of a successful Converse response.
 pub fn converse_body(completion: &Completion, latency_ms: u64) -> String {
     json!({
         "output": { "message": { "role": "assistant", "content": [{ "text": completion.text }] } },
         "stopReason": completion.stop_reason.as_str(),
-        "usage": {
-            "inputTokens": completion.input_tokens,
-            "outputTokens": completion.output_tokens,
-            "totalTokens": completion.input_tokens.saturating_add(completion.output_tokens),
-        },
+        "usage": usage(completion),
         "metrics": { "latencyMs": latency_ms },
     })
     .to_string()

@@ -47,6 +47,14 @@ impl<'a> RequestBuilder<'a> {
                 });
             }
         }
+        // The shared prefix: the system prompt and, with fixed demonstrations, the demonstrations too (per-example
+        // demonstrations are no shared prefix, so only the system prompt is cached with `similar` or `random`).
+        let fixed = self
+            .config
+            .shots
+            .as_ref()
+            .is_some_and(|s| s.select == ShotSelection::Fixed);
+        let cache_after_messages = self.config.cache.then_some(if fixed { messages.len() } else { 0 });
         messages.extend(example.history.iter().cloned());
         messages.push(Turn {
             role: Role::User,
@@ -57,6 +65,7 @@ impl<'a> RequestBuilder<'a> {
             system: self.config.system.clone().or_else(|| example.system.clone()),
             messages,
             inference: self.config.inference.clone(),
+            cache_after_messages,
         })
     }
 

@@ -16,6 +16,7 @@ fn config(kind: ConfigKind, shots: Option<ShotsSection>, template: Option<&str>)
         template: template.map(str::to_string),
         shots,
         inference: InferenceSection::default(),
+        cache: false,
         provider: Default::default(),
         base_url: None,
         api_key_env: None,
@@ -113,4 +114,30 @@ fn template_errors_name_the_field() {
         .unwrap_err();
     assert!(error.to_string().contains("`{{nope}}`"), "{error}");
     assert_eq!(template_fields("a {{ input }} b {{x"), Err(TemplateError::Unclosed));
+}
+
+#[test]
+fn the_cache_point_follows_the_shared_prefix() {
+    let pool = pool();
+    let held_out = example("h1", "the lock jams and battery drains", "x");
+    let cached = |kind, shots| {
+        let mut config = config(kind, shots, None);
+        config.cache = true;
+        RequestBuilder::new(&config, &pool).build(&held_out).unwrap()
+    };
+    // Fixed demonstrations are the same for every example: the cache point follows them (2 × 2 messages).
+    assert_eq!(
+        cached(ConfigKind::FewShot, shots(2, ShotSelection::Fixed)).cache_after_messages,
+        Some(4)
+    );
+    // Similar ones differ per example: only the system prompt is a shared prefix.
+    assert_eq!(
+        cached(ConfigKind::FewShot, shots(2, ShotSelection::Similar)).cache_after_messages,
+        Some(0)
+    );
+    assert_eq!(cached(ConfigKind::Prompt, None).cache_after_messages, Some(0));
+    let plain = RequestBuilder::new(&config(ConfigKind::Prompt, None, None), &pool)
+        .build(&held_out)
+        .unwrap();
+    assert_eq!(plain.cache_after_messages, None);
 }

@@ -11,7 +11,8 @@ use aws_sdk_bedrockruntime::config::{Credentials, Region};
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockruntime::operation::converse::ConverseError;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, ConverseOutput, InferenceConfiguration, Message, SystemContentBlock,
+    CachePointBlock, CachePointType, ContentBlock, ConversationRole, ConverseOutput, InferenceConfiguration, Message,
+    SystemContentBlock,
 };
 use aws_sdk_bedrockruntime::Client;
 use futures::future::BoxFuture;
@@ -86,14 +87,21 @@ impl BedrockProvider {
         if let Some(system) = &request.system {
             call = call.system(SystemContentBlock::Text(system.clone()));
         }
-        for turn in &request.messages {
+        if request.cache_point_after_system() {
+            call = call.system(SystemContentBlock::CachePoint(cache_point()?));
+        }
+        for (index, turn) in request.messages.iter().enumerate() {
             let role = match turn.role {
                 Role::User => ConversationRole::User,
                 Role::Assistant => ConversationRole::Assistant,
             };
-            let message = Message::builder()
+            let mut message = Message::builder()
                 .role(role)
-                .content(ContentBlock::Text(turn.text.clone()))
+                .content(ContentBlock::Text(turn.text.clone()));
+            if request.cache_point_after(index) {
+                message = message.content(ContentBlock::CachePoint(cache_point()?));
+            }
+            let message = message
                 .build()
                 .map_err(|e| other(format!("cannot build message: {e}")))?;
             call = call.messages(message);
@@ -138,7 +146,10 @@ impl BedrockProvider {
                 message: "response reported no token usage; refusing to count the call as free".into(),
             });
         }
+        let cache = |tokens: Option<i32>| tokens.and_then(|t| u64::try_from(t).ok()).unwrap_or(0);
         Ok(Completion {
+            cache_read_tokens: cache(usage.and_then(|u| u.cache_read_input_tokens())),
+            cache_write_tokens: cache(usage.and_then(|u| u.cache_write_input_tokens())),
             text,
             stop_reason: response.stop_reason().as_str().to_string(),
             input_tokens: u64::try_from(input_tokens).unwrap_or(0),
@@ -152,6 +163,14 @@ impl Provider for BedrockProvider {
     fn converse<'a>(&'a self, request: &'a ModelRequest) -> BoxFuture<'a, Result<Completion, CallError>> {
         Box::pin(self.call(request))
     }
+}
+
+/// A Converse `{"cachePoint": {"type": "default"}}` block.
+fn cache_point() -> Result<CachePointBlock, CallError> {
+    CachePointBlock::builder()
+        .r#type(CachePointType::Default)
+        .build()
+        .map_err(|e| other(format!("cannot build a cache point: {e}")))
 }
 
 fn other(message: String) -> CallError {

@@ -26,6 +26,22 @@ pub struct ModelRequest {
     pub messages: Vec<Turn>,
     /// Inference parameters.
     pub inference: InferenceSection,
+    /// Prompt caching: a cache point after the system prompt and this many messages (0: after the system prompt).
+    /// Absent from the fingerprint when `None`, so uncached requests keep theirs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_after_messages: Option<usize>,
+}
+
+impl ModelRequest {
+    /// Whether message `index` ends the cached prefix.
+    pub fn cache_point_after(&self, index: usize) -> bool {
+        self.cache_after_messages == Some(index + 1)
+    }
+
+    /// Whether the cached prefix ends with the system prompt.
+    pub fn cache_point_after_system(&self) -> bool {
+        self.cache_after_messages == Some(0) && self.system.is_some()
+    }
 }
 
 /// A model's reply and what it cost.
@@ -39,6 +55,12 @@ pub struct Completion {
     pub input_tokens: u64,
     /// Output tokens the service counted.
     pub output_tokens: u64,
+    /// Input tokens read from the prompt cache (not in `input_tokens`).
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the prompt cache (not in `input_tokens`).
+    #[serde(default)]
+    pub cache_write_tokens: u64,
     /// Latency the service reported, if it did.
     pub service_latency_ms: Option<u64>,
 }

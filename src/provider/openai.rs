@@ -221,6 +221,8 @@ fn parse_completion(body: &[u8]) -> Result<Completion, CallError> {
         stop_reason: stop_reason(choice.finish_reason.as_deref()).to_string(),
         input_tokens,
         output_tokens,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
         service_latency_ms: None,
     })
 }
@@ -322,6 +324,7 @@ mod tests {
                 },
             ],
             inference,
+            cache_after_messages: None,
         }
     }
 

@@ -212,6 +212,8 @@ mod tests {
                     stop_reason: "end_turn".to_string(),
                     input_tokens: 1,
                     output_tokens: 1,
+                    cache_read_tokens: 0,
+                    cache_write_tokens: 0,
                     service_latency_ms: None,
                 })
             })
@@ -224,6 +226,7 @@ mod tests {
             system: None,
             messages: Vec::new(),
             inference: InferenceSection::default(),
+            cache_after_messages: None,
         }
     }
 

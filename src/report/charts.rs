@@ -29,13 +29,15 @@ pub struct DifferenceStrip {
     pub interval: Option<(f64, f64)>,
 }
 
-const WIDTH: u32 = 720;
+/// Width of every chart, in pixels.
+pub(super) const WIDTH: u32 = 720;
 const ROW_HEIGHT: u32 = 70;
 const BASELINE_COLOUR: RGBColor = RGBColor(150, 150, 150);
 const CONFIG_COLOUR: RGBColor = RGBColor(49, 105, 173);
 const POINT_COLOUR: RGBColor = RGBColor(49, 105, 173);
 
-fn chart_error(error: impl std::fmt::Display) -> std::io::Error {
+/// A drawing error as an I/O error of the report writer.
+pub(super) fn chart_error(error: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("cannot draw chart: {error}"))
 }
 
@@ -205,184 +207,6 @@ pub fn differences_chart(strips: &[DifferenceStrip]) -> std::io::Result<String> 
     Ok(svg)
 }
 
-/// Monthly cost against monthly volume, one line per priced config, with break-even points marked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CostLines {
-    /// Currency of the costs.
-    pub currency: String,
-    /// Per config: (volume, monthly cost) points, volume ascending.
-    pub lines: Vec<(String, Vec<(f64, f64)>)>,
-    /// (label, volume, monthly cost) of each break-even.
-    pub break_evens: Vec<(String, f64, f64)>,
-    /// The suite's volumes, marked on the axis.
-    pub volumes: Vec<f64>,
-}
-
-/// A config's cost per 1,000 requests and mean quality, for the cost-quality scatter.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CostPoint {
-    /// Config name.
-    pub config: String,
-    /// Cost per 1,000 requests at the main volume.
-    pub per_thousand: f64,
-    /// Mean quality points.
-    pub quality: f64,
-}
-
-const PALETTE: [RGBColor; 6] = [
-    RGBColor(49, 105, 173),
-    RGBColor(214, 110, 30),
-    RGBColor(60, 150, 80),
-    RGBColor(170, 60, 140),
-    RGBColor(120, 120, 120),
-    RGBColor(180, 40, 40),
-];
-
-/// Monthly cost (log scale) against monthly volume (log scale).
-pub fn cost_volume_chart(data: &CostLines) -> std::io::Result<String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 440)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_error)?;
-        let points = data.lines.iter().flat_map(|(_, p)| p.iter());
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, 0.0f64, f64::INFINITY, 0.0f64);
-        for &(x, y) in points {
-            x0 = x0.min(x);
-            x1 = x1.max(x);
-            if y > 0.0 {
-                y0 = y0.min(y);
-                y1 = y1.max(y);
-            }
-        }
-        if !(x0.is_finite() && y0.is_finite()) {
-            (x0, x1, y0, y1) = (1.0, 10.0, 0.01, 1.0);
-        }
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("Monthly cost ({}) against monthly requests", data.currency),
-                ("sans-serif", 18),
-            )
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d((x0..x1.max(x0 * 10.0)).log_scale(), (y0 / 2.0..y1 * 2.0).log_scale())
-            .map_err(chart_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("requests per month")
-            .y_desc("cost per month")
-            .x_label_formatter(&|v| crate::cost::round_volume(*v))
-            .y_label_formatter(&|v| format!("{v:.2}"))
-            .draw()
-            .map_err(chart_error)?;
-        for (i, (name, points)) in data.lines.iter().enumerate() {
-            let colour = PALETTE[i % PALETTE.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().copied().filter(|p| p.1 > 0.0),
-                    colour.stroke_width(2),
-                ))
-                .map_err(chart_error)?
-                .label(name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
-        }
-        chart
-            .draw_series(
-                data.break_evens
-                    .iter()
-                    .map(|(_, v, m)| Circle::new((*v, *m), 5, BLACK.filled())),
-            )
-            .map_err(chart_error)?
-            .label("break-even")
-            .legend(|(x, y)| Circle::new((x + 8, y), 4, BLACK.filled()));
-        chart
-            .draw_series(
-                data.break_evens
-                    .iter()
-                    .map(|(label, v, m)| Text::new(label.clone(), (*v, *m * 1.25), ("sans-serif", 12))),
-            )
-            .map_err(chart_error)?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(chart_error)?;
-        root.present().map_err(chart_error)?;
-    }
-    Ok(svg)
-}
-
-/// Cost per 1,000 requests against mean quality, with the frontier: the configs no other beats on both.
-pub fn cost_quality_chart(points: &[CostPoint]) -> std::io::Result<String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_error)?;
-        let top = points.iter().map(|p| p.per_thousand).fold(0.0f64, f64::max).max(1e-6) * 1.2;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Cost per 1,000 requests against quality (frontier dashed)",
-                ("sans-serif", 18),
-            )
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..100f64, 0f64..top)
-            .map_err(chart_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("mean quality (points)")
-            .y_desc("cost per 1,000 requests")
-            .draw()
-            .map_err(chart_error)?;
-        let mut frontier = frontier(points);
-        frontier.sort_by(|a, b| a.quality.total_cmp(&b.quality));
-        chart
-            .draw_series(LineSeries::new(
-                frontier.iter().map(|p| (p.quality, p.per_thousand)),
-                ShapeStyle::from(&BLACK.mix(0.6)).stroke_width(1),
-            ))
-            .map_err(chart_error)?;
-        chart
-            .draw_series(points.iter().enumerate().map(|(i, p)| {
-                Circle::new(
-                    (p.quality.clamp(0.0, 100.0), p.per_thousand),
-                    6,
-                    PALETTE[i % PALETTE.len()].filled(),
-                )
-            }))
-            .map_err(chart_error)?;
-        chart
-            .draw_series(points.iter().map(|p| {
-                Text::new(
-                    p.config.clone(),
-                    (p.quality.clamp(0.0, 92.0) + 1.5, p.per_thousand),
-                    ("sans-serif", 13),
-                )
-            }))
-            .map_err(chart_error)?;
-        root.present().map_err(chart_error)?;
-    }
-    Ok(svg)
-}
-
-/// The configs on the cost-quality frontier: no other config is at least as good and at most as costly, and better
-/// on one of the two.
-pub fn frontier(points: &[CostPoint]) -> Vec<&CostPoint> {
-    points
-        .iter()
-        .filter(|p| {
-            !points.iter().any(|q| {
-                q.quality >= p.quality
-                    && q.per_thousand <= p.per_thousand
-                    && (q.quality > p.quality || q.per_thousand < p.per_thousand)
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,35 +242,5 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 6);
         assert_eq!(svg, differences_chart(&strips).unwrap());
         assert!(differences_chart(&[]).unwrap().starts_with("<svg"));
-    }
-
-    #[test]
-    fn the_frontier_keeps_only_undominated_configs() {
-        let point = |config: &str, per_thousand: f64, quality: f64| CostPoint {
-            config: config.into(),
-            per_thousand,
-            quality,
-        };
-        let points = [
-            point("cheap", 0.03, 35.0),
-            point("mid", 0.07, 62.0),
-            point("worse", 0.09, 50.0),
-            point("top", 171.0, 83.0),
-        ];
-        let names: Vec<&str> = frontier(&points).iter().map(|p| p.config.as_str()).collect();
-        assert_eq!(names, ["cheap", "mid", "top"]);
-        let svg = cost_quality_chart(&points).unwrap();
-        assert!(svg.contains("worse") && svg.contains("<polyline"));
-        let lines = CostLines {
-            currency: "USD".into(),
-            lines: vec![
-                ("a".into(), vec![(10.0, 1.0), (1000.0, 100.0)]),
-                ("b".into(), vec![(10.0, 50.0), (1000.0, 50.0)]),
-            ],
-            break_evens: vec![("b = a".into(), 500.0, 50.0)],
-            volumes: vec![100.0],
-        };
-        let svg = cost_volume_chart(&lines).unwrap();
-        assert!(svg.contains("b = a") && svg.contains("break-even"));
     }
 }

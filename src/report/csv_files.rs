@@ -123,8 +123,8 @@ pub fn summary_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
     .map(|s| s.to_string())
     .collect();
     header.extend(data.suite.rubric.criteria.iter().map(|c| format!("criterion:{}", c.id)));
-    // Cost columns only when the suite has a cost section: never placeholders.
-    if data.cost.is_some() {
+    // Cost columns always (the suite's volume or the default one); empty for an unpriced config, never zero.
+    {
         header.extend(
             [
                 "billing",
@@ -172,16 +172,17 @@ pub fn summary_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
             summary.retries.to_string(),
         ];
         cells.extend(summary.criteria_means.iter().map(|m| number(*m, 4)));
-        if let Some(cost) = data.cost.as_ref().and_then(|c| c.configs.get(i)) {
-            let at = cost.at_volumes.first();
+        if let Some(cost) = data.cost.configs.get(i) {
+            let at = cost.main();
             let billing = match &cost.serving {
                 crate::cost::Serving::PerToken { .. } => "per_token",
                 crate::cost::Serving::Provisioned { .. } => "provisioned",
+                crate::cost::Serving::Imported { .. } => "imported",
                 crate::cost::Serving::Unpriced { .. } => "unpriced",
             };
             cells.extend([
                 billing.to_string(),
-                at.map_or_else(String::new, |a| a.monthly_requests.to_string()),
+                data.cost.volumes.first().map_or_else(String::new, |v| v.to_string()),
                 number(at.map(|a| a.per_request), 8),
                 number(at.map(|a| a.per_thousand), 6),
                 number(at.map(|a| a.monthly_cost), 2),

@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod charts;
+pub mod cost_charts;
 pub mod costs;
 mod csv_files;
 mod markdown;
@@ -80,6 +81,10 @@ pub struct ConfigSummary {
     pub input_tokens: u64,
     /// Output tokens over all replies.
     pub output_tokens: u64,
+    /// Input tokens read from the prompt cache over all replies.
+    pub cache_read_tokens: u64,
+    /// Input tokens written to the prompt cache over all replies.
+    pub cache_write_tokens: u64,
     /// Median latency of replies (ms).
     pub latency_p50_ms: Option<f64>,
     /// 95th percentile latency of replies (ms).
@@ -108,8 +113,9 @@ pub struct ReportData<'a> {
     pub calibration: Vec<Calibration>,
     /// Intervals, paired comparisons and verdicts.
     pub analysis: analysis::Analysis,
-    /// Cost per config, per quality point, break-even volumes: when the suite has a `cost:` section.
-    pub cost: Option<costs::CostReport>,
+    /// Cost per config, per quality point, serving options, break-even volumes and the recommendation (with the
+    /// suite's `cost:` section or its defaults).
+    pub cost: costs::CostReport,
     /// What this run itself cost.
     pub run_cost: crate::cost::RunCost,
 }
@@ -299,6 +305,8 @@ fn summarise(
             .collect(),
         input_tokens: replies.iter().map(|r| r.record.input_tokens).sum(),
         output_tokens: replies.iter().map(|r| r.record.output_tokens).sum(),
+        cache_read_tokens: replies.iter().map(|r| r.record.cache_read_input_tokens).sum(),
+        cache_write_tokens: replies.iter().map(|r| r.record.cache_write_input_tokens).sum(),
         latency_p50_ms: quantile_sorted(&latencies, 0.5),
         latency_p95_ms: quantile_sorted(&latencies, 0.95),
         retries: rows.iter().map(|r| r.record.attempts.saturating_sub(1) as usize).sum(),
@@ -336,16 +344,14 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
         ),
     ];
     let mut files = files.to_vec();
-    if let Some(cost) = &data.cost {
-        files.push((
-            "cost-volume.svg",
-            charts::cost_volume_chart(&cost_lines(cost))?.into_bytes(),
-        ));
-        files.push((
-            "cost-quality.svg",
-            charts::cost_quality_chart(&cost_points(data, cost))?.into_bytes(),
-        ));
-    }
+    files.push((
+        "cost-volume.svg",
+        cost_charts::cost_volume_chart(&cost_charts::cost_lines(&data.cost))?.into_bytes(),
+    ));
+    files.push((
+        "cost-quality.svg",
+        cost_charts::cost_quality_chart(&cost_charts::cost_points(&data.cost, &data.analysis))?.into_bytes(),
+    ));
     let mut written = Vec::new();
     for (name, bytes) in files {
         let path = run_dir.join(name);
@@ -353,68 +359,6 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
         written.push(path);
     }
     Ok(written)
-}
-
-/// Monthly cost of each priced config over a log range spanning the suite's volumes and the break-evens.
-fn cost_lines(cost: &costs::CostReport) -> charts::CostLines {
-    let mut low = cost.volumes.iter().copied().fold(f64::INFINITY, f64::min);
-    let mut high = cost.volumes.iter().copied().fold(0.0, f64::max);
-    for b in &cost.break_evens {
-        if let Some(v) = b.volume {
-            low = low.min(v);
-            high = high.max(v);
-        }
-    }
-    let (low, high) = ((low / 10.0).max(1.0), (high * 10.0).max(10.0));
-    let steps = 60;
-    let volumes: Vec<f64> = (0..=steps)
-        .map(|i| low * (high / low).powf(f64::from(i) / f64::from(steps)))
-        .collect();
-    let lines = cost
-        .configs
-        .iter()
-        .filter_map(|c| {
-            let tokens = c.tokens_per_request?;
-            let monthly = crate::cost::monthly_costs(&c.serving, tokens, &volumes, cost.hours_per_month);
-            let points: Vec<(f64, f64)> = volumes
-                .iter()
-                .zip(monthly)
-                .filter_map(|(v, m)| Some((*v, m?)))
-                .collect();
-            (!points.is_empty()).then(|| (c.config.clone(), points))
-        })
-        .collect();
-    let break_evens = cost
-        .break_evens
-        .iter()
-        .filter_map(|b| {
-            let v = b.volume?;
-            let line = cost.configs.iter().find(|c| c.config == b.custom)?;
-            let monthly = line.fixed_per_month? + line.variable_per_request? * v;
-            Some((format!("{} = {}", b.custom, b.on_demand), v, monthly))
-        })
-        .collect();
-    charts::CostLines {
-        currency: cost.currency.clone(),
-        lines,
-        break_evens,
-        volumes: cost.volumes.clone(),
-    }
-}
-
-/// Cost per 1,000 requests at the main volume against mean quality, per priced config.
-fn cost_points(data: &ReportData, cost: &costs::CostReport) -> Vec<charts::CostPoint> {
-    cost.configs
-        .iter()
-        .zip(&data.analysis.configs)
-        .filter_map(|(c, a)| {
-            Some(charts::CostPoint {
-                config: c.config.clone(),
-                per_thousand: c.at_volumes.first()?.per_thousand,
-                quality: a.quality.mean?,
-            })
-        })
-        .collect()
 }
 
 fn quality_bars(data: &ReportData) -> Vec<charts::QualityBar> {
@@ -499,6 +443,7 @@ fn report_json(data: &ReportData) -> std::io::Result<Vec<u8>> {
             "criterion": c.criterion, "field": c.field, "unjudged": c.unjudged, "agreement": c.agreement,
         })).collect::<Vec<_>>(),
         "stale_records": data.stale_records,
+        "recommendation": data.cost.recommendation,
         "cost": data.cost,
         "run_cost": data.run_cost,
     });

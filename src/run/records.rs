@@ -35,6 +35,12 @@ pub struct Record {
     pub input_tokens: u64,
     /// Output tokens the service counted (0 on error).
     pub output_tokens: u64,
+    /// Input tokens read from the prompt cache (`cacheReadInputTokens`; not in `input_tokens`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_read_input_tokens: u64,
+    /// Input tokens written to the prompt cache (`cacheWriteInputTokens`; not in `input_tokens`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_input_tokens: u64,
     /// Wall time of the successful attempt (or the last one), in milliseconds.
     pub latency_ms: u64,
     /// Latency the service reported, when it did.
@@ -54,6 +60,10 @@ pub struct Record {
     /// judged output's example and config, and the verdict sample).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub criterion: Option<String>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// Whether a request ended in a reply.

@@ -109,6 +109,7 @@ pub fn judge_request(
             top_p: None,
             stop_sequences: Vec::new(),
         },
+        cache_after_messages: None,
     }
 }
 
@@ -279,6 +280,8 @@ mod tests {
             stop_reason: None,
             input_tokens: 10,
             output_tokens: 5,
+            cache_read_input_tokens: 0,
+            cache_write_input_tokens: 0,
             latency_ms: 1,
             service_latency_ms: None,
             attempts: 1,

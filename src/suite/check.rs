@@ -67,6 +67,7 @@ impl Checker<'_> {
         let mut names = HashSet::new();
         for (i, config) in file.configs.iter().enumerate() {
             errors.extend(self.check_config(i, config, file.dataset.training.is_some()));
+            errors.extend(self.check_cache(i, config));
             if !names.insert(config.name.as_str()) {
                 errors.push(self.at(
                     &format!("configs[{i}].name"),

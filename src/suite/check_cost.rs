@@ -3,13 +3,41 @@
 use std::collections::HashSet;
 
 use super::check::Checker;
-use super::schema::{ConfigKind, CostSection, ProviderKind, SuiteFile};
+use super::schema::{ConfigKind, ConfigSection, CostSection, ProviderKind, ShotSelection, SuiteFile};
 use crate::error::InputError;
 
 impl Checker<'_> {
+    /// `cache: true` needs a prefix to cache, and Converse (cache points are Bedrock's).
+    pub(super) fn check_cache(&self, index: usize, config: &ConfigSection) -> Vec<InputError> {
+        let field = format!("configs[{index}].cache");
+        if !config.cache {
+            return Vec::new();
+        }
+        if config.provider == ProviderKind::OpenAi {
+            return vec![self.at(
+                &field,
+                "prompt caching places Converse cache points, which an OpenAI-compatible server does not take; \
+                 remove `cache` or serve the config through Bedrock",
+            )];
+        }
+        let fixed_demos = config.kind == ConfigKind::FewShot
+            && config
+                .shots
+                .as_ref()
+                .is_some_and(|s| s.select == ShotSelection::Fixed && s.k > 0);
+        if config.system.is_none() && !fixed_demos {
+            return vec![self.at(
+                &field,
+                "there is nothing to cache: give the config a `system` prompt, or fixed demonstrations \
+                 (`shots.select: fixed`)",
+            )];
+        }
+        Vec::new()
+    }
+
     pub(super) fn check_cost(&self, cost: &CostSection, file: &SuiteFile) -> Vec<InputError> {
         let mut errors = Vec::new();
-        let volumes = cost.monthly_requests.values();
+        let volumes = cost.volumes();
         if volumes.is_empty() {
             errors.push(self.at("cost.monthly_requests", "give at least one monthly volume"));
         }
@@ -23,6 +51,12 @@ impl Checker<'_> {
             errors.push(self.at(
                 "cost.hours_per_month",
                 format!("must be between 0 and 744 (31 days), got {}", cost.hours_per_month),
+            ));
+        }
+        if !(cost.amortize_months.is_finite() && cost.amortize_months >= 1.0) {
+            errors.push(self.at(
+                "cost.amortize_months",
+                format!("must be at least 1 month, got {}", cost.amortize_months),
             ));
         }
         if !(cost.peak_factor.is_finite() && cost.peak_factor >= 1.0) {
@@ -55,14 +89,22 @@ impl Checker<'_> {
             if let Some(v) = serving.storage_per_month.filter(|v| !(v.is_finite() && *v >= 0.0)) {
                 errors.push(self.at(&format!("{field}.storage_per_month"), format!("must be ≥ 0, got {v}")));
             }
-            if let Some(v) = serving
-                .tokens_per_minute_per_unit
-                .filter(|v| !(v.is_finite() && *v > 0.0))
-            {
-                errors.push(self.at(
-                    &format!("{field}.tokens_per_minute_per_unit"),
-                    format!("must be > 0, got {v}"),
-                ));
+            for (key, value) in [
+                ("tokens_per_minute_per_unit", serving.tokens_per_minute_per_unit),
+                ("requests_per_minute_per_unit", serving.requests_per_minute_per_unit),
+                ("per_cmu_minute", serving.per_cmu_minute),
+            ] {
+                if let Some(v) = value.filter(|v| !(v.is_finite() && *v > 0.0)) {
+                    errors.push(self.at(&format!("{field}.{key}"), format!("must be > 0, got {v}")));
+                }
+            }
+            for (key, value) in [
+                ("custom_model_units", serving.custom_model_units),
+                ("epochs", serving.epochs),
+            ] {
+                if value == Some(0) {
+                    errors.push(self.at(&format!("{field}.{key}"), "must be at least 1"));
+                }
             }
         }
         let mut unpriced_reported = HashSet::new();

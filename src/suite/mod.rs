@@ -117,6 +117,13 @@ pub fn load_with_rubric(path: &Path, rubric: Option<&Path>) -> Result<Suite, Inp
     for model in file.local_endpoint.custom_models.values_mut() {
         model.tuned_on = dir.join(&model.tuned_on);
     }
+    for (name, custom) in file.cost.iter_mut().flat_map(|c| c.custom.iter_mut()) {
+        if let Some(training_file) = custom.training_file.as_mut() {
+            *training_file = dir.join(&*training_file);
+            let field = format!("cost.custom.{name}.training_file");
+            checker.existing(training_file, &field, &mut errors);
+        }
+    }
 
     let held_out = checker
         .existing(&file.dataset.held_out, "dataset.held_out", &mut errors)

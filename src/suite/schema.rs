@@ -40,7 +40,8 @@ pub struct SuiteFile {
     /// How the report's statistics are computed.
     #[serde(default)]
     pub analysis: AnalysisSection,
-    /// Volumes, prices and serving of the configs, for the cost figures; without it the report has none.
+    /// Volumes, prices and serving of the configs, for the cost figures; without it the report prices what the
+    /// catalogue prices, at the default volume.
     #[serde(default)]
     pub cost: Option<CostSection>,
     /// Bedrock batch inference settings, for `run --mode batch`.
@@ -58,14 +59,19 @@ pub struct SuiteFile {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CostSection {
-    /// Expected requests per month: one volume, or a list for the sensitivity table (the first is the main one).
-    pub monthly_requests: Volumes,
+    /// Expected requests per month: one volume, or a list for the sensitivity table (the first is the main one);
+    /// [`DEFAULT_MONTHLY_REQUESTS`] when absent.
+    #[serde(default)]
+    pub monthly_requests: Option<Volumes>,
     /// Hours in a month of Provisioned Throughput.
     #[serde(default = "default_hours_per_month")]
     pub hours_per_month: f64,
     /// Peak request rate as a multiple of the average, for Provisioned Throughput capacity.
     #[serde(default = "default_peak_factor")]
     pub peak_factor: f64,
+    /// Months over which one-time costs (the fine-tuning job) are spread in monthly and per-request figures.
+    #[serde(default = "default_amortize_months")]
+    pub amortize_months: f64,
     /// Price overrides by model id (or ARN), on top of the shipped catalogue.
     #[serde(default)]
     pub prices: BTreeMap<String, crate::cost::ModelPrice>,
@@ -74,8 +80,37 @@ pub struct CostSection {
     pub custom: BTreeMap<String, CustomServing>,
 }
 
+/// The monthly volume a report assumes when the suite states none.
+pub const DEFAULT_MONTHLY_REQUESTS: f64 = 100_000.0;
+
+impl CostSection {
+    /// The monthly volumes, the suite's or the default one.
+    pub fn volumes(&self) -> Vec<f64> {
+        self.monthly_requests
+            .as_ref()
+            .map_or_else(|| vec![DEFAULT_MONTHLY_REQUESTS], Volumes::values)
+    }
+}
+
+impl Default for CostSection {
+    fn default() -> Self {
+        CostSection {
+            monthly_requests: None,
+            hours_per_month: default_hours_per_month(),
+            peak_factor: default_peak_factor(),
+            amortize_months: default_amortize_months(),
+            prices: BTreeMap::new(),
+            custom: BTreeMap::new(),
+        }
+    }
+}
+
 fn default_hours_per_month() -> f64 {
     730.0
+}
+
+fn default_amortize_months() -> f64 {
+    12.0
 }
 
 fn default_peak_factor() -> f64 {
@@ -118,9 +153,25 @@ pub struct CustomServing {
     /// Monthly storage fee of the custom model (overrides the catalogue's).
     #[serde(default)]
     pub storage_per_month: Option<f64>,
-    /// Tokens per minute one model unit serves, for capacity checks.
+    /// Input plus output tokens per minute one model unit (or imported model copy) serves, for capacity.
     #[serde(default)]
     pub tokens_per_minute_per_unit: Option<f64>,
+    /// Requests per minute one model unit (or imported model copy) serves, for capacity.
+    #[serde(default)]
+    pub requests_per_minute_per_unit: Option<f64>,
+    /// Custom Model Units per copy of an imported model (GetImportedModel's `customModelUnitsPerModelCopy`).
+    #[serde(default)]
+    pub custom_model_units: Option<u32>,
+    /// Custom Model Import price per CMU per minute (overrides the catalogue's, which depends on the CMU version).
+    #[serde(default)]
+    pub per_cmu_minute: Option<f64>,
+    /// Epochs of the fine-tuning job, for its one-time cost.
+    #[serde(default)]
+    pub epochs: Option<u32>,
+    /// The file the model was fine-tuned on (relative to the suite), for its one-time cost; the suite's
+    /// `dataset.training` when absent.
+    #[serde(default)]
+    pub training_file: Option<PathBuf>,
 }
 
 /// The statistics' settings.
@@ -244,6 +295,10 @@ pub struct ConfigSection {
     /// Inference parameters sent with every request.
     #[serde(default)]
     pub inference: InferenceSection,
+    /// Prompt caching: a Converse `cachePoint` after the system prompt and the demonstrations (with `select:
+    /// fixed`; after the system prompt alone otherwise, since per-example demonstrations are no shared prefix).
+    #[serde(default)]
+    pub cache: bool,
     /// Which API serves `model`: Bedrock's Converse (the default) or an OpenAI-compatible chat-completions server.
     #[serde(default)]
     pub provider: ProviderKind,

@@ -101,6 +101,10 @@ pub struct Completion {
     pub input_tokens: u32,
     /// Estimated tokens of `text`.
     pub output_tokens: u32,
+    /// Input tokens read from the simulated prompt cache (not in `input_tokens`).
+    pub cache_read_tokens: u32,
+    /// Input tokens written to the simulated prompt cache (not in `input_tokens`).
+    pub cache_write_tokens: u32,
 }
 
 /// A custom model's "weights": the pairs it was tuned on, indexed for similarity, and their house style.
@@ -188,6 +192,8 @@ pub fn complete(
         input_tokens: input_tokens(&conversation.system, &conversation.turns),
         text,
         stop_reason,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
     }
 }
 

@@ -1,10 +1,11 @@
-//! The cost sections of `report.md`: cost per config and per quality point, break-even, the run's own spend.
+//! The cost parts of `report.md`: the recommendation at the top, cost per config and per quality point, a custom
+//! config's serving options side by side, the fine-tuning job, break-evens, and the run's own spend.
 
 use super::super::costs::CostReport;
 use super::super::table::{markdown_cell, markdown_code_cell, markdown_table};
 use super::super::ReportData;
 use super::NOT_ENOUGH;
-use crate::cost::{round_volume, Serving};
+use crate::cost::{round_volume, ConfigCost, CostAtVolume, Serving, Training};
 
 /// Money, with thousands separators and cents (sub-cent amounts with four significant decimals).
 pub fn money(currency: &str, value: f64) -> String {
@@ -22,10 +23,60 @@ pub fn money(currency: &str, value: f64) -> String {
     format!("{}{symbol}{grouped}.{fraction}", if value < 0.0 { "-" } else { "" })
 }
 
-pub(super) fn cost_sentence(cost: &CostReport) -> String {
-    let Some(volume) = cost.volumes.first() else {
-        return String::new();
+/// "at 100,000 requests a month" (the suite's), or "at the default 100,000 requests a month (no `cost.monthly_requests`)".
+fn volume_words(cost: &CostReport) -> String {
+    let volume = round_volume(cost.volumes.first().copied().unwrap_or(0.0));
+    if cost.volumes_stated {
+        format!("{volume} requests a month")
+    } else {
+        format!("the default {volume} requests a month (set `cost.monthly_requests` for yours)")
+    }
+}
+
+/// The report's first lines: the pick, its monthly cost, the runner-up, and what would change the choice.
+pub(super) fn recommendation_lines(data: &ReportData) -> String {
+    let cost = &data.cost;
+    let Some(r) = &cost.recommendation else {
+        return "**Recommendation:** none — no config that is not significantly worse than the best has a price \
+                (see *Cost*).\n\n"
+            .to_string();
     };
+    let currency = cost.currency.as_str();
+    let served = r
+        .pick_serving
+        .as_ref()
+        .map_or(String::new(), |s| format!(" served as {}", markdown_cell(s)));
+    let mut out = format!(
+        "**Recommendation:** **{}**{served} — the cheapest config not significantly worse than the best ({}) by more than \
+         the margin of {} points, at {}: {} a month.",
+        markdown_cell(&r.pick),
+        markdown_cell(&r.best),
+        data.analysis.options.margin,
+        volume_words(cost),
+        money(currency, r.monthly_cost)
+    );
+    match &r.runner_up {
+        Some((name, monthly)) => out.push_str(&format!(
+            " Runner-up: {} at {} a month.",
+            markdown_cell(name),
+            money(currency, *monthly)
+        )),
+        None => out.push_str(" No runner-up: every other config is significantly worse or unpriced."),
+    }
+    if let Some(change) = &r.would_change {
+        out.push_str(&format!(" What would change it: {}.", markdown_cell(change)));
+    }
+    if !r.unpriced.is_empty() {
+        out.push_str(&format!(
+            " Left out for want of a price: {}.",
+            markdown_cell(&r.unpriced.join(", "))
+        ));
+    }
+    out.push_str(" (Rule: `docs/cost-model.md`.)\n\n");
+    out
+}
+
+pub(super) fn cost_sentence(cost: &CostReport) -> String {
     let monthly: Vec<String> = cost
         .configs
         .iter()
@@ -33,15 +84,15 @@ pub(super) fn cost_sentence(cost: &CostReport) -> String {
             Some(format!(
                 "{} {}",
                 markdown_cell(&c.config),
-                money(&cost.currency, c.at_volumes.first()?.monthly_cost)
+                money(&cost.currency, c.main()?.monthly_cost)
             ))
         })
         .collect();
     let mut out = String::new();
     if !monthly.is_empty() {
         out.push_str(&format!(
-            "\nAt {} requests a month the configs cost {} a month.",
-            round_volume(*volume),
+            "\nAt {} the configs cost {} a month.",
+            volume_words(cost),
             monthly.join(", ")
         ));
     }
@@ -67,44 +118,69 @@ fn billing(serving: &Serving) -> String {
             model_units,
             commitment,
             ..
-        } => {
-            format!(
-                "Provisioned Throughput, {model_units} unit(s), commitment {}",
-                commitment.as_str()
-            )
+        } => format!(
+            "Provisioned Throughput, {model_units}+ unit(s), {}",
+            crate::cost::serving::term_words(*commitment)
+        ),
+        Serving::Imported { custom_model_units, .. } => {
+            format!("Custom Model Import, {custom_model_units} CMU per copy")
         }
         Serving::Unpriced { .. } => "unpriced".to_string(),
     }
 }
 
+/// "$1,234.00 (2 units)".
+fn at_cell(currency: &str, at: Option<&CostAtVolume>, missing: &str) -> String {
+    match at {
+        Some(a) => match a.model_units {
+            Some(units) => format!(
+                "{} ({units} unit{})",
+                money(currency, a.monthly_cost),
+                if units == 1 { "" } else { "s" }
+            ),
+            None => money(currency, a.monthly_cost),
+        },
+        None => missing.to_string(),
+    }
+}
+
 pub(super) fn cost_section(data: &ReportData) -> String {
-    let Some(cost) = &data.cost else { return String::new() };
+    let cost = &data.cost;
     let currency = cost.currency.as_str();
-    let Some(main) = cost.volumes.first() else {
-        return String::new();
-    };
     let mut out = format!(
-        "\n## Cost\n\nAt the suite's volume of {} requests a month ({} hours of Provisioned Throughput a month), from \
-         the tokens each config used in this run. Cost per quality point is the cost per 1,000 requests ÷ mean quality \
-         points (interval from the quality interval); incremental is the extra cost per 1,000 requests for each extra \
-         quality point over the baseline. See `docs/cost-model.md`.\n\n",
-        round_volume(*main),
-        cost.hours_per_month
+        "\n## Cost\n\nAt {} ({} hours of Provisioned Throughput a month, peak factor {}, one-time costs spread over {} \
+         months), from the tokens each config used in this run. Cost per quality point is the cost per 1,000 requests \
+         ÷ mean quality points (interval from the quality interval); incremental is the extra cost per 1,000 requests \
+         for each extra quality point over the baseline. See `docs/cost-model.md`.\n\n",
+        volume_words(cost),
+        cost.hours_per_month,
+        cost.peak_factor,
+        cost.amortize_months
     );
     let rows: Vec<Vec<String>> = cost
         .configs
         .iter()
         .map(|c| {
-            let at = c.at_volumes.first();
-            let na = || NOT_ENOUGH.to_string();
+            let at = c.main();
+            let missing = if c.serving.is_priced() { NOT_ENOUGH } else { "unpriced" };
+            let na = || missing.to_string();
             vec![
                 markdown_cell(&c.config),
                 billing(&c.serving),
-                c.tokens_per_request
-                    .map_or_else(na, |(i, o)| format!("{i:.0} / {o:.0}")),
+                c.tokens_per_request.map_or_else(na, |t| {
+                    let cached = if t.cache_read + t.cache_write > 0.0 {
+                        format!(
+                            " (+ {:.0} read / {:.0} written from cache)",
+                            t.cache_read, t.cache_write
+                        )
+                    } else {
+                        String::new()
+                    };
+                    format!("{:.0} / {:.0}{cached}", t.input, t.output)
+                }),
                 at.map_or_else(na, |a| money(currency, a.per_request)),
                 at.map_or_else(na, |a| money(currency, a.per_thousand)),
-                at.map_or_else(na, |a| money(currency, a.monthly_cost)),
+                at_cell(currency, at, missing),
                 c.per_quality_point.map_or_else(na, |v| money(currency, v)),
                 c.per_quality_point_interval.map_or_else(na, |i| {
                     format!("{} to {}", money(currency, i.lower), money(currency, i.upper))
@@ -129,7 +205,7 @@ pub(super) fn cost_section(data: &ReportData) -> String {
         &rows,
     ));
     if cost.volumes.len() > 1 {
-        out.push_str("\nMonthly cost at each volume of the suite:\n\n");
+        out.push_str("\nMonthly cost at each volume (units: what the volume needs at the peak factor):\n\n");
         let mut header = vec!["config".to_string()];
         header.extend(cost.volumes.iter().map(|v| format!("{} req/month", round_volume(*v))));
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -138,22 +214,21 @@ pub(super) fn cost_section(data: &ReportData) -> String {
             .iter()
             .map(|c| {
                 let mut row = vec![markdown_cell(&c.config)];
-                row.extend(cost.volumes.iter().enumerate().map(|(i, _)| {
-                    c.at_volumes.get(i).map_or_else(
-                        || NOT_ENOUGH.to_string(),
-                        |a| match a.model_units_needed {
-                            Some(units) => format!("{} ({units} units needed)", money(currency, a.monthly_cost)),
-                            None => money(currency, a.monthly_cost),
-                        },
-                    )
-                }));
+                row.extend(c.at_volumes.iter().map(|a| at_cell(currency, a.as_ref(), NOT_ENOUGH)));
                 row
             })
             .collect();
         out.push_str(&markdown_table(&header, &rows));
     }
+    for c in cost.configs.iter().filter(|c| c.is_custom()) {
+        out.push_str(&serving_options(cost, c));
+        out.push_str(&training(cost, c));
+    }
     if !cost.break_evens.is_empty() {
-        out.push_str("\nBreak-even volumes (Provisioned Throughput against per-token configs):\n\n");
+        out.push_str(
+            "\nBreak-even volumes (each custom config as configured, and on its cheapest serving option, against the \
+             per-token configs):\n\n",
+        );
         for b in &cost.break_evens {
             out.push_str(&format!(
                 "- {} vs {}: {}\n",
@@ -166,7 +241,126 @@ pub(super) fn cost_section(data: &ReportData) -> String {
     for warning in &cost.warnings {
         out.push_str(&format!("\n> **Unpriced.** {}\n", markdown_cell(warning)));
     }
-    out.push_str("\nPrices used:\n\n");
+    out.push_str(&prices_table(cost));
+    out.push_str(&suite_prices(data));
+    out.push_str(
+        "\n![Monthly cost against volume, break-evens marked](cost-volume.svg)\n\n\
+         ![Cost per 1,000 requests against quality, with the frontier](cost-quality.svg)\n",
+    );
+    out
+}
+
+/// A custom config's serving options side by side, the cheapest at each volume in bold.
+fn serving_options(cost: &CostReport, c: &ConfigCost) -> String {
+    let currency = cost.currency.as_str();
+    let mut out = format!(
+        "\nServing options for **{}** (monthly cost; **bold**: cheapest at that volume; units scale with volume only \
+         where capacity is stated):\n\n",
+        markdown_cell(&c.config)
+    );
+    let mut header = vec!["option".to_string()];
+    header.extend(cost.volumes.iter().map(|v| format!("{} req/month", round_volume(*v))));
+    header.push("note".to_string());
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<String>> = c
+        .options
+        .iter()
+        .map(|o| {
+            let label = if o.option.configured {
+                format!("{} (configured)", o.option.label)
+            } else {
+                o.option.label.clone()
+            };
+            let mut row = vec![markdown_cell(&label)];
+            row.extend(o.at_volumes.iter().zip(&o.cheapest).map(|(at, cheapest)| {
+                let missing = if o.option.serving.is_priced() {
+                    "beyond capacity"
+                } else {
+                    "unpriced"
+                };
+                let cell = at_cell(currency, at.as_ref(), missing);
+                if *cheapest {
+                    format!("**{cell}**")
+                } else {
+                    cell
+                }
+            }));
+            row.push(match &o.option.serving {
+                Serving::Unpriced { reason, keys } => {
+                    markdown_cell(&crate::cost::estimate::unpriced_note(reason, keys))
+                }
+                _ => String::new(),
+            });
+            row
+        })
+        .collect();
+    out.push_str(&markdown_table(&header, &rows));
+    out
+}
+
+/// The fine-tuning job: its cost, amortization and payback.
+fn training(cost: &CostReport, c: &ConfigCost) -> String {
+    let currency = cost.currency.as_str();
+    let Some(Training::Priced {
+        tokens,
+        epochs,
+        per_million_tokens,
+        cost: job,
+        amortize_months,
+        per_month,
+    }) = &c.training
+    else {
+        return String::new();
+    };
+    let payback = match &c.payback {
+        Some(p) => match p.months {
+            Some(months) => format!(
+                " It pays for itself in {months:.1} months against {} at this volume.",
+                markdown_cell(&p.against)
+            ),
+            None => format!(
+                " It never pays for itself at this volume: serving it costs no less than {}.",
+                markdown_cell(&p.against)
+            ),
+        },
+        None => String::new(),
+    };
+    format!(
+        "\nFine-tuning job of **{}**: {} tokens × {epochs} epoch(s) × {} per million = {}, spread over {} months = {} a \
+         month, included in its figures above.{payback}\n",
+        markdown_cell(&c.config),
+        round_volume(*tokens as f64),
+        money(currency, *per_million_tokens),
+        money(currency, *job),
+        amortize_months,
+        money(currency, *per_month)
+    )
+}
+
+/// The prices the suite set rather than the catalogue, so a reviewer knows which figures are the team's own.
+fn suite_prices(data: &ReportData) -> String {
+    let Some(section) = &data.suite.file.cost else {
+        return String::new();
+    };
+    let set: Vec<String> = section
+        .prices
+        .iter()
+        .map(|(model, row)| {
+            let fields: Vec<&str> = row.prices().into_iter().map(|(field, _)| field).collect();
+            format!("`{}`: {}", markdown_cell(model), fields.join(", "))
+        })
+        .collect();
+    if set.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nSet by the suite's `cost.prices`, not read from the catalogue: {}.\n",
+        set.join("; ")
+    )
+}
+
+fn prices_table(cost: &CostReport) -> String {
+    let mut out = String::from("\nPrices used (per million tokens, per model unit-hour):\n\n");
     let rows: Vec<Vec<String>> = cost
         .prices
         .iter()
@@ -181,37 +375,51 @@ pub(super) fn cost_section(data: &ReportData) -> String {
                 markdown_code_cell(&p.model),
                 per_million(p.input_per_million),
                 per_million(p.output_per_million),
+                format!(
+                    "{} / {}",
+                    per_million(p.cache_read_input_per_million),
+                    per_million(p.cache_write_input_per_million)
+                ),
                 if hourly.is_empty() {
                     "—".to_string()
                 } else {
                     markdown_cell(&hourly.join(", "))
                 },
+                per_million(p.training_per_million_tokens),
                 markdown_cell(p.source.as_deref().unwrap_or("")),
                 markdown_cell(p.read_on.as_deref().unwrap_or("")),
             ]
         })
         .collect();
+    if let Some(import) = &cost.custom_model_import {
+        out.push_str(&format!(
+            "\nCustom Model Import: ${} per Custom Model Unit per minute (5-minute windows), ${} per unit per month of \
+             storage ({}, read {}; a config's `cost.custom.<config>.per_cmu_minute` overrides it).\n",
+            import.per_cmu_minute,
+            import.storage_per_cmu_month,
+            markdown_cell(&import.source),
+            markdown_cell(&import.read_on)
+        ));
+    }
     out.push_str(&markdown_table(
         &[
             "model",
-            "input / 1M tokens",
-            "output / 1M tokens",
+            "input",
+            "output",
+            "cache read / write",
             "per model unit-hour",
+            "training",
             "source",
             "read on",
         ],
         &rows,
     ));
-    out.push_str(
-        "\n![Monthly cost against volume, break-evens marked](cost-volume.svg)\n\n\
-         ![Cost per 1,000 requests against quality, with the frontier](cost-quality.svg)\n",
-    );
     out
 }
 
 pub(super) fn run_cost_section(data: &ReportData) -> String {
     let run = &data.run_cost;
-    let currency = data.cost.as_ref().map_or("USD", |c| c.currency.as_str());
+    let currency = data.cost.currency.as_str();
     let mut out = String::from(
         "\n## This run's cost\n\nWhat the calls of this run cost at per-token prices (the evaluation's own spend).\n\n",
     );

@@ -3,7 +3,7 @@
 mod cost;
 
 pub use cost::money;
-use cost::{cost_section, cost_sentence, run_cost_section};
+use cost::{cost_section, cost_sentence, recommendation_lines, run_cost_section};
 
 use super::analysis::{ComparisonAnalysis, ConfigAnalysis};
 use super::table::{markdown_cell, markdown_code, markdown_code_cell, markdown_paragraphs, markdown_table, number};
@@ -25,6 +25,7 @@ pub fn report_md(data: &ReportData) -> String {
     let suite = data.suite;
     let metadata = data.metadata;
     let mut out = format!("# {}\n\n", markdown_cell(&suite.file.name));
+    out.push_str(&recommendation_lines(data));
     if !suite.file.description.trim().is_empty() {
         out.push_str(&format!("{}\n\n", markdown_paragraphs(&suite.file.description)));
     }
@@ -292,9 +293,7 @@ fn verdict_section(data: &ReportData) -> String {
         };
         out.push_str(&format!("- **{}** — {sentence}.\n", markdown_cell(&c.candidate)));
     }
-    if let Some(cost) = &data.cost {
-        out.push_str(&cost_sentence(cost));
-    }
+    out.push_str(&cost_sentence(&data.cost));
     if !analysis.warnings.is_empty() {
         out.push_str("\nRead with care:\n\n");
         for warning in &analysis.warnings {
@@ -347,8 +346,9 @@ fn configs_section(data: &ReportData) -> String {
         "tokens in / out",
         "latency p50 / p95 ms",
     ];
-    // Cost columns once the suite is costed (at its main volume); never placeholders.
-    if let Some(cost) = &data.cost {
+    // Cost columns at the main volume: "unpriced" (never a zero) for what the catalogue and suite cannot price.
+    {
+        let cost = &data.cost;
         header.extend(["cost / 1,000 requests", "cost / quality point"]);
         for (row, c) in rows.iter_mut().zip(&cost.configs) {
             let missing = if matches!(c.serving, Serving::Unpriced { .. }) {
@@ -356,7 +356,7 @@ fn configs_section(data: &ReportData) -> String {
             } else {
                 NOT_ENOUGH
             };
-            let per_thousand = c.at_volumes.first().map(|a| money(&cost.currency, a.per_thousand));
+            let per_thousand = c.main().map(|a| money(&cost.currency, a.per_thousand));
             row.push(per_thousand.unwrap_or_else(|| missing.to_string()));
             row.push(
                 c.per_quality_point
