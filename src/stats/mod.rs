@@ -7,18 +7,27 @@
 //! Input errors (non-finite values, unequal lengths, a level outside (0, 1)) are [`StatsError`]s; a statistic that is
 //! undefined for valid data (a p-value when every difference is zero, a standard deviation of one value) is `None`,
 //! never NaN, and no function panics on data.
+//!
+//! No function loops without a bound either: every iterative routine (the incomplete beta's continued fraction, the
+//! noncentral t series, the root finder behind quantiles and power answers) has an iteration cap and a convergence
+//! test relative to the size of its answer, and one that reaches its cap returns
+//! [`StatsError::DidNotConverge`] — an explicit "n/a, and why" — rather than a wrong number or a hang.
+//! `tests/stats_properties.rs` checks all of this on random, degenerate and adversarial inputs.
 
 pub mod agreement;
+mod beta;
 pub mod bootstrap;
 pub mod clustered;
 mod distributions;
 pub mod mcnemar;
 pub mod multiple;
+mod noncentral_t;
 pub mod paired;
 pub mod power;
 pub mod proportion;
 mod ranks;
 mod resample;
+mod roots;
 pub mod summary;
 pub mod verdict;
 pub mod wilcoxon;
@@ -93,6 +102,21 @@ pub enum StatsError {
         /// What would be right.
         expected: &'static str,
     },
+    /// An iterative routine reached its cap without meeting its convergence test: the statistic is not available.
+    #[error("n/a: {routine} did not converge within {iterations} iterations")]
+    DidNotConverge {
+        /// What was being computed.
+        routine: &'static str,
+        /// The cap that was reached.
+        iterations: usize,
+    },
+}
+
+impl StatsError {
+    /// Whether this only means "not available" (a capped routine gave up), as opposed to bad input.
+    pub fn is_not_available(&self) -> bool {
+        matches!(self, StatsError::DidNotConverge { .. })
+    }
 }
 
 /// Checks that every value is finite.

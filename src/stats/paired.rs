@@ -131,10 +131,10 @@ pub fn paired_t_test(differences: &[f64], confidence_level: f64) -> Result<Paire
     };
     let df = n - 1;
     let se = sd / (n as f64).sqrt();
-    let crit = student_t_quantile(0.5 + confidence_level / 2.0, df as f64);
+    let crit = student_t_quantile(0.5 + confidence_level / 2.0, df as f64)?;
     let (t_statistic, p_value) = if se > 0.0 {
         let t = m / se;
-        (Some(t), Some(student_t_two_sided_p(t, df as f64)))
+        (Some(t), Some(student_t_two_sided_p(t, df as f64)?))
     } else if m != 0.0 {
         (None, Some(0.0))
     } else {

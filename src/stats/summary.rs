@@ -42,7 +42,7 @@ pub fn summarize(values: &[f64], confidence_level: f64) -> Result<Summary, Stats
     let m = mean(values);
     let mean_ci = match (m, standard_error) {
         (Some(m), Some(se)) => {
-            let crit = student_t_quantile(0.5 + confidence_level / 2.0, (n - 1) as f64);
+            let crit = student_t_quantile(0.5 + confidence_level / 2.0, (n - 1) as f64)?;
             Some(Interval {
                 lower: m - crit * se,
                 upper: m + crit * se,
