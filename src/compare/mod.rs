@@ -1,9 +1,13 @@
 //! `bedrock-eval compare BASE_RUN NEW_RUN`: did anything regress between two runs?
 //!
-//! Examples are paired by id within each config (repeats averaged first). A config *regressed* when its mean quality
-//! fell significantly (paired t-test, Holm-adjusted across the configs compared, at α) **and** by more than the
-//! tolerance `max_drop` in quality points; *improved* symmetrically; otherwise *unchanged*. Nothing here calls a
+//! Examples are paired by id within each config (repeats averaged first), each pair on the criteria scored in both
+//! runs (`score::common_criteria`). A config *regressed* when its mean quality fell significantly (the paired t-test,
+//! or the exact sign test when every change is the same number; Holm-adjusted across the configs compared, at α)
+//! **and** by more than the tolerance `max_drop` in quality points; *improved* symmetrically; otherwise *unchanged*.
+//! Fewer pairs than a verdict needs (`stats::minimum_pairs_for_verdict`) is *not compared*. Nothing here calls a
 //! model: both runs are read from their records.
+
+mod outputs;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,8 +18,11 @@ use crate::error::InputError;
 use crate::report;
 use crate::run::records::read_records;
 use crate::run::{self, RunMetadata};
-use crate::stats::{self, BootstrapSettings, Interval, PairedComparison};
+use crate::score::common_criteria::{pair_all, ScoredReply, SideScore};
+use crate::score::Rubric;
+use crate::stats::{self, BootstrapSettings, Interval, LeftOut, PairedComparison, VerdictTest};
 use crate::suite;
+pub use outputs::{compare_csv, compare_md, junit_xml, write_outputs};
 
 /// One run, reduced to what a comparison needs.
 #[derive(Debug, Clone)]
@@ -24,22 +31,19 @@ pub struct RunSide {
     pub dir: PathBuf,
     /// Its `run.json`.
     pub metadata: RunMetadata,
-    /// SHA-256 of the rubric it is scored with.
-    pub rubric_sha256: String,
+    /// The rubric it is scored with.
+    pub rubric: Rubric,
     /// Per config.
     pub configs: BTreeMap<String, ConfigSide>,
 }
-
-/// An example's (mean quality points, pass fraction) in one run.
-type Scores = (f64, f64);
 
 /// One config of a run.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigSide {
     /// Its model.
     pub model: String,
-    /// Example id → (mean quality points over repeats, pass fraction).
-    pub examples: BTreeMap<String, (f64, f64)>,
+    /// Example id → its scored replies (one per repeat with a score).
+    pub examples: BTreeMap<String, Vec<ScoredReply>>,
     /// Cost per 1,000 requests at the suite's main volume, when costed.
     pub per_thousand: Option<f64>,
     /// Mean input + output tokens per reply.
@@ -79,6 +83,10 @@ pub struct ConfigChange {
     pub config: String,
     /// Examples paired.
     pub pairs: usize,
+    /// Pairs whose qualities were recomputed on the criteria scored in both runs.
+    pub pairs_on_common_criteria: usize,
+    /// Examples scored in both runs but on no criterion in common, left out.
+    pub pairs_excluded: usize,
     /// Examples scored in the base run only.
     pub base_only: usize,
     /// Examples scored in the new run only.
@@ -91,8 +99,12 @@ pub struct ConfigChange {
     pub paired: Option<PairedComparison>,
     /// Paired bootstrap interval of the mean change.
     pub bootstrap: Option<Interval>,
+    /// The test whose p-value decides: the paired t, or the exact sign test when every change is the same number.
+    pub verdict_test: Option<VerdictTest>,
     /// Holm-adjusted p across the configs compared.
     pub p_holm: Option<f64>,
+    /// Why the config is not in the Holm adjustment, when it is not.
+    pub left_out_of_holm: Option<LeftOut>,
     /// Pass rate on the paired examples, base and new.
     pub pass_rate_base: Option<f64>,
     /// New run's pass rate.
@@ -144,24 +156,19 @@ pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
     let judgements = read_records(&dir.join(run::judging::JUDGEMENTS_FILE))?.records;
     let data = report::build(&suite, &metadata, &records, &judgements, None)?;
     let mut configs: BTreeMap<String, ConfigSide> = BTreeMap::new();
-    let mut grouped: BTreeMap<(String, String), Vec<(f64, bool)>> = BTreeMap::new();
     for row in &data.rows {
         if let Some(quality) = row.quality {
-            grouped
-                .entry((row.record.config.clone(), row.record.example_id.clone()))
+            configs
+                .entry(row.record.config.clone())
                 .or_default()
-                .push((quality * 100.0, row.pass == Some(true)));
+                .examples
+                .entry(row.record.example_id.clone())
+                .or_default()
+                .push(ScoredReply {
+                    criteria: row.criteria.clone(),
+                    quality,
+                });
         }
-    }
-    for ((config, example), scores) in grouped {
-        let n = scores.len() as f64;
-        let mean = scores.iter().map(|s| s.0).sum::<f64>() / n;
-        let passed = scores.iter().filter(|s| s.1).count() as f64 / n;
-        configs
-            .entry(config)
-            .or_default()
-            .examples
-            .insert(example, (mean, passed));
     }
     for (i, summary) in data.summaries.iter().enumerate() {
         let side = configs.entry(summary.config.clone()).or_default();
@@ -177,7 +184,7 @@ pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
     }
     Ok(RunSide {
         dir: dir.to_path_buf(),
-        rubric_sha256: suite.rubric.sha256.clone(),
+        rubric: suite.rubric.clone(),
         metadata,
         configs,
     })
@@ -202,7 +209,7 @@ pub fn input_warnings(base: &RunSide, new: &RunSide) -> Vec<String> {
         }
     };
     differ("suite files", &a.suite_sha256, &b.suite_sha256);
-    differ("rubrics", &base.rubric_sha256, &new.rubric_sha256);
+    differ("rubrics", &base.rubric.sha256, &new.rubric.sha256);
     differ("held-out data", &a.held_out_sha256, &b.held_out_sha256);
     differ(
         "training data",
@@ -238,28 +245,42 @@ pub fn compare(base: &RunSide, new: &RunSide, alpha: f64, max_drop: f64, seed: u
             warnings.push(format!("{config} is not in the base run; it is not compared."));
             continue;
         };
-        let paired: Vec<(&String, Scores, Scores)> = side
+        let matched = side
             .examples
             .iter()
-            .filter_map(|(id, now)| Some((id, *old.examples.get(id)?, *now)))
-            .collect();
-        let a: Vec<f64> = paired.iter().map(|p| p.1 .0).collect();
-        let b: Vec<f64> = paired.iter().map(|p| p.2 .0).collect();
-        let stats = (!paired.is_empty())
-            .then(|| stats::compare_paired(&a, &b, 1.0 - alpha))
+            .filter_map(|(id, now)| Some((old.examples.get(id)?.as_slice(), now.as_slice())));
+        let pairing = pair_all(&base.rubric, &new.rubric, matched);
+        if pairing.on_common_criteria + pairing.excluded > 0 {
+            warnings.push(format!(
+                "{config}: {} pairs were compared on the criteria scored in both runs; {} with no criterion in \
+                 common were excluded.",
+                pairing.on_common_criteria, pairing.excluded
+            ));
+        }
+        let pass_rates = |sides: &[SideScore]| -> Vec<f64> {
+            sides
+                .iter()
+                .map(|s| s.passes.iter().filter(|p| **p).count() as f64 / s.passes.len() as f64)
+                .collect()
+        };
+        let (a, b) = &pairing.points();
+        let stats = (!a.is_empty())
+            .then(|| stats::compare_paired(a, b, 1.0 - alpha))
             .transpose()?;
-        let bootstrap = if paired.len() >= 2 {
+        let bootstrap = if a.len() >= 2 {
             let settings = BootstrapSettings {
                 confidence_level: 1.0 - alpha,
                 ..BootstrapSettings::with_seed(seed)
             };
-            stats::paired_bootstrap_mean_difference(&a, &b, &settings)?.interval
+            stats::paired_bootstrap_mean_difference(a, b, &settings)?.interval
         } else {
             None
         };
         configs.push(ConfigChange {
             config: config.clone(),
-            pairs: paired.len(),
+            pairs: a.len(),
+            pairs_on_common_criteria: pairing.on_common_criteria,
+            pairs_excluded: pairing.excluded,
             base_only: old
                 .examples
                 .keys()
@@ -274,9 +295,11 @@ pub fn compare(base: &RunSide, new: &RunSide, alpha: f64, max_drop: f64, seed: u
             new_mean: mean(b.iter().copied()),
             paired: stats,
             bootstrap,
+            verdict_test: None,
             p_holm: None,
-            pass_rate_base: mean(paired.iter().map(|p| p.1 .1)),
-            pass_rate_new: mean(paired.iter().map(|p| p.2 .1)),
+            left_out_of_holm: None,
+            pass_rate_base: mean(pass_rates(&pairing.baseline).into_iter()),
+            pass_rate_new: mean(pass_rates(&pairing.candidate).into_iter()),
             cost_base: old.per_thousand,
             cost_new: side.per_thousand,
             tokens_base: old.tokens_per_request,
@@ -299,21 +322,18 @@ pub fn compare(base: &RunSide, new: &RunSide, alpha: f64, max_drop: f64, seed: u
         )
         .into());
     }
-    let tested: Vec<usize> = configs
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.paired.as_ref().and_then(|p| p.t_test.p_value).is_some())
-        .map(|(i, _)| i)
-        .collect();
-    let raw: Vec<f64> = tested
-        .iter()
-        .filter_map(|&i| configs[i].paired.as_ref()?.t_test.p_value)
-        .collect();
-    for (&i, p) in tested.iter().zip(stats::holm_adjust(&raw)?) {
-        configs[i].p_holm = Some(p);
+    let tested: Vec<usize> = (0..configs.len()).filter(|&i| configs[i].paired.is_some()).collect();
+    let paired: Vec<&PairedComparison> = tested.iter().filter_map(|&i| configs[i].paired.as_ref()).collect();
+    let decisions = stats::decide_family(&paired, alpha, max_drop)?;
+    for (&i, decision) in tested.iter().zip(decisions) {
+        let c = &mut configs[i];
+        c.verdict_test = decision.test;
+        c.p_holm = decision.p_holm;
+        c.left_out_of_holm = decision.left_out;
     }
+    let minimum = stats::minimum_pairs_for_verdict(alpha);
     for c in &mut configs {
-        (c.change, c.reason) = decide(c, alpha, max_drop);
+        (c.change, c.reason) = decide(c, alpha, max_drop, minimum);
     }
     Ok(Comparison {
         base_run: base.dir.clone(),
@@ -325,16 +345,40 @@ pub fn compare(base: &RunSide, new: &RunSide, alpha: f64, max_drop: f64, seed: u
     })
 }
 
-fn decide(c: &ConfigChange, alpha: f64, max_drop: f64) -> (Change, String) {
+fn decide(c: &ConfigChange, alpha: f64, max_drop: f64, minimum_pairs: usize) -> (Change, String) {
     let Some(paired) = &c.paired else {
         return (Change::NotCompared, "no example scored in both runs".to_string());
     };
     let Some(delta) = paired.mean_difference else {
         return (Change::NotCompared, "no example scored in both runs".to_string());
     };
+    match c.left_out_of_holm {
+        Some(LeftOut::TooFewPairs) => {
+            return (
+                Change::NotCompared,
+                format!(
+                    "{} paired examples; a verdict needs at least {minimum_pairs} (the fewest with which an exact \
+                     sign test can reach α = {alpha})",
+                    paired.n
+                ),
+            )
+        }
+        Some(LeftOut::NoDifferenceObserved) => {
+            return (
+                Change::Unchanged,
+                "no difference observed: every paired example scored the same in both runs".to_string(),
+            )
+        }
+        _ => {}
+    }
     let p = c.p_holm;
     let significant = p.is_some_and(|p| p < alpha);
     let p_text = p.map_or("n/a".to_string(), |p| format!("{p:.4}"));
+    let test = if c.verdict_test == Some(VerdictTest::SignTest) {
+        "; every change is the same, so the exact sign test decides"
+    } else {
+        ""
+    };
     let change = if significant && delta < -max_drop {
         Change::Regressed
     } else if significant && delta > max_drop {
@@ -344,233 +388,13 @@ fn decide(c: &ConfigChange, alpha: f64, max_drop: f64) -> (Change, String) {
     };
     let reason = match change {
         Change::Regressed | Change::Improved => format!(
-            "{delta:+.1} quality points on {} examples (adjusted p {p_text} < {alpha}; beyond the {max_drop}-point tolerance)",
+            "{delta:+.1} quality points on {} examples (adjusted p {p_text} < {alpha}; beyond the {max_drop}-point tolerance{test})",
             paired.n
         ),
-        _ if !significant => format!("{delta:+.1} quality points, not significant (adjusted p {p_text} ≥ {alpha})"),
+        _ if !significant => format!("{delta:+.1} quality points, not significant (adjusted p {p_text} ≥ {alpha}{test})"),
         _ => format!("{delta:+.1} quality points, significant but within the {max_drop}-point tolerance"),
     };
     (change, reason)
-}
-
-fn number(value: Option<f64>, decimals: usize) -> String {
-    report::table::number(value, decimals)
-}
-
-/// `compare.md`: the verdict per config first.
-pub fn compare_md(c: &Comparison) -> String {
-    use report::table::{markdown_cell, markdown_table};
-    let mut out = format!(
-        "# Comparison\n\nBase run `{}` → new run `{}`. A config **regressed** when its mean quality fell by more than \
-         {} quality points with a Holm-adjusted paired t-test p below {}.\n\n",
-        markdown_cell(&c.base_run.display().to_string()),
-        markdown_cell(&c.new_run.display().to_string()),
-        c.max_drop,
-        c.alpha
-    );
-    let regressed: Vec<&str> = c
-        .configs
-        .iter()
-        .filter(|x| x.change == Change::Regressed)
-        .map(|x| x.config.as_str())
-        .collect();
-    out.push_str(&if regressed.is_empty() {
-        "**Nothing regressed.**\n".to_string()
-    } else {
-        format!(
-            "**Regressed: {}.**\n",
-            regressed
-                .iter()
-                .map(|r| markdown_cell(r))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    });
-    if !c.warnings.is_empty() {
-        out.push_str("\nWarnings:\n\n");
-        for w in &c.warnings {
-            out.push_str(&format!("- {}\n", markdown_cell(w)));
-        }
-    }
-    out.push('\n');
-    let rows: Vec<Vec<String>> = c
-        .configs
-        .iter()
-        .map(|x| {
-            let p = x.paired.as_ref();
-            vec![
-                markdown_cell(&x.config),
-                x.change.label().to_string(),
-                x.pairs.to_string(),
-                number(x.base_mean, 1),
-                number(x.new_mean, 1),
-                p.and_then(|p| p.mean_difference)
-                    .map_or_else(String::new, |d| format!("{d:+.1}")),
-                p.and_then(|p| p.t_test.confidence_interval)
-                    .map_or_else(String::new, |i| format!("{:+.1} to {:+.1}", i.lower, i.upper)),
-                x.p_holm.map_or_else(String::new, |p| {
-                    if p < 0.001 {
-                        "< 0.001".into()
-                    } else {
-                        format!("{p:.3}")
-                    }
-                }),
-                match (x.pass_rate_base, x.pass_rate_new) {
-                    (Some(a), Some(b)) => format!("{:.1} → {:.1}", a * 100.0, b * 100.0),
-                    _ => String::new(),
-                },
-                match (x.cost_base, x.cost_new) {
-                    (Some(a), Some(b)) => format!("{a:.4} → {b:.4}"),
-                    _ => String::new(),
-                },
-                markdown_cell(&x.reason),
-            ]
-        })
-        .collect();
-    out.push_str(&markdown_table(
-        &[
-            "config",
-            "verdict",
-            "pairs",
-            "base",
-            "new",
-            "Δ points",
-            "95% CI",
-            "p (Holm)",
-            "pass rate %",
-            "cost / 1,000 req",
-            "why",
-        ],
-        &rows,
-    ));
-    out
-}
-
-/// `compare.csv`: one row per config.
-pub fn compare_csv(c: &Comparison) -> std::io::Result<Vec<u8>> {
-    use report::table::csv_text;
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record([
-        "config",
-        "change",
-        "pairs",
-        "base_only",
-        "new_only",
-        "base_mean",
-        "new_mean",
-        "mean_change",
-        "ci_low",
-        "ci_high",
-        "ci_bootstrap_low",
-        "ci_bootstrap_high",
-        "p_t",
-        "p_holm",
-        "pass_rate_base",
-        "pass_rate_new",
-        "cost_per_1000_base",
-        "cost_per_1000_new",
-        "tokens_per_request_base",
-        "tokens_per_request_new",
-        "reason",
-    ])?;
-    for x in &c.configs {
-        let p = x.paired.as_ref();
-        writer.write_record([
-            csv_text(&x.config),
-            x.change.label().to_string(),
-            x.pairs.to_string(),
-            x.base_only.to_string(),
-            x.new_only.to_string(),
-            number(x.base_mean, 4),
-            number(x.new_mean, 4),
-            number(p.and_then(|p| p.mean_difference), 4),
-            number(p.and_then(|p| p.t_test.confidence_interval).map(|i| i.lower), 4),
-            number(p.and_then(|p| p.t_test.confidence_interval).map(|i| i.upper), 4),
-            number(x.bootstrap.map(|i| i.lower), 4),
-            number(x.bootstrap.map(|i| i.upper), 4),
-            p.and_then(|p| p.t_test.p_value)
-                .map_or_else(String::new, |v| format!("{v:e}")),
-            x.p_holm.map_or_else(String::new, |v| format!("{v:e}")),
-            number(x.pass_rate_base, 4),
-            number(x.pass_rate_new, 4),
-            number(x.cost_base, 6),
-            number(x.cost_new, 6),
-            number(x.tokens_base, 1),
-            number(x.tokens_new, 1),
-            csv_text(&x.reason),
-        ])?;
-    }
-    writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
-}
-
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
-
-/// JUnit XML: one test case per config; a regression is a failure carrying the numbers.
-pub fn junit_xml(c: &Comparison, suite: &str) -> String {
-    let failures = c.configs.iter().filter(|x| x.change == Change::Regressed).count();
-    let skipped = c.configs.iter().filter(|x| x.change == Change::NotCompared).count();
-    let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"bedrock-eval compare\" tests=\"{n}\" \
-         failures=\"{failures}\">\n  <testsuite name=\"{}\" tests=\"{n}\" failures=\"{failures}\" errors=\"0\" \
-         skipped=\"{skipped}\">\n",
-        xml(suite),
-        n = c.configs.len()
-    );
-    for x in &c.configs {
-        out.push_str(&format!(
-            "    <testcase classname=\"bedrock-eval.{}\" name=\"{}\"",
-            xml(suite),
-            xml(&x.config)
-        ));
-        match x.change {
-            Change::Regressed => out.push_str(&format!(
-                ">\n      <failure message=\"{} regressed: {}\" type=\"regression\">{}</failure>\n    </testcase>\n",
-                xml(&x.config),
-                xml(&x.reason),
-                xml(&format!(
-                    "base mean {} → new mean {} quality points over {} paired examples; adjusted p {}; tolerance {} points",
-                    number(x.base_mean, 2),
-                    number(x.new_mean, 2),
-                    x.pairs,
-                    x.p_holm.map_or("n/a".to_string(), |p| format!("{p:e}")),
-                    c.max_drop
-                ))
-            )),
-            Change::NotCompared => out.push_str(&format!(
-                ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                xml(&x.reason)
-            )),
-            _ => out.push_str(&format!(">\n      <system-out>{}: {}</system-out>\n    </testcase>\n", x.change.label(), xml(&x.reason))),
-        }
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
-}
-
-/// Writes `compare.md`, `compare.csv`, `compare.json` and `compare-junit.xml` into `dir`.
-pub fn write_outputs(c: &Comparison, suite: &str, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let mut json = serde_json::to_vec_pretty(c)?;
-    json.push(b'\n');
-    let files = [
-        ("compare.md", compare_md(c).into_bytes()),
-        ("compare.csv", compare_csv(c)?),
-        ("compare.json", json),
-        ("compare-junit.xml", junit_xml(c, suite).into_bytes()),
-    ];
-    let mut written = Vec::new();
-    for (name, bytes) in files {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes)?;
-        written.push(path);
-    }
-    Ok(written)
 }
 
 #[cfg(test)]
@@ -587,13 +411,17 @@ mod tests {
         ConfigChange {
             config: "c".into(),
             pairs: 4,
+            pairs_on_common_criteria: 0,
+            pairs_excluded: 0,
             base_only: 0,
             new_only: 0,
             base_mean: None,
             new_mean: None,
             paired: Some(stats::compare_paired(&base, &new, 0.95).unwrap()),
             bootstrap: None,
+            verdict_test: Some(VerdictTest::PairedT),
             p_holm: p,
+            left_out_of_holm: None,
             pass_rate_base: None,
             pass_rate_new: None,
             cost_base: None,
@@ -605,15 +433,28 @@ mod tests {
         }
     }
 
+    fn decide_at(c: &ConfigChange, alpha: f64, max_drop: f64) -> (Change, String) {
+        decide(c, alpha, max_drop, 6)
+    }
+
     #[test]
     fn regression_needs_significance_and_a_drop_beyond_the_tolerance() {
-        assert_eq!(decide(&change(-10.0, Some(0.001)), 0.05, 2.0).0, Change::Regressed);
-        assert_eq!(decide(&change(-10.0, Some(0.2)), 0.05, 2.0).0, Change::Unchanged);
-        assert_eq!(decide(&change(-1.0, Some(0.001)), 0.05, 2.0).0, Change::Unchanged);
-        assert!(decide(&change(-1.0, Some(0.001)), 0.05, 2.0)
+        assert_eq!(decide_at(&change(-10.0, Some(0.001)), 0.05, 2.0).0, Change::Regressed);
+        assert_eq!(decide_at(&change(-10.0, Some(0.2)), 0.05, 2.0).0, Change::Unchanged);
+        assert_eq!(decide_at(&change(-1.0, Some(0.001)), 0.05, 2.0).0, Change::Unchanged);
+        assert!(decide_at(&change(-1.0, Some(0.001)), 0.05, 2.0)
             .1
             .contains("within the 2-point tolerance"));
-        assert_eq!(decide(&change(5.0, Some(0.001)), 0.05, 2.0).0, Change::Improved);
-        assert_eq!(decide(&change(0.0, None), 0.05, 2.0).0, Change::Unchanged);
+        assert_eq!(decide_at(&change(5.0, Some(0.001)), 0.05, 2.0).0, Change::Improved);
+        assert_eq!(decide_at(&change(0.0, None), 0.05, 2.0).0, Change::Unchanged);
+    }
+
+    #[test]
+    fn too_few_pairs_are_not_compared() {
+        let mut few = change(-10.0, None);
+        few.left_out_of_holm = Some(LeftOut::TooFewPairs);
+        let (verdict, reason) = decide_at(&few, 0.05, 2.0);
+        assert_eq!(verdict, Change::NotCompared);
+        assert!(reason.contains("a verdict needs at least 6"), "{reason}");
     }
 }

@@ -49,7 +49,7 @@ pub use power::{
 };
 pub use proportion::wilson_interval;
 pub use summary::{quantile_linear, summarize, Summary};
-pub use verdict::{verdict, Verdict};
+pub use verdict::{decide_family, minimum_pairs_for_verdict, verdict, FamilyDecision, LeftOut, Verdict, VerdictTest};
 pub use wilcoxon::{wilcoxon_signed_rank, WilcoxonMethod, WilcoxonSignedRank};
 
 use serde::Serialize;
@@ -153,6 +153,31 @@ fn check_open_unit(name: &'static str, value: f64) -> Result<(), StatsError> {
     }
 }
 
+/// How many ε, relative to the magnitude of the numbers involved, two floating-point results may differ by and still
+/// be the same real number: a weighted mean reached through different roundings differs by a few ulps.
+const ROUNDING_ULPS: f64 = 16.0;
+
+/// Whether two results are the same real number up to rounding, at the magnitude `scale` of what they were
+/// computed from.
+fn within_rounding(a: f64, b: f64, scale: f64) -> bool {
+    (a - b).abs() <= ROUNDING_ULPS * f64::EPSILON * scale
+}
+
+/// Whether every value is its mean up to rounding at magnitude `scale` (and there are at least two): a spread that
+/// is rounding noise, which the statistics treat as none. (scipy warns of "catastrophic cancellation" here and
+/// returns a t of ~10¹⁵.)
+fn spread_is_rounding(values: &[f64], scale: f64) -> bool {
+    match mean(values) {
+        Some(m) if values.len() >= 2 => values.iter().all(|v| within_rounding(*v, m, scale)),
+        _ => false,
+    }
+}
+
+/// Largest absolute value; 0 for none.
+fn magnitude(values: &[f64]) -> f64 {
+    values.iter().fold(0.0, |m, v| m.max(v.abs()))
+}
+
 /// Arithmetic mean; `None` for an empty slice.
 fn mean(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
@@ -162,11 +187,15 @@ fn mean(values: &[f64]) -> Option<f64> {
     }
 }
 
-/// Sample standard deviation with ddof = 1 (numpy `std(ddof=1)`); `None` below two values.
+/// Sample standard deviation with ddof = 1 (numpy `std(ddof=1)`); `None` below two values; exactly 0 when every
+/// value is the same (numpy can give an ulp or so there, the rounding of the mean).
 fn sample_sd(values: &[f64]) -> Option<f64> {
     let n = values.len();
     if n < 2 {
         return None;
+    }
+    if values.iter().all(|v| *v == values[0]) {
+        return Some(0.0);
     }
     let m = mean(values)?;
     let squares: f64 = values.iter().map(|v| (v - m) * (v - m)).sum();

@@ -1,22 +1,28 @@
 //! The decision analysis: per-config quality with intervals, and paired comparisons with tests, effect sizes, Holm
-//! adjustment, power and a verdict. Pure: scored rows in, numbers out (see `docs/report-format.md` for each field).
+//! adjustment, power and a verdict. Pure: scored replies in, numbers out (see `docs/report-format.md` for each field).
 //!
 //! The unit is the example: a config's repeats of one example are averaged first, and comparisons pair examples
-//! that both configs scored. Quality is in points (100 × score) throughout. Nothing is dropped silently: examples
-//! scored by only one side of a comparison, failed calls and unscored replies are counted.
+//! that both configs scored, on the criteria both scored (`score::common_criteria`). Quality is in points
+//! (100 × score) throughout. Nothing is dropped silently: examples scored by only one side of a comparison, pairs
+//! with no criterion in common, failed calls, unscored replies and criteria that often went unscored are counted.
+
+mod cautions;
+mod comparison;
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
 use super::{ConfigSummary, ScoredRow};
+use crate::score::common_criteria::ScoredReply;
+use crate::score::Rubric;
 use crate::stats::{
-    self, compare_paired, holm_adjust, mcnemar_exact, min_detectable_difference, paired_bootstrap_mean_difference,
-    required_sample_size, summarize, wilson_interval, BootstrapCi, BootstrapSettings, Interval, McNemar,
-    PairedComparison, Summary, Verdict,
+    self, minimum_pairs_for_verdict, summarize, wilson_interval, BootstrapCi, BootstrapSettings, Interval, LeftOut,
+    McNemar, PairedComparison, Summary, Verdict, VerdictTest,
 };
 use crate::suite::schema::AnalysisSection;
 use crate::suite::Suite;
+pub use cautions::{CriterionGap, MAX_MISSING_SHARE};
 
 /// Fewer examples than this and the report warns that intervals are approximate.
 pub const SMALL_SAMPLE: usize = 100;
@@ -24,7 +30,7 @@ pub const SMALL_SAMPLE: usize = 100;
 /// How the analysis is run: the suite's `analysis:` settings, and a target difference for the sample-size answer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct AnalysisOptions {
-    /// Significance level of the tests.
+    /// Significance level of the tests; intervals are at 1 − alpha.
     pub alpha: f64,
     /// Practical margin δ in quality points: "better" needs the whole interval above +δ.
     pub margin: f64,
@@ -34,6 +40,8 @@ pub struct AnalysisOptions {
     pub bootstrap: BootstrapSettings,
     /// The difference (quality points) to size a follow-up for; the observed one when absent.
     pub target_difference: Option<f64>,
+    /// The fewest matched examples a verdict needs at this α (`stats::minimum_pairs_for_verdict`).
+    pub minimum_pairs: usize,
 }
 
 impl AnalysisOptions {
@@ -49,7 +57,13 @@ impl AnalysisOptions {
                 confidence_level: 1.0 - section.alpha,
             },
             target_difference,
+            minimum_pairs: minimum_pairs_for_verdict(section.alpha),
         }
+    }
+
+    /// The level of every interval, 1 − α.
+    pub fn confidence_level(&self) -> f64 {
+        self.bootstrap.confidence_level
     }
 }
 
@@ -66,16 +80,19 @@ pub struct ConfigAnalysis {
     pub examples_without_score: usize,
     /// Repeats per example in the suite.
     pub repeats: u32,
-    /// Per-example mean quality (points): n, mean, sd, t interval, median, …
+    /// Per-example mean quality (points): n, mean, sd, t interval at 1 − α, median, …
     pub quality: Summary,
-    /// BCa bootstrap interval of the mean (points).
+    /// BCa bootstrap interval of the mean (points), at 1 − α.
     pub quality_bootstrap: BootstrapCi,
     /// Mean over examples of the standard deviation across its repeats (points); only with repeats.
     pub within_example_sd: Option<f64>,
     /// Fraction of scored replies that passed.
     pub pass_rate: Option<f64>,
-    /// Its interval: Wilson over replies without repeats; the t interval of per-example pass rates with repeats.
+    /// Its interval at 1 − α: Wilson over replies without repeats; the t interval of per-example pass rates with
+    /// repeats (`pass_rate_method` says which).
     pub pass_rate_interval: Option<Interval>,
+    /// `wilson` or `t_per_example`.
+    pub pass_rate_method: &'static str,
 }
 
 /// A comparison of `candidate` against `baseline` on the examples both scored.
@@ -92,23 +109,43 @@ pub struct ComparisonAnalysis {
     pub baseline_only: usize,
     /// Examples scored by the candidate side only, left out of the pairing.
     pub candidate_only: usize,
+    /// Pairs whose qualities were recomputed on the criteria both sides scored (a criterion scored for one only).
+    pub pairs_on_common_criteria: usize,
+    /// Pairs left out because no criterion was scored on both sides.
+    pub pairs_excluded: usize,
+    /// The criteria left out of at least one pair, by id.
+    pub criteria_left_out: Vec<String>,
     /// Paired statistics on the per-example quality points (candidate − baseline).
     pub paired: PairedComparison,
-    /// Paired bootstrap BCa interval of the mean difference (points).
+    /// Paired bootstrap BCa interval of the mean difference (points), at 1 − α.
     pub bootstrap: BootstrapCi,
     /// McNemar's exact test on pass/fail, without repeats (with repeats per-example pass rates are continuous and
     /// the paired t covers them).
     pub mcnemar: Option<McNemar>,
-    /// Holm-adjusted p-value of the paired t-test within the family.
+    /// The test whose p-value decides the verdict: the paired t, or the exact sign test when every difference is
+    /// the same number; `None` when the comparison is left out of its Holm family.
+    pub verdict_test: Option<VerdictTest>,
+    /// That test's p-value, Holm-adjusted within the family; `None` when left out.
     pub p_holm: Option<f64>,
+    /// Comparisons in its Holm family.
+    pub holm_family_size: usize,
+    /// Why it is not in its Holm family, when it is not.
+    pub left_out_of_holm: Option<LeftOut>,
     /// The verdict at α with the margin, from the adjusted p and the t interval.
     pub verdict: Verdict,
-    /// Smallest difference (points) this n detects at the chosen power, given the spread of the differences.
+    /// The level the power answers below are computed at: α/m for a family of m, the level Holm's first step
+    /// applies (conservative: the verdict faces at most this).
+    pub power_alpha: f64,
+    /// Power of this n to detect `sized_for` at `power_alpha`, given the spread of the differences.
+    pub power: Option<f64>,
+    /// Smallest difference (points) this n detects at the chosen power and `power_alpha`.
     pub min_detectable_difference: Option<f64>,
     /// The difference the sample size below is for (points): the user's target, or the observed mean difference.
     pub sized_for: Option<f64>,
-    /// Examples needed to detect `sized_for` at the chosen power; `None` when it cannot be computed.
+    /// Examples needed to detect `sized_for` at the chosen power and `power_alpha`; `None` when it cannot be computed.
     pub examples_needed: Option<usize>,
+    /// Why a power answer above is n/a although it was asked for (a routine that did not converge).
+    pub not_available: Vec<String>,
     /// The per-example differences (points), in held-out order, for the chart.
     #[serde(skip)]
     pub differences: Vec<f64>,
@@ -123,18 +160,35 @@ pub struct Analysis {
     pub configs: Vec<ConfigAnalysis>,
     /// Every config against the baseline, then every other pair, in suite order.
     pub comparisons: Vec<ComparisonAnalysis>,
+    /// Criteria left unscored for more than [`MAX_MISSING_SHARE`] of a config's replies, or never scored for it.
+    pub criterion_gaps: Vec<CriterionGap>,
     /// Plain-language cautions about the numbers.
     pub warnings: Vec<String>,
 }
 
-/// Per-example aggregates of one config: mean quality points, pass fraction, spread over repeats.
-#[derive(Debug, Default)]
-struct ExampleScores {
-    quality: Vec<f64>,
-    passes: Vec<bool>,
+/// One config's scored replies, by example (index into the held-out set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigReplies {
+    /// Config name.
+    pub config: String,
+    /// Example index → its scored replies (one per repeat that has a quality).
+    pub examples: BTreeMap<usize, Vec<ScoredReply>>,
 }
 
-/// Runs the analysis over the scored rows.
+/// What the analysis needs to know of the suite.
+#[derive(Debug, Clone, Copy)]
+pub struct Design<'a> {
+    /// The rubric the replies were scored with.
+    pub rubric: &'a Rubric,
+    /// The baseline config's name.
+    pub baseline: &'a str,
+    /// Repeats per example.
+    pub repeats: u32,
+    /// Held-out examples planned.
+    pub held_out: usize,
+}
+
+/// Runs the analysis over the scored rows of a run.
 pub fn analyse(
     suite: &Suite,
     rows: &[ScoredRow],
@@ -148,68 +202,55 @@ pub fn analyse(
         .enumerate()
         .map(|(i, e)| (e.id.as_str(), i))
         .collect();
-    // config → example index → its scored replies.
-    let mut per_config: HashMap<&str, BTreeMap<usize, ExampleScores>> = HashMap::new();
+    let mut configs: Vec<ConfigReplies> = suite
+        .file
+        .configs
+        .iter()
+        .map(|c| ConfigReplies {
+            config: c.name.clone(),
+            examples: BTreeMap::new(),
+        })
+        .collect();
     for row in rows {
         let (Some(quality), Some(&index)) = (row.quality, order.get(row.record.example_id.as_str())) else {
             continue;
         };
-        let scores = per_config
-            .entry(row.record.config.as_str())
-            .or_default()
-            .entry(index)
-            .or_default();
-        scores.quality.push(quality * 100.0);
-        scores.passes.push(row.pass == Some(true));
-    }
-    let empty = BTreeMap::new();
-    let repeats = suite.file.repeats;
-    let mut warnings = Vec::new();
-    let mut configs = Vec::new();
-    for config in &suite.file.configs {
-        let examples = per_config.get(config.name.as_str()).unwrap_or(&empty);
-        configs.push(config_analysis(
-            &config.name,
-            config.name == suite.file.baseline,
-            examples,
-            suite,
-            options,
-        )?);
-    }
-    let baseline = &suite.file.baseline;
-    let mut pairs: Vec<(&str, &str, &'static str)> = suite
-        .file
-        .configs
-        .iter()
-        .filter(|c| &c.name != baseline)
-        .map(|c| (baseline.as_str(), c.name.as_str(), "baseline"))
-        .collect();
-    let others: Vec<&str> = suite
-        .file
-        .configs
-        .iter()
-        .map(|c| c.name.as_str())
-        .filter(|n| n != baseline)
-        .collect();
-    for (i, a) in others.iter().enumerate() {
-        for b in &others[i + 1..] {
-            pairs.push((a, b, "pairwise"));
+        if let Some(config) = configs.iter_mut().find(|c| c.config == row.record.config) {
+            config.examples.entry(index).or_default().push(ScoredReply {
+                criteria: row.criteria.clone(),
+                quality,
+            });
         }
     }
-    let mut comparisons = Vec::new();
-    for (a, b, family) in pairs {
-        let left = per_config.get(a).unwrap_or(&empty);
-        let right = per_config.get(b).unwrap_or(&empty);
-        comparisons.push(compare(a, b, family, left, right, repeats, options)?);
-    }
-    for family in ["baseline", "pairwise"] {
-        adjust_family(&mut comparisons, family, options)?;
-    }
-    warnings.extend(cautions(&configs, &comparisons, summaries, repeats));
+    let design = Design {
+        rubric: &suite.rubric,
+        baseline: &suite.file.baseline,
+        repeats: suite.file.repeats,
+        held_out: suite.held_out.examples.len(),
+    };
+    let mut analysis = analyse_replies(&design, &configs, summaries, options)?;
+    analysis.criterion_gaps = cautions::criterion_gaps(&suite.rubric, &suite.file.configs, rows);
+    Ok(analysis)
+}
+
+/// The analysis of scored replies, whatever produced them (a run, or a simulation of one).
+pub fn analyse_replies(
+    design: &Design,
+    configs: &[ConfigReplies],
+    summaries: &[ConfigSummary],
+    options: &AnalysisOptions,
+) -> Result<Analysis, stats::StatsError> {
+    let configs_analysis = configs
+        .iter()
+        .map(|c| config_analysis(c, design, options))
+        .collect::<Result<Vec<_>, _>>()?;
+    let comparisons = comparison::compare_all(design, configs, options)?;
+    let warnings = cautions::cautions(&configs_analysis, &comparisons, summaries, design.repeats, options);
     Ok(Analysis {
         options: *options,
-        configs,
+        configs: configs_analysis,
         comparisons,
+        criterion_gaps: Vec::new(),
         warnings,
     })
 }
@@ -219,191 +260,49 @@ fn mean_of(values: &[f64]) -> f64 {
 }
 
 fn config_analysis(
-    name: &str,
-    baseline: bool,
-    examples: &BTreeMap<usize, ExampleScores>,
-    suite: &Suite,
+    replies: &ConfigReplies,
+    design: &Design,
     options: &AnalysisOptions,
 ) -> Result<ConfigAnalysis, stats::StatsError> {
-    let quality: Vec<f64> = examples.values().map(|e| mean_of(&e.quality)).collect();
-    let confidence = options.bootstrap.confidence_level;
-    let replies: Vec<bool> = examples.values().flat_map(|e| e.passes.iter().copied()).collect();
-    let passed = replies.iter().filter(|p| **p).count();
-    let repeats = suite.file.repeats;
-    let pass_rate_interval = if repeats > 1 {
+    let points = |e: &Vec<ScoredReply>| -> Vec<f64> { e.iter().map(|r| r.quality * 100.0).collect() };
+    let passes =
+        |e: &Vec<ScoredReply>| -> Vec<bool> { e.iter().map(|r| r.quality >= design.rubric.pass_threshold).collect() };
+    let examples = &replies.examples;
+    let quality: Vec<f64> = examples.values().map(|e| mean_of(&points(e))).collect();
+    let confidence = options.confidence_level();
+    let all_passes: Vec<bool> = examples.values().flat_map(passes).collect();
+    let passed = all_passes.iter().filter(|p| **p).count();
+    let repeats = design.repeats;
+    let (pass_rate_interval, pass_rate_method) = if repeats > 1 {
         let rates: Vec<f64> = examples
             .values()
-            .map(|e| e.passes.iter().filter(|p| **p).count() as f64 / e.passes.len() as f64)
+            .map(|e| {
+                let p = passes(e);
+                p.iter().filter(|x| **x).count() as f64 / p.len() as f64
+            })
             .collect();
-        summarize(&rates, confidence)?.mean_ci
+        (summarize(&rates, confidence)?.mean_ci, "t_per_example")
     } else {
-        wilson_interval(passed as u64, replies.len() as u64, confidence)?
+        (
+            wilson_interval(passed as u64, all_passes.len() as u64, confidence)?,
+            "wilson",
+        )
     };
     let within: Vec<f64> = examples
         .values()
-        .filter_map(|e| stats::summarize(&e.quality, confidence).ok()?.sd)
+        .filter_map(|e| summarize(&points(e), confidence).ok()?.sd)
         .collect();
     Ok(ConfigAnalysis {
-        config: name.to_string(),
-        baseline,
+        config: replies.config.clone(),
+        baseline: replies.config == design.baseline,
         examples: quality.len(),
-        examples_without_score: suite.held_out.examples.len().saturating_sub(quality.len()),
+        examples_without_score: design.held_out.saturating_sub(quality.len()),
         repeats,
         quality: summarize(&quality, confidence)?,
         quality_bootstrap: stats::bootstrap_mean_bca(&quality, &options.bootstrap)?,
         within_example_sd: (repeats > 1 && !within.is_empty()).then(|| mean_of(&within)),
-        pass_rate: (!replies.is_empty()).then(|| passed as f64 / replies.len() as f64),
+        pass_rate: (!all_passes.is_empty()).then(|| passed as f64 / all_passes.len() as f64),
         pass_rate_interval,
+        pass_rate_method,
     })
-}
-
-fn compare(
-    baseline: &str,
-    candidate: &str,
-    family: &'static str,
-    left: &BTreeMap<usize, ExampleScores>,
-    right: &BTreeMap<usize, ExampleScores>,
-    repeats: u32,
-    options: &AnalysisOptions,
-) -> Result<ComparisonAnalysis, stats::StatsError> {
-    let matched: Vec<(&ExampleScores, &ExampleScores)> =
-        left.iter().filter_map(|(i, l)| Some((l, right.get(i)?))).collect();
-    let a: Vec<f64> = matched.iter().map(|(l, _)| mean_of(&l.quality)).collect();
-    let b: Vec<f64> = matched.iter().map(|(_, r)| mean_of(&r.quality)).collect();
-    let confidence = options.bootstrap.confidence_level;
-    let paired = compare_paired(&a, &b, confidence)?;
-    let bootstrap = paired_bootstrap_mean_difference(&a, &b, &options.bootstrap)?;
-    let mcnemar = if repeats == 1 && !matched.is_empty() {
-        let pass_a: Vec<bool> = matched.iter().map(|(l, _)| l.passes[0]).collect();
-        let pass_b: Vec<bool> = matched.iter().map(|(_, r)| r.passes[0]).collect();
-        Some(mcnemar_exact(&pass_a, &pass_b)?)
-    } else {
-        None
-    };
-    let sd = paired.sd_difference.unwrap_or(0.0);
-    let min_detectable = min_detectable_difference(paired.n, sd, options.alpha, options.power)?;
-    let sized_for = options
-        .target_difference
-        .or(paired.mean_difference)
-        .filter(|d| *d != 0.0);
-    let examples_needed = match sized_for {
-        Some(d) => required_sample_size(d, sd, options.alpha, options.power)?.map(|r| r.n),
-        None => None,
-    };
-    Ok(ComparisonAnalysis {
-        baseline: baseline.to_string(),
-        candidate: candidate.to_string(),
-        family,
-        baseline_only: left.keys().filter(|i| !right.contains_key(i)).count(),
-        candidate_only: right.keys().filter(|i| !left.contains_key(i)).count(),
-        paired,
-        bootstrap,
-        mcnemar,
-        p_holm: None,
-        verdict: Verdict::NoDetectableDifference,
-        min_detectable_difference: min_detectable,
-        sized_for,
-        examples_needed,
-        differences: a.iter().zip(&b).map(|(x, y)| y - x).collect(),
-    })
-}
-
-/// Holm within one family (comparisons whose t-test has no p-value are left out of it), then the verdicts.
-fn adjust_family(
-    comparisons: &mut [ComparisonAnalysis],
-    family: &str,
-    options: &AnalysisOptions,
-) -> Result<(), stats::StatsError> {
-    let members: Vec<usize> = comparisons
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.family == family && c.paired.t_test.p_value.is_some())
-        .map(|(i, _)| i)
-        .collect();
-    let raw: Vec<f64> = members
-        .iter()
-        .filter_map(|&i| comparisons[i].paired.t_test.p_value)
-        .collect();
-    for (&i, p) in members.iter().zip(holm_adjust(&raw)?) {
-        comparisons[i].p_holm = Some(p);
-    }
-    for comparison in comparisons.iter_mut().filter(|c| c.family == family) {
-        comparison.verdict = stats::verdict(
-            comparison.p_holm,
-            comparison.paired.t_test.confidence_interval,
-            options.alpha,
-            options.margin,
-        );
-    }
-    Ok(())
-}
-
-fn cautions(
-    configs: &[ConfigAnalysis],
-    comparisons: &[ComparisonAnalysis],
-    summaries: &[ConfigSummary],
-    repeats: u32,
-) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let smallest = configs.iter().map(|c| c.examples).min().unwrap_or(0);
-    if smallest < SMALL_SAMPLE {
-        warnings.push(format!(
-            "Small sample: {smallest} examples for the smallest config. Intervals at this size are approximate; the \
-             t interval, Wilson interval and exact tests are the ones to read."
-        ));
-    }
-    if repeats > 1 {
-        warnings.push(format!(
-            "Each example was asked {repeats} times; repeats are averaged per example before any statistic, and their \
-             spread is shown as the within-example SD."
-        ));
-    }
-    for summary in summaries {
-        let failed = summary.errors + summary.missing;
-        if failed > 0 {
-            warnings.push(format!(
-                "{}: {} of {} requests have no reply ({} failed after retries, {} not made); their examples are \
-                 left out of its statistics.",
-                summary.config, failed, summary.planned, summary.errors, summary.missing
-            ));
-        }
-    }
-    for c in comparisons.iter().filter(|c| c.family == "baseline") {
-        let name = format!("{} vs {}", c.candidate, c.baseline);
-        if c.baseline_only + c.candidate_only > 0 {
-            warnings.push(format!(
-                "{name}: {} examples scored by only one side were left out of the pairing ({} by {}, {} by {}).",
-                c.baseline_only + c.candidate_only,
-                c.baseline_only,
-                c.baseline,
-                c.candidate_only,
-                c.candidate
-            ));
-        }
-        if c.paired.all_differences_zero {
-            warnings.push(format!(
-                "{name}: every example scored the same on both sides; no difference observed."
-            ));
-        } else if c.paired.n > 0 && c.paired.ties * 2 > c.paired.n {
-            warnings.push(format!(
-                "{name}: {} of {} examples tie; the Wilcoxon and sign tests rest on the {} that differ.",
-                c.paired.ties,
-                c.paired.n,
-                c.paired.n - c.paired.ties
-            ));
-        }
-        if let Some(m) = &c.mcnemar {
-            if m.baseline_only + m.candidate_only == 0 {
-                warnings.push(format!(
-                    "{name}: no example passes on one side only, so McNemar's test has nothing to weigh (p = 1)."
-                ));
-            }
-        }
-        if c.paired.n < 2 {
-            warnings.push(format!(
-                "{name}: fewer than two matched examples; not enough data for a test."
-            ));
-        }
-    }
-    warnings
 }
