@@ -102,6 +102,12 @@ pub enum StatsError {
         /// What would be right.
         expected: &'static str,
     },
+    /// A result beyond f64's range (a difference of two scores near ±1.8e308): not available.
+    #[error("n/a: {what} overflows the range of a 64-bit float")]
+    OutOfRange {
+        /// What overflowed.
+        what: &'static str,
+    },
     /// An iterative routine reached its cap without meeting its convergence test: the statistic is not available.
     #[error("n/a: {routine} did not converge within {iterations} iterations")]
     DidNotConverge {
@@ -115,7 +121,7 @@ pub enum StatsError {
 impl StatsError {
     /// Whether this only means "not available" (a capped routine gave up), as opposed to bad input.
     pub fn is_not_available(&self) -> bool {
-        matches!(self, StatsError::DidNotConverge { .. })
+        matches!(self, StatsError::DidNotConverge { .. } | StatsError::OutOfRange { .. })
     }
 }
 
@@ -178,13 +184,19 @@ fn magnitude(values: &[f64]) -> f64 {
     values.iter().fold(0.0, |m, v| m.max(v.abs()))
 }
 
-/// Arithmetic mean; `None` for an empty slice.
+/// Arithmetic mean; `None` for an empty slice. A sum that overflows is redone on values scaled by the largest
+/// magnitude, so the mean of finite values is finite.
 fn mean(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
-        None
-    } else {
-        Some(values.iter().sum::<f64>() / values.len() as f64)
+        return None;
     }
+    let n = values.len() as f64;
+    let plain = values.iter().sum::<f64>() / n;
+    if plain.is_finite() {
+        return Some(plain);
+    }
+    let scale = magnitude(values);
+    Some(values.iter().map(|v| v / scale).sum::<f64>() / n * scale)
 }
 
 /// Sample standard deviation with ddof = 1 (numpy `std(ddof=1)`); `None` below two values; exactly 0 when every
@@ -197,7 +209,27 @@ fn sample_sd(values: &[f64]) -> Option<f64> {
     if values.iter().all(|v| *v == values[0]) {
         return Some(0.0);
     }
-    let m = mean(values)?;
-    let squares: f64 = values.iter().map(|v| (v - m) * (v - m)).sum();
-    Some((squares / (n - 1) as f64).sqrt())
+    let spread = |values: &[f64]| -> Option<f64> {
+        let m = mean(values)?;
+        let squares: f64 = values.iter().map(|v| (v - m) * (v - m)).sum();
+        Some((squares / (n - 1) as f64).sqrt())
+    };
+    let plain = spread(values)?;
+    if plain.is_finite() && plain > 0.0 {
+        return Some(plain);
+    }
+    // Squares that overflow (values ~1e300) or underflow (~1e-300): the same on values scaled to at most 1.
+    let scale = magnitude(values);
+    let scaled: Vec<f64> = values.iter().map(|v| v / scale).collect();
+    spread(&scaled).map(|sd| sd * scale).filter(|sd| sd.is_finite())
+}
+
+/// A computed value, if it is a finite number: overflow makes a statistic unavailable, never infinite.
+fn finite(value: f64) -> Option<f64> {
+    value.is_finite().then_some(value)
+}
+
+/// An interval, if both ends are finite.
+fn finite_interval(lower: f64, upper: f64) -> Option<Interval> {
+    (lower.is_finite() && upper.is_finite()).then_some(Interval { lower, upper })
 }

@@ -8,9 +8,9 @@ use super::distributions::{normal_cdf, student_t_cdf};
 use super::StatsError;
 
 /// Series terms allowed on each side of the Poisson mode. About 9√λ are needed (λ = δ²/2), so this covers
-/// noncentralities up to ~3,000; beyond, the CDF at the critical values a power needs is far below anything the
-/// bound of [`noncentral_t_cdf_bound`] cannot already settle.
-const MAX_TERMS: usize = 30_000;
+/// noncentralities up to ~900 — the powers of two pairs at α = 0.001 need ~800 — in at most ~10⁷ steps of the
+/// incomplete beta function; beyond, a power is 1 by the bound of [`noncentral_t_cdf_bound`] or n/a.
+const MAX_TERMS: usize = 6_000;
 
 /// A Poisson weight below this ends the series: the terms left add less than this much probability.
 const NEGLIGIBLE_WEIGHT: f64 = 1e-18;
@@ -65,7 +65,8 @@ pub(crate) fn noncentral_t_cdf(t: f64, df: f64, nc: f64) -> Result<f64, StatsErr
     let ln_q_factor = nc.abs().ln() - 0.5 * std::f64::consts::LN_2;
     let term = |j: usize| -> Result<(f64, f64), StatsError> {
         let j = j as f64;
-        let ln_poisson = -lambda + j * ln_lambda;
+        // λ⁰ = 1 even where λ underflows to 0 (a noncentrality below ~1e-160), where 0·ln λ would be NaN.
+        let ln_poisson = -lambda + if j == 0.0 { 0.0 } else { j * ln_lambda };
         let p = (ln_poisson - ln_gamma(j + 1.0)).exp();
         let q = nc.signum() * (ln_poisson + ln_q_factor - ln_gamma(j + 1.5)).exp();
         let value = p * regularized_incomplete_beta(j + 0.5, 0.5 * df, x, y)?

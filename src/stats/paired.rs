@@ -8,8 +8,8 @@ use statrs::function::gamma::ln_gamma;
 use super::distributions::{binomial_half_two_sided_p, student_t_quantile, student_t_two_sided_p};
 use super::wilcoxon::{wilcoxon_signed_rank, WilcoxonSignedRank};
 use super::{
-    check_finite, check_open_unit, check_same_length, magnitude, mean, sample_sd, spread_is_rounding, within_rounding,
-    Interval, StatsError,
+    check_finite, check_open_unit, check_same_length, finite, finite_interval, magnitude, mean, sample_sd,
+    spread_is_rounding, within_rounding, Interval, StatsError,
 };
 
 /// Per-example differences candidate − baseline, as numpy subtracts them, with rounding noise removed: a difference
@@ -32,6 +32,11 @@ pub fn paired_differences(baseline: &[f64], candidate: &[f64]) -> Result<Vec<f64
             }
         })
         .collect();
+    if differences.iter().any(|d| !d.is_finite()) {
+        return Err(StatsError::OutOfRange {
+            what: "a difference of two scores",
+        });
+    }
     let scale = magnitude(baseline).max(magnitude(candidate));
     if let (true, Some(m)) = (spread_is_rounding(&differences, scale), mean(&differences)) {
         differences.fill(m);
@@ -112,12 +117,12 @@ pub fn compare_paired(
     let mean_difference = mean(&differences);
     let sd_difference = sample_sd(&differences);
     let effect_size_dz = match (mean_difference, sd_difference) {
-        (Some(m), Some(sd)) if sd > 0.0 => Some(m / sd),
+        (Some(m), Some(sd)) if sd > 0.0 => finite(m / sd),
         _ => None,
     };
     let hedges_gz = effect_size_dz
         .filter(|_| n >= 3)
-        .map(|dz| hedges_correction((n - 1) as f64) * dz);
+        .and_then(|dz| finite(hedges_correction((n - 1) as f64) * dz));
     let ties = n - sign.positive - sign.negative;
     Ok(PairedComparison {
         n,
@@ -160,8 +165,8 @@ pub fn paired_t_test(differences: &[f64], confidence_level: f64) -> Result<Paire
     let df = n - 1;
     let se = sd / (n as f64).sqrt();
     let crit = student_t_quantile(0.5 + confidence_level / 2.0, df as f64)?;
-    let (t_statistic, p_value) = if se > 0.0 {
-        let t = m / se;
+    let t = m / se;
+    let (t_statistic, p_value) = if se > 0.0 && t.is_finite() {
         (Some(t), Some(student_t_two_sided_p(t, df as f64)?))
     } else if m != 0.0 {
         (None, Some(0.0))
@@ -174,10 +179,11 @@ pub fn paired_t_test(differences: &[f64], confidence_level: f64) -> Result<Paire
         t_statistic,
         p_value,
         confidence_level,
-        confidence_interval: Some(Interval {
-            lower: m - crit * se,
-            upper: m + crit * se,
-        }),
+        confidence_interval: if se == 0.0 {
+            Some(Interval { lower: m, upper: m })
+        } else {
+            finite_interval(m - crit * se, m + crit * se)
+        },
     })
 }
 
