@@ -255,6 +255,16 @@ fn malformed_verdicts_are_asked_again_then_recorded_as_judge_errors() {
     }
 }
 
+/// Runs a suite on the embedded endpoint as run `r` under `results`, and asserts it succeeded.
+fn run_locally(suite: &Path, results: &Path) {
+    let output = common::command()
+        .args(["run", suite.to_str().unwrap(), "--local", "--run-id", "r", "--results"])
+        .arg(results)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
 /// Adds human labels for the `helpful` criterion to the mini suite's held-out examples (`labels[i]` for line i).
 fn label_examples(dir: &Path, labels: &[Option<serde_json::Value>]) {
     let path = dir.join("held-out.jsonl");
@@ -287,12 +297,7 @@ fn judge_agreement_with_human_labels_is_reported() {
         .collect();
     label_examples(dir.path(), &labels);
     let results = dir.path().join("results");
-    let output = common::command()
-        .args(["run", suite.to_str().unwrap(), "--local", "--run-id", "r", "--results"])
-        .arg(&results)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    run_locally(&suite, &results);
 
     // Recompute the pairs from examples.csv (judge level = 1 + 4 × score) and the labels, and the agreement from
     // them with the library's (reference-checked) statistics.
@@ -350,4 +355,146 @@ fn judge_agreement_with_human_labels_is_reported() {
         stderr.contains("held-out.jsonl:6") && stderr.contains("human") && stderr.contains("not a level"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_criterion_one_side_lacks_is_left_out_of_both_sides_of_each_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = judged_suite(dir.path(), 1);
+    let results = dir.path().join("results");
+    run_locally(&suite, &results);
+    let run_dir = results.join("mini/r");
+
+    // A judge phase cut short for one config: none of few-shot's `helpful` verdicts were recorded. A reply another
+    // config gave word for word shares few-shot's verdict (one judge call serves both), so it loses it too.
+    let replies: std::collections::HashMap<(String, String), String> = records(&run_dir)
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r["example_id"].as_str().unwrap().to_string(),
+                    r["config"].as_str().unwrap().to_string(),
+                ),
+                r["output"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let reply = |example: &str, config: &str| replies[&(example.to_string(), config.to_string())].clone();
+    let judgements = std::fs::read_to_string(run_dir.join("judgements.jsonl")).unwrap();
+    let kept: Vec<&str> = judgements
+        .lines()
+        .filter(|l| {
+            let j: serde_json::Value = serde_json::from_str(l).unwrap();
+            let example = j["example_id"].as_str().unwrap();
+            let few_shot_reply = reply(example, "few-shot") == reply(example, j["config"].as_str().unwrap());
+            !(j["criterion"] == "helpful" && few_shot_reply)
+        })
+        .collect();
+    assert!(kept.len() < judgements.lines().count());
+    std::fs::write(run_dir.join("judgements.jsonl"), kept.join("\n") + "\n").unwrap();
+    let output = common::command().arg("report").arg(&run_dir).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    // Recompute each side's quality on the criteria both sides scored (helpful left out of both), from the
+    // per-criterion scores in examples.csv and the rubric's weights.
+    let (header, rows) = csv_rows(&run_dir.join("examples.csv"));
+    let (id, config, helpful) = (
+        column(&header, "example_id"),
+        column(&header, "config"),
+        column(&header, "criterion:helpful"),
+    );
+    let weights = [
+        ("right_fix", 3.0),
+        ("names_product", 2.0),
+        ("greets_by_name", 1.0),
+        ("numbered_steps", 1.0),
+        ("sign_off", 1.0),
+        ("no_boilerplate", 1.0),
+        ("no_ai_disclaimer", 1.0),
+        ("tone", 1.0),
+    ];
+    let quality_without_helpful = |row: &Vec<String>| -> f64 {
+        let (mut sum, mut total) = (0.0, 0.0);
+        for (criterion, weight) in weights {
+            if let Ok(score) = row[column(&header, &format!("criterion:{criterion}"))].parse::<f64>() {
+                if criterion == "no_ai_disclaimer" && score < 1.0 {
+                    return 0.0;
+                }
+                sum += weight * score;
+                total += weight;
+            }
+        }
+        100.0 * sum / total
+    };
+    let side = |name: &str| -> std::collections::BTreeMap<String, f64> {
+        rows.iter()
+            .filter(|r| r[config] == name)
+            .map(|r| (r[id].clone(), quality_without_helpful(r)))
+            .collect()
+    };
+    assert!(rows
+        .iter()
+        .filter(|r| r[config] == "few-shot")
+        .all(|r| r[helpful].is_empty()));
+    assert!(rows
+        .iter()
+        .filter(|r| r[config] == "prompt")
+        .all(|r| !r[helpful].is_empty()));
+    let (baseline, candidate) = (side("prompt"), side("few-shot"));
+    let expected: f64 = candidate.iter().map(|(id, c)| c - baseline[id]).sum::<f64>() / candidate.len() as f64;
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).unwrap()).unwrap();
+    let few_shot = json["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["family"] == "baseline" && c["candidate"] == "few-shot")
+        .unwrap();
+    let reported = few_shot["paired"]["mean_difference"].as_f64().unwrap();
+    assert!(
+        (reported - expected).abs() < 1e-3,
+        "{reported} vs {expected} (scores rounded to 4 decimals)"
+    );
+    assert_eq!(few_shot["pairs_on_common_criteria"], 8);
+    assert_eq!(few_shot["pairs_excluded"], 0);
+    assert_eq!(few_shot["criteria_left_out"], serde_json::json!(["helpful"]));
+    // Fine-tuned is rescored only where it or the baseline lost its verdict with few-shot's (identical replies):
+    // elsewhere both sides have every criterion.
+    let missing_helpful = |name: &str| -> std::collections::HashSet<String> {
+        rows.iter()
+            .filter(|r| r[config] == name && r[helpful].is_empty())
+            .map(|r| r[id].clone())
+            .collect()
+    };
+    let rescored = missing_helpful("fine-tuned").union(&missing_helpful("prompt")).count();
+    let fine_tuned = json["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["family"] == "baseline" && c["candidate"] == "fine-tuned")
+        .unwrap();
+    assert_eq!(fine_tuned["pairs_on_common_criteria"], rescored);
+    assert!(rescored < 8);
+
+    // The gap is a warning at the top of the verdict and in report.json.
+    let gap = &json["criterion_gaps"][0];
+    assert_eq!(
+        (gap["config"].as_str(), gap["criterion"].as_str()),
+        (Some("few-shot"), Some("helpful"))
+    );
+    assert_eq!(
+        (gap["missing"].as_u64(), gap["no_scores"].as_bool()),
+        (Some(8), Some(true))
+    );
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    let verdict = &report[report.find("## Verdict").unwrap()..report.find("Against the baseline").unwrap()];
+    assert!(
+        verdict.contains(
+            "> **Warning:** few-shot: criterion helpful could not be scored — none of its 8 replies has a score for it"
+        ),
+        "{report}"
+    );
+    assert!(report
+        .contains("few-shot vs prompt: 8 pairs were compared on the criteria both sides scored (left out: helpful)"));
 }

@@ -50,15 +50,18 @@ fn one_example_is_not_enough_data_and_nothing_is_nan() {
     let run_dir = run_local(&suite, &dir.path().join("results"));
     let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
     assert!(
-        verdict_line(&report, "few-shot").contains("not enough data (1 matched examples)"),
+        verdict_line(&report, "few-shot")
+            .contains("**not enough data**: 1 matched example; a verdict needs at least 6"),
         "{report}"
     );
-    assert!(report.contains("fewer than two matched examples"));
+    assert!(report.contains("A verdict needs at least 6 matched examples."));
     assert_no_nan(&run_dir);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(json["comparisons"][0]["verdict"], "no_detectable_difference");
+    assert_eq!(json["comparisons"][0]["verdict"], "not_enough_data");
+    assert_eq!(json["comparisons"][0]["left_out_of_holm"], "too_few_pairs");
     assert!(json["comparisons"][0]["paired"]["t_test"]["p_value"].is_null());
+    assert!(json["comparisons"][0]["paired"]["wilcoxon"]["statistic"].is_number());
 }
 
 #[test]
@@ -209,4 +212,191 @@ fn repeats_are_averaged_per_example_and_their_spread_reported() {
     );
     assert!(report.contains("Within-example SD across repeats"));
     assert_no_nan(&run_dir);
+}
+
+/// Writes `n` held-out examples (the mini suite's eight, repeated under new ids, each ticket numbered so that no two
+/// requests are the same) and returns them as JSON.
+fn held_out_of(dir: &Path, n: usize) -> Vec<serde_json::Value> {
+    let path = dir.join("held-out.jsonl");
+    let originals: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let examples: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let mut e = originals[i % originals.len()].clone();
+            e["id"] = serde_json::Value::from(format!("{}-{i}", e["id"].as_str().unwrap()));
+            let ticket = &mut e["messages"][0]["content"][0]["text"];
+            *ticket = serde_json::Value::from(format!("{} (ticket {i})", ticket.as_str().unwrap()));
+            e
+        })
+        .collect();
+    let lines: Vec<String> = examples.iter().map(|e| e.to_string()).collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    examples
+}
+
+/// A reply to `example` meeting a different subset of the rubric's criteria for each `k`, never signing off.
+fn varied_reply(example: &serde_json::Value, k: usize) -> String {
+    let terms = |field: &str| -> String {
+        example[field]
+            .as_array()
+            .map(|a| a.iter().filter_map(|t| t.as_str()).collect::<Vec<_>>().join(" and "))
+            .unwrap_or_default()
+    };
+    let mut parts = vec![if k & 1 == 1 {
+        format!("Hi {},", example["customer"].as_str().unwrap())
+    } else {
+        "Hello,".to_string()
+    }];
+    if k & 2 == 2 {
+        parts.push(format!("About your {}.", terms("products")));
+    }
+    if k & 4 == 4 {
+        parts.push(format!("Try this: {}.", terms("must_mention")));
+    }
+    if k & 8 == 8 {
+        parts.push("1. Restart it.\n2. Check again.".to_string());
+    }
+    if k & 16 == 16 {
+        parts.push("I apologize for any inconvenience.".to_string());
+    }
+    parts.join("\n")
+}
+
+/// Runs the mini suite on `n` examples, then rewrites the replies so that few-shot always meets exactly one more
+/// criterion than the baseline (its sign-off) and fine-tuned answers as the baseline does, and rebuilds the reports
+/// with a bounded `report`. The boilerplate criterion weighs 2, so qualities are elevenths: the differences are
+/// +9.09 points each, apart from floating-point rounding — the data that used to hang the power computation.
+fn constant_shift_run(n: usize) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    edit(
+        &dir.path().join("rubric.yaml"),
+        "  - id: no_boilerplate\n    kind: not_contains\n    terms: [\"I apologize for any inconvenience\", \"Dear customer\", \"valued customer\"]\n    weight: 1",
+        "  - id: no_boilerplate\n    kind: not_contains\n    terms: [\"I apologize for any inconvenience\", \"Dear customer\", \"valued customer\"]\n    weight: 2",
+    );
+    let examples = held_out_of(dir.path(), n);
+    let run_dir = run_local(&suite, &dir.path().join("results"));
+    let records = std::fs::read_to_string(run_dir.join("records.jsonl")).unwrap();
+    let mut lines: Vec<serde_json::Value> = records.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for line in &mut lines {
+        let k = examples.iter().position(|e| e["id"] == line["example_id"]).unwrap();
+        let reply = varied_reply(&examples[k], k);
+        line["output"] = serde_json::Value::from(match line["config"].as_str().unwrap() {
+            "few-shot" => format!("{reply}\n\n— Kestrel Support"),
+            _ => reply,
+        });
+    }
+    let rewritten: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    std::fs::write(run_dir.join("records.jsonl"), rewritten.join("\n") + "\n").unwrap();
+    // Bounded: a regression that loops fails here instead of hanging the test run.
+    let output = assert_cmd::Command::from_std(command())
+        .arg("report")
+        .arg(&run_dir)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    (dir, run_dir)
+}
+
+fn comparison_row(run_dir: &Path, candidate: &str) -> std::collections::HashMap<String, String> {
+    let mut reader = csv::Reader::from_path(run_dir.join("comparisons.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| r[0] == *"baseline" && r[2] == *candidate)
+        .map(|r| {
+            header
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_else(|| panic!("no {candidate} row"))
+}
+
+#[test]
+fn a_constant_shift_with_rounding_noise_finishes_and_is_decided_by_the_sign_test() {
+    let (_dir, run_dir) = constant_shift_run(60);
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(
+        verdict_line(&report, "few-shot").contains(
+            "**better**: every one of the 60 matched examples differs by +9.1 quality points (no spread, so the \
+             exact sign test decides"
+        ),
+        "{report}"
+    );
+    assert!(
+        verdict_line(&report, "fine-tuned").contains("**no difference observed**"),
+        "{report}"
+    );
+    let row = comparison_row(&run_dir, "few-shot");
+    assert_eq!(row["verdict_test"], "sign_test");
+    assert_eq!(row["verdict"], "better");
+    assert_eq!(row["sd_difference"], "0.0000");
+    assert_eq!(
+        row["min_detectable_difference"], "",
+        "no spread: no detectable difference to scale"
+    );
+    assert_eq!(row["ties"], "0");
+    let fine_tuned = comparison_row(&run_dir, "fine-tuned");
+    assert_eq!(fine_tuned["left_out_of_holm"], "no_difference_observed");
+    assert_eq!(fine_tuned["p_holm"], "");
+    assert_eq!(fine_tuned["wilcoxon_statistic"], "", "nothing was ranked");
+    assert_no_nan(&run_dir);
+}
+
+#[test]
+fn two_examples_with_a_constant_shift_finish_without_a_verdict() {
+    let (_dir, run_dir) = constant_shift_run(2);
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(
+        verdict_line(&report, "few-shot")
+            .contains("**not enough data**: 2 matched examples; a verdict needs at least 6"),
+        "{report}"
+    );
+    let row = comparison_row(&run_dir, "few-shot");
+    assert_eq!((row["verdict"].as_str(), row["p_t"].as_str()), ("not enough data", "0"));
+    assert_eq!(row["left_out_of_holm"], "too_few_pairs");
+    assert_no_nan(&run_dir);
+}
+
+#[test]
+fn every_label_follows_alpha() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    edit(&suite, "baseline: prompt", "baseline: prompt\nanalysis:\n  alpha: 0.1");
+    let run_dir = run_local(&suite, &dir.path().join("results"));
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(!report.contains("95%"), "{report}");
+    for label in [
+        "intervals are 90%",
+        "| 90% CI (t) | 90% CI (BCa) |",
+        "| pass 90% CI |",
+        "| 90% CI (t) | 90% CI (bootstrap) |",
+        "Every interval is 90% (1 − α, α = 0.1)",
+        "pass rate with a Wilson interval",
+        "A verdict needs at least 5 matched examples.",
+    ] {
+        assert!(report.contains(label), "{label}:\n{report}");
+    }
+    for chart in ["quality.svg", "differences.svg"] {
+        let svg = std::fs::read_to_string(run_dir.join(chart)).unwrap();
+        assert!(svg.contains("90% CI") && !svg.contains("95%"), "{chart}");
+    }
+    let row = comparison_row(&run_dir, "few-shot");
+    assert_eq!(row["confidence_level"], "0.9");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["comparisons"][0]["paired"]["t_test"]["confidence_level"], 0.9);
+    assert_eq!(json["comparisons"][0]["bootstrap"]["confidence_level"], 0.9);
+    assert_eq!(json["configs"][0]["statistics"]["quality"]["confidence_level"], 0.9);
+    // The same verdict words in every format.
+    let verdict = json["comparisons"][0]["verdict"].as_str().unwrap().replace('_', " ");
+    assert_eq!(row["verdict"], verdict);
+    assert!(verdict_line(&report, "few-shot").contains(&format!("**{verdict}**")));
 }

@@ -3,7 +3,9 @@
 
 use plotters::prelude::*;
 
-/// One config's bar: mean quality points and its 95% confidence interval.
+use super::level_percent;
+
+/// One config's bar: mean quality points and its confidence interval.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QualityBar {
     /// Config name.
@@ -41,8 +43,9 @@ pub(super) fn chart_error(error: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("cannot draw chart: {error}"))
 }
 
-/// Bars of mean quality per config (0–100 points) with their confidence intervals as error bars.
-pub fn quality_chart(bars: &[QualityBar]) -> std::io::Result<String> {
+/// Bars of mean quality per config (0–100 points) with their confidence intervals (at `confidence_level`) as error
+/// bars.
+pub fn quality_chart(bars: &[QualityBar], confidence_level: f64) -> std::io::Result<String> {
     let mut svg = String::new();
     {
         let height = 120 + 50 * bars.len().max(1) as u32;
@@ -50,7 +53,10 @@ pub fn quality_chart(bars: &[QualityBar]) -> std::io::Result<String> {
         root.fill(&WHITE).map_err(chart_error)?;
         let rows = bars.len().max(1) as f64;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Mean quality per config (95% CI)", ("sans-serif", 18))
+            .caption(
+                format!("Mean quality per config ({}% CI)", level_percent(confidence_level)),
+                ("sans-serif", 18),
+            )
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(12)
@@ -127,8 +133,9 @@ fn jitter(i: usize) -> f64 {
     (x as f64 / (1u64 << 53) as f64 - 0.5) * 0.5
 }
 
-/// Per-example differences against the baseline, one strip per comparison, with the mean and its interval.
-pub fn differences_chart(strips: &[DifferenceStrip]) -> std::io::Result<String> {
+/// Per-example differences against the baseline, one strip per comparison, with the mean and its interval (at
+/// `confidence_level`).
+pub fn differences_chart(strips: &[DifferenceStrip], confidence_level: f64) -> std::io::Result<String> {
     let mut svg = String::new();
     {
         let height = 110 + ROW_HEIGHT * strips.len().max(1) as u32;
@@ -155,7 +162,10 @@ pub fn differences_chart(strips: &[DifferenceStrip]) -> std::io::Result<String> 
             .configure_mesh()
             .disable_y_mesh()
             .disable_y_axis()
-            .x_desc("candidate − baseline, per example (mean over repeats); black: mean with 95% CI")
+            .x_desc(format!(
+                "candidate − baseline, per example (mean over repeats); black: mean with {}% CI",
+                level_percent(confidence_level)
+            ))
             .draw()
             .map_err(chart_error)?;
         chart
@@ -227,20 +237,22 @@ mod tests {
                 baseline: false,
             },
         ];
-        let svg = quality_chart(&bars).unwrap();
+        let svg = quality_chart(&bars, 0.95).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("fine-tuned") && svg.contains("prompt"));
-        assert_eq!(svg, quality_chart(&bars).unwrap());
+        assert!(svg.contains("(95% CI)"));
+        assert_eq!(svg, quality_chart(&bars, 0.95).unwrap());
+        assert!(quality_chart(&bars, 0.9).unwrap().contains("(90% CI)"));
         let strips = vec![DifferenceStrip {
             label: "fine-tuned vs prompt".into(),
             differences: vec![10.0, 50.0, -5.0, 0.0, 0.0],
             mean: 11.0,
             interval: Some((-8.0, 30.0)),
         }];
-        let svg = differences_chart(&strips).unwrap();
-        assert!(svg.contains("fine-tuned vs prompt"));
+        let svg = differences_chart(&strips, 0.975).unwrap();
+        assert!(svg.contains("fine-tuned vs prompt") && svg.contains("97.5% CI"));
         // Five points plus the mean marker.
         assert_eq!(svg.matches("<circle").count(), 6);
-        assert_eq!(svg, differences_chart(&strips).unwrap());
-        assert!(differences_chart(&[]).unwrap().starts_with("<svg"));
+        assert_eq!(svg, differences_chart(&strips, 0.975).unwrap());
+        assert!(differences_chart(&[], 0.95).unwrap().starts_with("<svg"));
     }
 }

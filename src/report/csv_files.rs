@@ -2,6 +2,7 @@
 //!
 //! Column names are stable; see `docs/report-format.md`.
 
+use super::snake_case;
 use super::table::{csv_text, number};
 use super::ReportData;
 
@@ -118,6 +119,8 @@ pub fn summary_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
         "latency_p50_ms",
         "latency_p95_ms",
         "retries",
+        "pass_rate_method",
+        "confidence_level",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -170,6 +173,8 @@ pub fn summary_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
             number(summary.latency_p50_ms, 1),
             number(summary.latency_p95_ms, 1),
             summary.retries.to_string(),
+            stats.pass_rate_method.to_string(),
+            data.analysis.options.confidence_level().to_string(),
         ];
         cells.extend(summary.criteria_means.iter().map(|m| number(*m, 4)));
         if let Some(cost) = data.cost.configs.get(i) {
@@ -235,12 +240,18 @@ pub fn comparisons_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
         "min_detectable_difference",
         "sized_for",
         "examples_needed",
+        "verdict_test",
+        "holm_family_size",
+        "left_out_of_holm",
+        "power_alpha",
+        "power",
+        "pairs_on_common_criteria",
+        "pairs_excluded",
+        "criteria_left_out",
+        "confidence_level",
     ])?;
     for c in &data.analysis.comparisons {
         let p = &c.paired;
-        let method = serde_json::to_value(p.wilcoxon.method)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string));
         writer.write_record([
             c.family.to_string(),
             csv_text(&c.baseline),
@@ -258,9 +269,9 @@ pub fn comparisons_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
             p.t_test.df.map_or_else(String::new, |d| d.to_string()),
             exact(p.t_test.p_value),
             exact(c.p_holm),
-            number(Some(p.wilcoxon.statistic), 1).to_string(),
+            number(p.wilcoxon.statistic, 1),
             if p.wilcoxon.p_value.is_some() {
-                method.unwrap_or_default()
+                snake_case(&p.wilcoxon.method)
             } else {
                 String::new()
             },
@@ -284,6 +295,15 @@ pub fn comparisons_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
             number(c.min_detectable_difference, 4),
             number(c.sized_for, 4),
             c.examples_needed.map_or_else(String::new, |n| n.to_string()),
+            c.verdict_test.as_ref().map_or_else(String::new, snake_case),
+            c.holm_family_size.to_string(),
+            c.left_out_of_holm.as_ref().map_or_else(String::new, snake_case),
+            c.power_alpha.to_string(),
+            number(c.power, 4),
+            c.pairs_on_common_criteria.to_string(),
+            c.pairs_excluded.to_string(),
+            csv_text(&c.criteria_left_out.join(";")),
+            data.analysis.options.confidence_level().to_string(),
         ])?;
     }
     finish(writer)

@@ -319,6 +319,20 @@ pub fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
+/// A unit enum's JSON name (`exact_permutation`, `sign_test`), so that CSV and JSON say the same words.
+pub fn snake_case(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A confidence level as every label prints it, a percentage without trailing zeros: 95, 90, 97.5.
+pub fn level_percent(confidence_level: f64) -> String {
+    let text = format!("{:.4}", confidence_level * 100.0);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// Linear-interpolation quantile (numpy's default, "type 7") of sorted values.
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     let last = sorted.len().checked_sub(1)?;
@@ -337,10 +351,13 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
         ("report.md", markdown::report_md(data).into_bytes()),
         ("report.json", report_json(data)?),
         ("scores.jsonl", scores_jsonl(data)?),
-        ("quality.svg", charts::quality_chart(&quality_bars(data))?.into_bytes()),
+        (
+            "quality.svg",
+            charts::quality_chart(&quality_bars(data), data.analysis.options.confidence_level())?.into_bytes(),
+        ),
         (
             "differences.svg",
-            charts::differences_chart(&difference_strips(data))?.into_bytes(),
+            charts::differences_chart(&difference_strips(data), data.analysis.options.confidence_level())?.into_bytes(),
         ),
     ];
     let mut files = files.to_vec();
@@ -433,6 +450,7 @@ fn report_json(data: &ReportData) -> std::io::Result<Vec<u8>> {
         "options": data.analysis.options,
         "configs": configs,
         "comparisons": data.analysis.comparisons,
+        "criterion_gaps": data.analysis.criterion_gaps,
         "warnings": data.analysis.warnings,
         "judge": data.judge.map(|u| serde_json::json!({
             "model": suite.file.judge.as_ref().map(|j| j.model.clone()),
@@ -483,6 +501,14 @@ fn scores_jsonl(data: &ReportData) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels_print_without_trailing_zeros() {
+        assert_eq!(level_percent(0.95), "95");
+        assert_eq!(level_percent(1.0 - 0.1), "90");
+        assert_eq!(level_percent(0.975), "97.5");
+        assert_eq!(level_percent(0.999), "99.9");
+    }
 
     #[test]
     fn type_7_quantiles() {

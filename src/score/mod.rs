@@ -4,6 +4,7 @@
 //! judge stage collected (`score::judge`); a missing or malformed verdict is a judge error for that criterion, never
 //! a silent zero.
 
+pub mod common_criteria;
 pub mod judge;
 pub mod rubric;
 pub mod text;
@@ -83,19 +84,45 @@ pub fn score_output(
 /// The weighted mean of the scored criteria; 0 when a gate scored below 1; `None` when a gate has an error or
 /// nothing could be scored.
 pub fn weighted_quality(criteria: &[Criterion], scores: &[CriterionScore]) -> Option<f64> {
+    weigh(
+        criteria
+            .iter()
+            .zip(scores)
+            .map(|(criterion, result)| (criterion, result.score, result.error.is_some())),
+    )
+}
+
+/// The weighted quality over only the criteria `keep` selects, the others counting as not scored: how a paired
+/// comparison puts two replies on the same criteria (`score::common_criteria`). `scores` are per criterion, in the
+/// rubric's order.
+pub fn weighted_quality_where(
+    criteria: &[Criterion],
+    scores: &[Option<f64>],
+    keep: impl Fn(&Criterion) -> bool,
+) -> Option<f64> {
+    weigh(
+        criteria
+            .iter()
+            .zip(scores)
+            .map(|(criterion, score)| (criterion, score.filter(|_| keep(criterion)), false)),
+    )
+}
+
+/// The weighting itself, over (criterion, score, whether it failed to score).
+fn weigh<'c>(results: impl Iterator<Item = (&'c Criterion, Option<f64>, bool)>) -> Option<f64> {
     let mut weighted = 0.0;
     let mut total_weight = 0.0;
-    for (criterion, result) in criteria.iter().zip(scores) {
-        match (result.score, &result.error) {
-            (Some(score), _) => {
+    for (criterion, score, failed) in results {
+        match score {
+            Some(score) => {
                 if criterion.gate && score < 1.0 {
                     return Some(0.0);
                 }
                 weighted += criterion.weight * score;
                 total_weight += criterion.weight;
             }
-            (None, Some(_)) if criterion.gate => return None,
-            (None, _) => {}
+            None if failed && criterion.gate => return None,
+            None => {}
         }
     }
     (total_weight > 0.0).then(|| (weighted / total_weight).clamp(0.0, 1.0))

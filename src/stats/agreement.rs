@@ -61,11 +61,14 @@ pub fn spearman(a: &[f64], b: &[f64]) -> Result<Spearman, StatsError> {
     check_pairs(a, b)?;
     let n = a.len();
     let rho = pearson(&average_ranks(a).ranks, &average_ranks(b).ranks);
-    let p_value = rho.filter(|_| n >= 3).map(|r| {
-        let df = (n - 2) as f64;
-        let t = r * (df / ((r + 1.0) * (1.0 - r))).max(0.0).sqrt();
-        student_t_two_sided_p(t, df)
-    });
+    let p_value = rho
+        .filter(|_| n >= 3)
+        .map(|r| {
+            let df = (n - 2) as f64;
+            let t = r * (df / ((r + 1.0) * (1.0 - r))).max(0.0).sqrt();
+            student_t_two_sided_p(t, df)
+        })
+        .transpose()?;
     Ok(Spearman { n, rho, p_value })
 }
 

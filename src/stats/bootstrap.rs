@@ -141,11 +141,15 @@ fn bca_parts(sample: &[f64], bootstrap_means: &[f64], confidence_level: f64) -> 
     let z0 = normal_quantile((below + at_or_below) as f64 / (2 * bootstrap_means.len()) as f64);
     let bias_correction = z0.is_finite().then_some(z0);
     // For the mean, θ̂(i) = (Σx − xᵢ)/(n − 1) and θ̄(·) = x̄, so Uᵢ = (n − 1)(θ̄(·) − θ̂(i)) = xᵢ − x̄ exactly.
+    // a is scale-free, so the Uᵢ are divided by the largest |Uᵢ|: cubes of values ~1e300 would overflow.
+    let scale = sample.iter().fold(0.0, |m: f64, x| m.max((x - estimate).abs()));
     let (sum_u2, sum_u3) = sample.iter().fold((0.0, 0.0), |(s2, s3), x| {
-        let u = x - estimate;
+        let u = (x - estimate) / scale;
         (s2 + u * u, s3 + u * u * u)
     });
-    let acceleration = (sample.len() >= 2 && sum_u2 > 0.0).then(|| sum_u3 / (6.0 * sum_u2.powf(1.5)));
+    let acceleration = (sample.len() >= 2 && scale > 0.0 && sum_u2 > 0.0)
+        .then(|| sum_u3 / (6.0 * sum_u2.powf(1.5)))
+        .filter(|a| a.is_finite());
     let (Some(z0), Some(a)) = (bias_correction, acceleration) else {
         return BcaParts {
             bias_correction,

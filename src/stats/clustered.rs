@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{check_finite, check_same_length, mean, StatsError};
+use super::{check_finite, check_same_length, finite, mean, StatsError};
 
 /// Cluster-robust standard error of the mean (Miller 2024, "Adding Error Bars to Evals", as Inspect AI implements
 /// it): √(C/(C − 1) · Σ_c (Σ_{i∈c}(sᵢ − s̄))²) / n, with C clusters. `cluster_ids[i]` names the unit actually
@@ -21,9 +21,14 @@ pub fn clustered_standard_error<K: Ord>(scores: &[f64], cluster_ids: &[K]) -> Re
     if clusters < 2.0 {
         return Ok(None);
     }
-    let between: f64 = residual_sums.values().map(|s| s * s).sum();
-    Ok(Some(
-        (clusters / (clusters - 1.0) * between).sqrt() / scores.len() as f64,
+    // Scaled by the largest residual sum, so that squares of residuals ~1e300 do not overflow.
+    let scale = residual_sums.values().fold(0.0, |m: f64, s| m.max(s.abs()));
+    if scale == 0.0 {
+        return Ok(Some(0.0));
+    }
+    let between: f64 = residual_sums.values().map(|s| (s / scale) * (s / scale)).sum();
+    Ok(finite(
+        (clusters / (clusters - 1.0) * between).sqrt() * scale / scores.len() as f64,
     ))
 }
 

@@ -7,18 +7,27 @@
 //! Input errors (non-finite values, unequal lengths, a level outside (0, 1)) are [`StatsError`]s; a statistic that is
 //! undefined for valid data (a p-value when every difference is zero, a standard deviation of one value) is `None`,
 //! never NaN, and no function panics on data.
+//!
+//! No function loops without a bound either: every iterative routine (the incomplete beta's continued fraction, the
+//! noncentral t series, the root finder behind quantiles and power answers) has an iteration cap and a convergence
+//! test relative to the size of its answer, and one that reaches its cap returns
+//! [`StatsError::DidNotConverge`] — an explicit "n/a, and why" — rather than a wrong number or a hang.
+//! `tests/stats_properties.rs` checks all of this on random, degenerate and adversarial inputs.
 
 pub mod agreement;
+mod beta;
 pub mod bootstrap;
 pub mod clustered;
 mod distributions;
 pub mod mcnemar;
 pub mod multiple;
+mod noncentral_t;
 pub mod paired;
 pub mod power;
 pub mod proportion;
 mod ranks;
 mod resample;
+mod roots;
 pub mod summary;
 pub mod verdict;
 pub mod wilcoxon;
@@ -40,7 +49,7 @@ pub use power::{
 };
 pub use proportion::wilson_interval;
 pub use summary::{quantile_linear, summarize, Summary};
-pub use verdict::{verdict, Verdict};
+pub use verdict::{decide_family, minimum_pairs_for_verdict, verdict, FamilyDecision, LeftOut, Verdict, VerdictTest};
 pub use wilcoxon::{wilcoxon_signed_rank, WilcoxonMethod, WilcoxonSignedRank};
 
 use serde::Serialize;
@@ -93,6 +102,27 @@ pub enum StatsError {
         /// What would be right.
         expected: &'static str,
     },
+    /// A result beyond f64's range (a difference of two scores near ±1.8e308): not available.
+    #[error("n/a: {what} overflows the range of a 64-bit float")]
+    OutOfRange {
+        /// What overflowed.
+        what: &'static str,
+    },
+    /// An iterative routine reached its cap without meeting its convergence test: the statistic is not available.
+    #[error("n/a: {routine} did not converge within {iterations} iterations")]
+    DidNotConverge {
+        /// What was being computed.
+        routine: &'static str,
+        /// The cap that was reached.
+        iterations: usize,
+    },
+}
+
+impl StatsError {
+    /// Whether this only means "not available" (a capped routine gave up), as opposed to bad input.
+    pub fn is_not_available(&self) -> bool {
+        matches!(self, StatsError::DidNotConverge { .. } | StatsError::OutOfRange { .. })
+    }
 }
 
 /// Checks that every value is finite.
@@ -129,22 +159,77 @@ fn check_open_unit(name: &'static str, value: f64) -> Result<(), StatsError> {
     }
 }
 
-/// Arithmetic mean; `None` for an empty slice.
-fn mean(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
-        None
-    } else {
-        Some(values.iter().sum::<f64>() / values.len() as f64)
+/// How many ε, relative to the magnitude of the numbers involved, two floating-point results may differ by and still
+/// be the same real number: a weighted mean reached through different roundings differs by a few ulps.
+const ROUNDING_ULPS: f64 = 16.0;
+
+/// Whether two results are the same real number up to rounding, at the magnitude `scale` of what they were
+/// computed from.
+fn within_rounding(a: f64, b: f64, scale: f64) -> bool {
+    (a - b).abs() <= ROUNDING_ULPS * f64::EPSILON * scale
+}
+
+/// Whether every value is its mean up to rounding at magnitude `scale` (and there are at least two): a spread that
+/// is rounding noise, which the statistics treat as none. (scipy warns of "catastrophic cancellation" here and
+/// returns a t of ~10¹⁵.)
+fn spread_is_rounding(values: &[f64], scale: f64) -> bool {
+    match mean(values) {
+        Some(m) if values.len() >= 2 => values.iter().all(|v| within_rounding(*v, m, scale)),
+        _ => false,
     }
 }
 
-/// Sample standard deviation with ddof = 1 (numpy `std(ddof=1)`); `None` below two values.
+/// Largest absolute value; 0 for none.
+fn magnitude(values: &[f64]) -> f64 {
+    values.iter().fold(0.0, |m, v| m.max(v.abs()))
+}
+
+/// Arithmetic mean; `None` for an empty slice. A sum that overflows is redone on values scaled by the largest
+/// magnitude, so the mean of finite values is finite.
+fn mean(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let plain = values.iter().sum::<f64>() / n;
+    if plain.is_finite() {
+        return Some(plain);
+    }
+    let scale = magnitude(values);
+    Some(values.iter().map(|v| v / scale).sum::<f64>() / n * scale)
+}
+
+/// Sample standard deviation with ddof = 1 (numpy `std(ddof=1)`); `None` below two values; exactly 0 when every
+/// value is the same (numpy can give an ulp or so there, the rounding of the mean).
 fn sample_sd(values: &[f64]) -> Option<f64> {
     let n = values.len();
     if n < 2 {
         return None;
     }
-    let m = mean(values)?;
-    let squares: f64 = values.iter().map(|v| (v - m) * (v - m)).sum();
-    Some((squares / (n - 1) as f64).sqrt())
+    if values.iter().all(|v| *v == values[0]) {
+        return Some(0.0);
+    }
+    let spread = |values: &[f64]| -> Option<f64> {
+        let m = mean(values)?;
+        let squares: f64 = values.iter().map(|v| (v - m) * (v - m)).sum();
+        Some((squares / (n - 1) as f64).sqrt())
+    };
+    let plain = spread(values)?;
+    if plain.is_finite() && plain > 0.0 {
+        return Some(plain);
+    }
+    // Squares that overflow (values ~1e300) or underflow (~1e-300): the same on values scaled to at most 1.
+    let scale = magnitude(values);
+    let scaled: Vec<f64> = values.iter().map(|v| v / scale).collect();
+    spread(&scaled).map(|sd| sd * scale).filter(|sd| sd.is_finite())
+}
+
+/// A computed value, if it is a finite number: overflow makes a statistic unavailable, never infinite.
+fn finite(value: f64) -> Option<f64> {
+    value.is_finite().then_some(value)
+}
+
+/// An interval, if both ends are finite.
+fn finite_interval(lower: f64, upper: f64) -> Option<Interval> {
+    (lower.is_finite() && upper.is_finite()).then_some(Interval { lower, upper })
 }

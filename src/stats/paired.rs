@@ -7,14 +7,41 @@ use statrs::function::gamma::ln_gamma;
 
 use super::distributions::{binomial_half_two_sided_p, student_t_quantile, student_t_two_sided_p};
 use super::wilcoxon::{wilcoxon_signed_rank, WilcoxonSignedRank};
-use super::{check_finite, check_open_unit, check_same_length, mean, sample_sd, Interval, StatsError};
+use super::{
+    check_finite, check_open_unit, check_same_length, finite, finite_interval, magnitude, mean, sample_sd,
+    spread_is_rounding, within_rounding, Interval, StatsError,
+};
 
-/// Per-example differences candidate − baseline (the same floating-point subtraction numpy does).
+/// Per-example differences candidate − baseline, as numpy subtracts them, with rounding noise removed: a difference
+/// within 16 ulps of its operands is 0 (the same quality reached through different roundings is a tie), and
+/// differences that all equal their mean within 16 ulps of the largest operand are all set to that mean (a constant
+/// shift with noise of ~1e-14 has no spread; left as it is, it gives t ≈ 10¹⁵, a p of 0 from noise and power
+/// answers from a noncentrality of 10¹⁵). scipy keeps the noise; every other difference is exactly numpy's.
 pub fn paired_differences(baseline: &[f64], candidate: &[f64]) -> Result<Vec<f64>, StatsError> {
     check_same_length("baseline and candidate scores", baseline.len(), candidate.len())?;
     check_finite("baseline scores", baseline)?;
     check_finite("candidate scores", candidate)?;
-    Ok(candidate.iter().zip(baseline).map(|(c, b)| c - b).collect())
+    let mut differences: Vec<f64> = candidate
+        .iter()
+        .zip(baseline)
+        .map(|(c, b)| {
+            if within_rounding(*c, *b, c.abs().max(b.abs())) {
+                0.0
+            } else {
+                c - b
+            }
+        })
+        .collect();
+    if differences.iter().any(|d| !d.is_finite()) {
+        return Err(StatsError::OutOfRange {
+            what: "a difference of two scores",
+        });
+    }
+    let scale = magnitude(baseline).max(magnitude(candidate));
+    if let (true, Some(m)) = (spread_is_rounding(&differences, scale), mean(&differences)) {
+        differences.fill(m);
+    }
+    Ok(differences)
 }
 
 /// Paired t-test on the differences (scipy.stats.ttest_rel, two-sided, and its `confidence_interval`).
@@ -90,12 +117,12 @@ pub fn compare_paired(
     let mean_difference = mean(&differences);
     let sd_difference = sample_sd(&differences);
     let effect_size_dz = match (mean_difference, sd_difference) {
-        (Some(m), Some(sd)) if sd > 0.0 => Some(m / sd),
+        (Some(m), Some(sd)) if sd > 0.0 => finite(m / sd),
         _ => None,
     };
     let hedges_gz = effect_size_dz
         .filter(|_| n >= 3)
-        .map(|dz| hedges_correction((n - 1) as f64) * dz);
+        .and_then(|dz| finite(hedges_correction((n - 1) as f64) * dz));
     let ties = n - sign.positive - sign.negative;
     Ok(PairedComparison {
         n,
@@ -129,12 +156,18 @@ pub fn paired_t_test(differences: &[f64], confidence_level: f64) -> Result<Paire
     let (Some(m), Some(sd)) = (mean(differences), sample_sd(differences)) else {
         return Ok(undefined);
     };
+    // A spread that is only rounding of the differences themselves is no spread.
+    let sd = if spread_is_rounding(differences, magnitude(differences)) {
+        0.0
+    } else {
+        sd
+    };
     let df = n - 1;
     let se = sd / (n as f64).sqrt();
-    let crit = student_t_quantile(0.5 + confidence_level / 2.0, df as f64);
-    let (t_statistic, p_value) = if se > 0.0 {
-        let t = m / se;
-        (Some(t), Some(student_t_two_sided_p(t, df as f64)))
+    let crit = student_t_quantile(0.5 + confidence_level / 2.0, df as f64)?;
+    let t = m / se;
+    let (t_statistic, p_value) = if se > 0.0 && t.is_finite() {
+        (Some(t), Some(student_t_two_sided_p(t, df as f64)?))
     } else if m != 0.0 {
         (None, Some(0.0))
     } else {
@@ -146,10 +179,11 @@ pub fn paired_t_test(differences: &[f64], confidence_level: f64) -> Result<Paire
         t_statistic,
         p_value,
         confidence_level,
-        confidence_interval: Some(Interval {
-            lower: m - crit * se,
-            upper: m + crit * se,
-        }),
+        confidence_interval: if se == 0.0 {
+            Some(Interval { lower: m, upper: m })
+        } else {
+            finite_interval(m - crit * se, m + crit * se)
+        },
     })
 }
 
@@ -230,6 +264,39 @@ mod tests {
             })
         );
         assert!(!c.all_differences_zero);
+    }
+
+    #[test]
+    fn a_constant_shift_with_rounding_noise_has_no_spread() {
+        // One more weight-1 criterion of 11 met on every example: +9.09 points, with noise of ~1e-14 from rounding.
+        let baseline: Vec<f64> = (0..60).map(|k| 100.0 * ((k % 10) as f64 / 11.0)).collect();
+        let candidate: Vec<f64> = (0..60).map(|k| 100.0 * ((k % 10 + 1) as f64 / 11.0)).collect();
+        let raw: Vec<f64> = candidate.iter().zip(&baseline).map(|(c, b)| c - b).collect();
+        assert!(raw.iter().any(|d| *d != raw[0]), "the noise this test is about");
+        let c = compare_paired(&baseline, &candidate, 0.95).expect("valid");
+        assert_eq!(c.sd_difference, Some(0.0));
+        assert_eq!(c.effect_size_dz, None);
+        assert_eq!(c.t_test.p_value, Some(0.0));
+        assert_eq!(c.wilcoxon.n_zero, 0);
+        let ci = c.t_test.confidence_interval.expect("defined");
+        assert_eq!(ci.lower, ci.upper);
+        assert_eq!((c.wins, c.ties, c.losses), (60, 0, 0));
+    }
+
+    #[test]
+    fn the_same_quality_reached_through_different_roundings_is_a_tie() {
+        let a = 0.1 + 0.2;
+        let c = compare_paired(&[a, 0.5, 0.7], &[0.3, 0.6, 0.2], 0.95).expect("valid");
+        assert_ne!(a, 0.3);
+        assert_eq!((c.wins, c.ties, c.losses), (1, 1, 1));
+        assert_eq!(c.wilcoxon.n_zero, 1);
+    }
+
+    #[test]
+    fn a_t_test_on_differences_alone_ignores_rounding_spread() {
+        let t = paired_t_test(&[9.090909090909092, 9.09090909090909, 9.090909090909093], 0.95).expect("valid");
+        assert_eq!(t.p_value, Some(0.0));
+        assert_eq!(t.t_statistic, None);
     }
 
     #[test]

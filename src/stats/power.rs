@@ -1,10 +1,15 @@
 //! Power of the two-sided paired t-test, and the two questions the report asks of it: the smallest difference a
 //! run of n examples could detect, and the n a given difference needs. Exact noncentral t, as statsmodels'
 //! `TTestPower` computes it (not the normal approximation).
+//!
+//! Every answer comes from the capped routines of `stats::noncentral_t` and `stats::roots`: none loops, and one that
+//! cannot settle says so with [`StatsError::DidNotConverge`] (the report shows it as n/a, with the reason).
 
 use serde::Serialize;
 
-use super::distributions::{noncentral_t_cdf, student_t_quantile};
+use super::distributions::student_t_quantile;
+use super::noncentral_t::{noncentral_t_cdf, noncentral_t_cdf_bound};
+use super::roots::solve_increasing_above;
 use super::{check_open_unit, StatsError};
 
 /// The conventional target power, 80%.
@@ -13,8 +18,9 @@ pub const DEFAULT_POWER: f64 = 0.8;
 /// Largest n `required_sample_size` searches; beyond it the answer is "not reachable". (Past ~10⁵ pairs the
 /// incomplete beta function loses digits, so answers there agree with scipy to ~1e-10 rather than ~1e-13.)
 const MAX_SAMPLE_SIZE: f64 = 1e7;
-/// Bisection steps: enough to shrink any bracket here to a few ulps.
-const BISECTION_STEPS: usize = 200;
+
+/// Largest effect size d_z `min_detectable_effect_size` searches (two pairs at α = 10⁻¹⁰ need less than this).
+const MAX_EFFECT_SIZE: f64 = 1e12;
 
 /// The sample size a difference needs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -32,12 +38,15 @@ pub struct RequiredSampleSize {
 pub fn paired_t_power(effect_size_dz: f64, n: usize, alpha: f64) -> Result<Option<f64>, StatsError> {
     check_open_unit("alpha", alpha)?;
     check_finite_parameter("effect size", effect_size_dz)?;
-    Ok((n >= 2).then(|| power_at(effect_size_dz, n as f64, alpha)))
+    if n < 2 {
+        return Ok(None);
+    }
+    power_at(effect_size_dz, n as f64, alpha).map(Some)
 }
 
 /// Smallest effect size d_z that n pairs detect with the given power at level α (two-sided); the root of
-/// power(d_z) = target, found by bisection to machine precision (statsmodels `solve_power(effect_size=None)`
-/// finds the same root to about 1e-6). `Ok(None)` below two pairs.
+/// power(d_z) = target, found to machine precision (statsmodels `solve_power(effect_size=None)` finds the same root
+/// to about 1e-6). `Ok(None)` below two pairs.
 pub fn min_detectable_effect_size(n: usize, alpha: f64, power: f64) -> Result<Option<f64>, StatsError> {
     check_open_unit("alpha", alpha)?;
     check_open_unit("power", power)?;
@@ -46,7 +55,8 @@ pub fn min_detectable_effect_size(n: usize, alpha: f64, power: f64) -> Result<Op
         return Ok((n >= 2).then_some(0.0));
     }
     let nf = n as f64;
-    Ok(solve_increasing(|dz| power_at(dz, nf, alpha) - power, 0.0, 1.0))
+    let shortfall = |dz: f64| Ok(power_at(dz, nf, alpha)? - power);
+    solve_increasing_above("the minimum detectable effect", shortfall, 0.0, 1.0, MAX_EFFECT_SIZE)
 }
 
 /// Smallest mean difference (in score units) that n pairs detect: d_z × sd of the differences.
@@ -58,8 +68,13 @@ pub fn min_detectable_difference(
     power: f64,
 ) -> Result<Option<f64>, StatsError> {
     check_finite_parameter("sd of differences", sd_difference)?;
+    if sd_difference <= 0.0 {
+        check_open_unit("alpha", alpha)?;
+        check_open_unit("power", power)?;
+        return Ok(None);
+    }
     let dz = min_detectable_effect_size(n, alpha, power)?;
-    Ok(dz.filter(|_| sd_difference > 0.0).map(|dz| dz * sd_difference))
+    Ok(dz.map(|dz| dz * sd_difference).filter(|d| d.is_finite()))
 }
 
 /// Pairs needed to detect a mean difference with the given power at level α (two-sided), from the sd of the
@@ -78,15 +93,17 @@ pub fn required_sample_size(
     if difference == 0.0 || sd_difference <= 0.0 {
         return Ok(None);
     }
+    // May be +∞ for a spread far below the difference; power_at treats that as certain detection.
     let dz = (difference / sd_difference).abs();
-    let shortfall = |n: f64| power_at(dz, n, alpha) - power;
-    if shortfall(2.0) >= 0.0 {
+    let shortfall = |n: f64| Ok(power_at(dz, n, alpha)? - power);
+    if shortfall(2.0)? >= 0.0 {
         return Ok(Some(RequiredSampleSize {
             n_fractional: 2.0,
             n: 2,
         }));
     }
-    Ok(solve_increasing(shortfall, 2.0, 4.0)
+    let root = solve_increasing_above("the sample size needed", shortfall, 2.0, 4.0, 2.0 * MAX_SAMPLE_SIZE)?;
+    Ok(root
         .filter(|n| *n <= MAX_SAMPLE_SIZE)
         .map(|n_fractional| RequiredSampleSize {
             n_fractional,
@@ -94,37 +111,20 @@ pub fn required_sample_size(
         }))
 }
 
-/// Power with a real-valued n (df = n − 1), as statsmodels evaluates it while solving for n.
-fn power_at(dz: f64, n: f64, alpha: f64) -> f64 {
+/// Power with a real-valued n (df = n − 1), as statsmodels evaluates it while solving for n. The power is
+/// symmetric in the sign of d_z, so |d_z| is used. When the closed-form bound shows the noncentral CDF at the
+/// critical value is below ε/4, the power is 1 in f64 and the series is skipped (it would need millions of terms
+/// for the noncentralities of differences with almost no spread).
+fn power_at(dz: f64, n: f64, alpha: f64) -> Result<f64, StatsError> {
     let df = n - 1.0;
-    let crit = student_t_quantile(1.0 - alpha / 2.0, df);
-    let nc = dz * n.sqrt();
-    let upper = 1.0 - noncentral_t_cdf(crit, df, nc);
-    let lower = noncentral_t_cdf(-crit, df, nc);
-    (upper + lower).clamp(0.0, 1.0)
-}
-
-/// Root of an increasing function f on (lo, ∞): doubles `hi` until f(hi) ≥ 0, then bisects to machine precision.
-fn solve_increasing(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> Option<f64> {
-    while f(hi) < 0.0 {
-        lo = hi;
-        hi *= 2.0;
-        if hi > 2.0 * MAX_SAMPLE_SIZE {
-            return None;
-        }
+    let crit = student_t_quantile(1.0 - alpha / 2.0, df)?;
+    let nc = dz.abs() * n.sqrt();
+    if nc.is_infinite() || noncentral_t_cdf_bound(crit, df, nc) < f64::EPSILON / 4.0 {
+        return Ok(1.0);
     }
-    for _ in 0..BISECTION_STEPS {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
-        }
-        if f(mid) < 0.0 {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Some(0.5 * (lo + hi))
+    let upper = 1.0 - noncentral_t_cdf(crit, df, nc)?;
+    let lower = noncentral_t_cdf(-crit, df, nc)?;
+    Ok((upper + lower).clamp(0.0, 1.0))
 }
 
 fn check_finite_parameter(name: &'static str, value: f64) -> Result<(), StatsError> {
@@ -180,6 +180,28 @@ mod tests {
         let up = paired_t_power(0.4, 20, 0.05).expect("valid").expect("defined");
         let down = paired_t_power(-0.4, 20, 0.05).expect("valid").expect("defined");
         assert!((up - down).abs() < 1e-12);
+    }
+
+    #[test]
+    fn differences_with_only_rounding_noise_do_not_hang() {
+        // Every difference +9.09 points apart from floating-point rounding (sd 2.5e-14), at n = 60 and n = 2.
+        for sd in [2.5220210022199043e-14, 7.53644380168212e-15] {
+            let r = required_sample_size(9.09090909090909, sd, 0.05, 0.8)
+                .expect("valid")
+                .expect("defined");
+            assert_eq!(r.n, 2);
+            let power = paired_t_power(9.09090909090909 / sd, 60, 0.05).expect("valid");
+            assert_eq!(power, Some(1.0));
+        }
+    }
+
+    #[test]
+    fn tiny_levels_and_pairs_still_give_an_answer() {
+        let dz = min_detectable_effect_size(2, 0.005, 0.8)
+            .expect("valid")
+            .expect("defined");
+        let power = paired_t_power(dz, 2, 0.005).expect("valid").expect("defined");
+        assert!((power - 0.8).abs() < 1e-9, "{dz}: {power}");
     }
 
     #[test]

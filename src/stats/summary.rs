@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::distributions::student_t_quantile;
-use super::{check_finite, check_open_unit, mean, sample_sd, Interval, StatsError};
+use super::{check_finite, check_open_unit, finite_interval, mean, sample_sd, Interval, StatsError};
 
 /// What the report shows for one configuration's per-example scores (or latencies).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,12 +41,10 @@ pub fn summarize(values: &[f64], confidence_level: f64) -> Result<Summary, Stats
     let standard_error = sd.map(|s| s / (n as f64).sqrt());
     let m = mean(values);
     let mean_ci = match (m, standard_error) {
+        (Some(m), Some(0.0)) => Some(Interval { lower: m, upper: m }),
         (Some(m), Some(se)) => {
-            let crit = student_t_quantile(0.5 + confidence_level / 2.0, (n - 1) as f64);
-            Some(Interval {
-                lower: m - crit * se,
-                upper: m + crit * se,
-            })
+            let crit = student_t_quantile(0.5 + confidence_level / 2.0, (n - 1) as f64)?;
+            finite_interval(m - crit * se, m + crit * se)
         }
         _ => None,
     };

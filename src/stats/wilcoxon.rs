@@ -32,12 +32,13 @@ pub struct WilcoxonSignedRank {
     pub n: usize,
     /// Number of zero differences, dropped before ranking ('wilcox').
     pub n_zero: usize,
-    /// Sum of the mid-ranks of |d| over positive differences.
-    pub r_plus: f64,
-    /// Sum over negative differences.
-    pub r_minus: f64,
-    /// min(R+, R−), scipy's two-sided statistic.
-    pub statistic: f64,
+    /// Sum of the mid-ranks of |d| over positive differences; `None` when no difference is non-zero (nothing was
+    /// ranked, where scipy reports 0).
+    pub r_plus: Option<f64>,
+    /// Sum over negative differences; `None` likewise.
+    pub r_minus: Option<f64>,
+    /// min(R+, R−), scipy's two-sided statistic; `None` likewise.
+    pub statistic: Option<f64>,
     /// Which null distribution gave the p-value.
     pub method: WilcoxonMethod,
     /// (R+ − n(n+1)/4)/se when the normal approximation is used, signed (positive when the candidate tends to
@@ -88,12 +89,13 @@ pub fn wilcoxon_signed_rank(differences: &[f64]) -> Result<WilcoxonSignedRank, S
         }
     };
     let rank_total = r_plus + r_minus;
+    let ranked = !nonzero.is_empty();
     Ok(WilcoxonSignedRank {
         n,
         n_zero,
-        r_plus,
-        r_minus,
-        statistic: r_plus.min(r_minus),
+        r_plus: ranked.then_some(r_plus),
+        r_minus: ranked.then_some(r_minus),
+        statistic: ranked.then_some(r_plus.min(r_minus)),
         method,
         z,
         p_value,
@@ -148,6 +150,7 @@ mod tests {
         assert_eq!(w.p_value, None);
         assert_eq!(w.rank_biserial, None);
         assert_eq!(w.z, None);
+        assert_eq!(w.statistic, None);
         assert_eq!(w.n_zero, 20);
     }
 
@@ -171,7 +174,7 @@ mod tests {
         // scipy.stats.wilcoxon([1, 2, 3, 4, 5, -6]) -> statistic 6, p = 0.4375
         let w = wilcoxon_signed_rank(&[1.0, 2.0, 3.0, 4.0, 5.0, -6.0]).expect("valid");
         assert_eq!(w.method, WilcoxonMethod::Exact);
-        assert_eq!(w.statistic, 6.0);
+        assert_eq!(w.statistic, Some(6.0));
         assert!((w.p_value.expect("defined") - 0.4375).abs() < 1e-15);
     }
 }

@@ -199,7 +199,7 @@ pub(super) fn cost_section(data: &ReportData) -> String {
             "per 1,000 requests",
             "per month",
             "per quality point",
-            "95% CI",
+            &super::statistics::ci_label(data),
             "incremental per extra point",
         ],
         &rows,

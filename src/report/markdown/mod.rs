@@ -1,15 +1,17 @@
 //! `report.md`: what a reviewer reads first.
 
 mod cost;
+mod statistics;
 
 pub use cost::money;
-use cost::{cost_section, cost_sentence, recommendation_lines, run_cost_section};
+use cost::{cost_section, recommendation_lines, run_cost_section};
+use statistics::{ci_label, comparisons_section, methods_section, verdict_section};
 
 use super::analysis::{ComparisonAnalysis, ConfigAnalysis};
 use super::table::{markdown_cell, markdown_code, markdown_code_cell, markdown_paragraphs, markdown_table, number};
 use super::ReportData;
 use crate::cost::Serving;
-use crate::stats::{Interval, Verdict};
+use crate::stats::Interval;
 
 /// What a statistic that cannot be computed shows as (too few values, no spread).
 pub(super) const NOT_ENOUGH: &str = "n/a";
@@ -246,63 +248,6 @@ fn baseline_comparisons<'d>(data: &'d ReportData) -> impl Iterator<Item = &'d Co
     data.analysis.comparisons.iter().filter(|c| c.family == "baseline")
 }
 
-/// The decision, in words: one sentence per config against the baseline, then the cautions.
-fn verdict_section(data: &ReportData) -> String {
-    let analysis = &data.analysis;
-    let options = &analysis.options;
-    let baseline = analysis.configs.iter().find(|c| c.baseline);
-    let mut out = String::from("## Verdict\n\n");
-    out.push_str(&format!(
-        "Against the baseline **{}** ({} examples), at α = {} with Holm-adjusted p-values across the comparisons \
-         and a practical margin of {} quality points; intervals are {:.0}%:\n\n",
-        markdown_cell(&data.suite.file.baseline),
-        baseline.map_or(0, |b| b.examples),
-        options.alpha,
-        options.margin,
-        options.bootstrap.confidence_level * 100.0
-    ));
-    for c in baseline_comparisons(data) {
-        let p = &c.paired;
-        let sentence = if p.n < 2 {
-            format!("not enough data ({} matched examples)", p.n)
-        } else if p.all_differences_zero {
-            "no difference observed: every matched example scored the same".to_string()
-        } else {
-            let detail = format!(
-                "{} quality points (95% CI {}; adjusted p {}; {}, {}, {})",
-                signed_points(p.mean_difference),
-                interval(p.t_test.confidence_interval, true),
-                p_value(c.p_holm),
-                count(p.wins, "win", "wins"),
-                count(p.ties, "tie", "ties"),
-                count(p.losses, "loss", "losses")
-            );
-            match c.verdict {
-                Verdict::NoDetectableDifference => format!(
-                    "**no detectable difference**: {detail}. With this many examples only differences of about {} \
-                     points or more are detectable at {:.0}% power{}",
-                    points(c.min_detectable_difference),
-                    options.power * 100.0,
-                    c.examples_needed.map_or(String::new(), |n| format!(
-                        "; detecting {} points would take about {n} examples",
-                        signed_points(c.sized_for)
-                    ))
-                ),
-                verdict => format!("**{}**: {detail}", verdict.label()),
-            }
-        };
-        out.push_str(&format!("- **{}** — {sentence}.\n", markdown_cell(&c.candidate)));
-    }
-    out.push_str(&cost_sentence(&data.cost));
-    if !analysis.warnings.is_empty() {
-        out.push_str("\nRead with care:\n\n");
-        for warning in &analysis.warnings {
-            out.push_str(&format!("- {}\n", markdown_cell(warning)));
-        }
-    }
-    out
-}
-
 fn config_row(c: &ConfigAnalysis, data: &ReportData) -> Vec<String> {
     let summary = data.summaries.iter().find(|s| s.config == c.config);
     let name = if c.baseline {
@@ -332,16 +277,18 @@ fn config_row(c: &ConfigAnalysis, data: &ReportData) -> Vec<String> {
 fn configs_section(data: &ReportData) -> String {
     let mut out = String::from("\n## Configs\n\n");
     let mut rows: Vec<Vec<String>> = data.analysis.configs.iter().map(|c| config_row(c, data)).collect();
+    let ci = ci_label(data);
+    let (ci_t, ci_bca, ci_pass) = (format!("{ci} (t)"), format!("{ci} (BCa)"), format!("pass {ci}"));
     let mut header = vec![
         "config",
         "kind",
         "examples",
         "quality (points)",
-        "95% CI (t)",
-        "95% CI (BCa)",
+        &ci_t,
+        &ci_bca,
         "SD",
         "pass rate %",
-        "pass 95% CI",
+        &ci_pass,
         "errors",
         "tokens in / out",
         "latency p50 / p95 ms",
@@ -396,77 +343,10 @@ fn configs_section(data: &ReportData) -> String {
             sds.join(", ")
         ));
     }
-    out.push_str("\n![Mean quality per config with 95% confidence intervals](quality.svg)\n");
-    out
-}
-
-fn comparison_row(c: &ComparisonAnalysis) -> Vec<String> {
-    let p = &c.paired;
-    vec![
-        format!("{} vs {}", markdown_cell(&c.candidate), markdown_cell(&c.baseline)),
-        p.n.to_string(),
-        signed_points(p.mean_difference),
-        interval(p.t_test.confidence_interval, true),
-        interval(c.bootstrap.interval, true),
-        p_value(p.t_test.p_value),
-        p_value(c.p_holm),
-        p_value(p.wilcoxon.p_value),
-        p_value(p.sign_test.p_value),
-        c.mcnemar
-            .as_ref()
-            .map_or_else(|| "—".to_string(), |m| p_value(Some(m.p_value))),
-        p.effect_size_dz
-            .map_or_else(|| NOT_ENOUGH.to_string(), |d| format!("{d:.2}")),
-        format!("{} / {} / {}", p.wins, p.ties, p.losses),
-        c.verdict.label().to_string(),
-        points(c.min_detectable_difference),
-        c.examples_needed
-            .map_or_else(|| NOT_ENOUGH.to_string(), |n| n.to_string()),
-    ]
-}
-
-const COMPARISON_HEADER: [&str; 15] = [
-    "comparison",
-    "n",
-    "mean Δ",
-    "95% CI (t)",
-    "95% CI (bootstrap)",
-    "p (t)",
-    "p (Holm)",
-    "p (Wilcoxon)",
-    "p (sign)",
-    "p (McNemar)",
-    "d_z",
-    "wins / ties / losses",
-    "verdict",
-    "detectable Δ",
-    "n needed",
-];
-
-fn comparisons_section(data: &ReportData) -> String {
-    let mut out = String::from("\n## Comparisons\n\n");
-    out.push_str(
-        "Each config against the baseline on the examples both scored (Δ = candidate − baseline, in quality \
-         points). The verdict comes from the paired t-test's Holm-adjusted p and its interval; Wilcoxon, sign and \
-         McNemar tests are shown as checks. *Detectable Δ* is the smallest difference this many examples detect at \
-         the chosen power; *n needed* is the examples needed to detect the observed difference (or `--target-diff`).\n\n",
-    );
-    let rows: Vec<Vec<String>> = baseline_comparisons(data).map(comparison_row).collect();
-    out.push_str(&markdown_table(&COMPARISON_HEADER, &rows));
-    let pairwise: Vec<Vec<String>> = data
-        .analysis
-        .comparisons
-        .iter()
-        .filter(|c| c.family == "pairwise")
-        .map(comparison_row)
-        .collect();
-    if !pairwise.is_empty() {
-        out.push_str("\nThe other pairs (Holm-adjusted among themselves):\n\n");
-        out.push_str(&markdown_table(&COMPARISON_HEADER, &pairwise));
-    }
-    if !rows.is_empty() {
-        out.push_str("\n![Per-example differences from the baseline](differences.svg)\n");
-    }
+    out.push_str(&format!(
+        "\n![Mean quality per config with {} intervals](quality.svg)\n",
+        ci_label(data)
+    ));
     out
 }
 
@@ -511,21 +391,4 @@ fn lowest_section(data: &ReportData) -> String {
         &rows,
     ));
     out
-}
-
-fn methods_section(data: &ReportData) -> String {
-    let options = &data.analysis.options;
-    format!(
-        "\n## Methods\n\nThe unit is the example (repeats averaged first). Per config: mean with a Student t interval \
-         and a bootstrap BCa interval ({} resamples, seed {}); pass rate with a Wilson interval. Per comparison, on \
-         matched examples: paired t-test and its interval (the verdict's test), paired bootstrap BCa interval of the \
-         mean difference, Wilcoxon signed-rank as scipy computes it (zeros dropped; exact null without ties up to 50 \
-         examples, otherwise the normal approximation with the tie-corrected variance and no continuity correction), \
-         exact sign test, McNemar's exact test on pass/fail (without repeats), effect size d_z; Holm's adjustment \
-         within the baseline comparisons and within the other pairs. Power from the noncentral t at {:.0}%. Every \
-         statistic is checked against scipy and statsmodels; see `docs/report-format.md`.\n",
-        options.bootstrap.resamples,
-        options.bootstrap.seed,
-        options.power * 100.0
-    )
 }
