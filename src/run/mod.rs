@@ -260,7 +260,7 @@ pub async fn run_suite(
     interrupts: &mut mpsc::Receiver<()>,
 ) -> anyhow::Result<RunOutcome> {
     let plan = build_plan(suite)?;
-    std::fs::create_dir_all(run_dir)?;
+    crate::files::create_dir_all(run_dir)?;
     let records_path = run_dir.join(RECORDS_FILE);
     let existing = read_records(&records_path)?;
     let done: HashSet<_> = existing
@@ -338,12 +338,9 @@ pub fn read_metadata(run_dir: &Path) -> Result<RunMetadata, InputError> {
 
 /// Writes a run's `run.json` (through a temporary file, so a crash never leaves half of it).
 pub fn write_metadata(run_dir: &Path, metadata: &RunMetadata) -> std::io::Result<()> {
-    let path = run_dir.join(RUN_FILE);
-    let temporary = run_dir.join(format!("{RUN_FILE}.tmp"));
     let mut json = serde_json::to_vec_pretty(metadata).map_err(std::io::Error::other)?;
     json.push(b'\n');
-    std::fs::write(&temporary, json)?;
-    std::fs::rename(temporary, path)
+    crate::files::write_atomically(&run_dir.join(RUN_FILE), &json)
 }
 
 fn now() -> String {
