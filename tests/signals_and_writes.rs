@@ -53,3 +53,39 @@ fn a_full_disk_leaves_no_truncated_report_and_names_the_file() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+/// Runs the binary with `args`, its standard output a pipe whose reading end is already closed; returns the exit
+/// code and standard error.
+fn with_closed_stdout(args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = command().args(args).stdout(writer).output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_plan_and_data_check_quietly_with_their_own_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = root.join("tests/fixtures/data/duplicates.jsonl");
+    for args in [
+        vec!["plan", suite.to_str().unwrap(), "--json"],
+        vec!["plan", suite.to_str().unwrap()],
+        vec!["data", "check", data.to_str().unwrap(), "--json"],
+        vec!["data", "check", data.to_str().unwrap()],
+        vec!["validate", suite.to_str().unwrap()],
+    ] {
+        let expected = command().args(&args).output().unwrap().status.code();
+        let (code, stderr) = with_closed_stdout(&args);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(code, expected, "{args:?} keeps its exit code: {stderr}");
+        assert!(
+            !stderr.contains("standard output"),
+            "a closed pipe is not an error: {args:?}: {stderr}"
+        );
+    }
+}

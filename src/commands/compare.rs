@@ -7,6 +7,7 @@ use bedrock_eval::compare;
 use bedrock_eval::error::InputError;
 
 use crate::cli::RegressionOptions;
+use crate::commands::output::outln;
 
 /// Exit code when a comparison finds a regression.
 const EXIT_REGRESSED: u8 = 1;
@@ -46,11 +47,11 @@ pub(crate) fn compare_runs(
         eprintln!("warning: {warning}");
     }
     for change in &comparison.configs {
-        println!("{}: {} — {}", change.config, change.change.label(), change.reason);
+        outln!("{}: {} — {}", change.config, change.change.label(), change.reason);
     }
     let written = compare::write_outputs(&comparison, &new_side.metadata.suite, out.unwrap_or(new))?;
     for path in written {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(if comparison.regressed() {
         ExitCode::from(EXIT_REGRESSED)

@@ -3,6 +3,7 @@
 mod compare;
 mod data;
 mod loss;
+pub(crate) mod output;
 mod plan;
 mod report;
 mod run;
@@ -27,6 +28,7 @@ use bedrock_eval::suite::{self, Suite};
 use tokio::sync::mpsc;
 
 use crate::cli::{Command, EndpointArgs, ReportOptions};
+use output::outln;
 
 /// Exit code for a usage or input error.
 pub(crate) const EXIT_INPUT: u8 = 2;
@@ -151,9 +153,10 @@ pub(crate) fn listen_for_interrupts() -> (mpsc::Receiver<()>, tokio::task::JoinH
 
 pub(crate) fn print_judging(judging: &bedrock_eval::run::judging::JudgingSummary) {
     if judging.calls > 0 || judging.reused > 0 {
-        println!(
+        outln!(
             "judge: {} verdicts reused from earlier calls, {} judge calls made now",
-            judging.reused, judging.calls
+            judging.reused,
+            judging.calls
         );
     }
 }
@@ -196,7 +199,7 @@ pub(crate) fn print_run_cost(run_dir: &Path) {
         })
         .chain(cost.judge.map(|j| format!("judge ${j:.4}")))
         .collect();
-    println!(
+    outln!(
         "this run cost ${:.4} at per-token prices ({})",
         cost.total_priced,
         parts.join(", ")

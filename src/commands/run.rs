@@ -15,6 +15,7 @@ use super::{
     write_reports, EXIT_INTERRUPTED,
 };
 use crate::cli::{Mode, RunArgs};
+use crate::commands::output::outln;
 
 /// The suite's batch settings, checked for `run --mode batch` before anything is called or created.
 fn batch_settings<'s>(suite: &'s Suite, args: &RunArgs) -> anyhow::Result<&'s batch::BatchSettings> {
@@ -157,7 +158,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let written = write_reports(&run_dir, &suite, args.report)?;
     let execution = outcome.execution;
-    println!(
+    outln!(
         "{} requests planned: {} recorded earlier, {} recorded now{}",
         outcome.planned,
         outcome.already_recorded,
@@ -172,7 +173,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     );
     for path in written {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     print_run_cost(&run_dir);
     if let (Some(baseline), false) = (&args.baseline, execution.interrupted) {

@@ -8,6 +8,7 @@ use bedrock_eval::run;
 
 use super::{connect, listen_for_interrupts, load_run_suite, print_judging, write_reports, EXIT_INTERRUPTED};
 use crate::cli::ScoreArgs;
+use crate::commands::output::outln;
 
 pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let mut metadata = run::read_metadata(&args.run_dir)?;
@@ -62,7 +63,7 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         run::write_metadata(&args.run_dir, &metadata)?;
     }
     for path in write_reports(&args.run_dir, &suite, args.report)? {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     if judging.interrupted {
         eprintln!("scoring interrupted; run the same command again to finish (verdicts already recorded are kept)");
