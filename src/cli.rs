@@ -83,15 +83,20 @@ pub struct RunArgs {
     /// Where calls go.
     #[command(flatten)]
     pub endpoint: EndpointArgs,
-    /// Folder that holds results/<suite>/<run-id>.
-    #[arg(long, default_value = "results", value_name = "DIR")]
-    pub results: PathBuf,
+    /// Folder that holds <suite>/<run-id> [default: results].
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<PathBuf>,
     /// Name of the run folder (default: the UTC start time).
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
-    /// Continue an earlier run (the one named by --run-id, else the latest), skipping recorded requests.
+    /// Continue an earlier run (the one named by --run-id, else the one started last), skipping recorded requests.
+    /// It goes to the endpoint, region, profile, concurrency and mode the run was started with, unless given again.
     #[arg(long)]
     pub resume: bool,
+    /// With --resume, accept an endpoint other than the one the run was started on (the report then says which
+    /// records came from where).
+    #[arg(long, requires = "resume")]
+    pub endpoint_change: bool,
     /// With --resume, ask again the requests whose record is an error.
     #[arg(long, requires = "resume")]
     pub retry_errors: bool,
@@ -99,9 +104,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
     /// How generation calls are made: `live` (on-demand Converse through the executor) or `batch` (Bedrock batch
-    /// inference jobs; needs the suite's `batch:` section).
-    #[arg(long, value_enum, default_value = "live")]
-    pub mode: Mode,
+    /// inference jobs; needs the suite's `batch:` section) [default: live].
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
     /// S3 endpoint for batch input and output (default: AWS, or AWS_ENDPOINT_URL_S3).
     #[arg(long, value_name = "URL")]
     pub s3_endpoint_url: Option<String>,

@@ -6,6 +6,7 @@ mod loss;
 pub(crate) mod output;
 mod plan;
 mod report;
+mod resume;
 mod run;
 mod score;
 mod serve;
@@ -23,7 +24,8 @@ use bedrock_eval::error::{InputError, InputErrors};
 use bedrock_eval::provider::bedrock::{BedrockProvider, BedrockSettings};
 use bedrock_eval::provider::routing::{self, RoutingProvider};
 use bedrock_eval::provider::Provider;
-use bedrock_eval::run::{records::read_records, EndpointInfo};
+use bedrock_eval::redact::redact_urls_in;
+use bedrock_eval::run::{folder::FolderError, records::read_records, EndpointInfo};
 use bedrock_eval::suite::{self, Suite};
 use tokio::sync::mpsc;
 
@@ -56,17 +58,24 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Prints an error and picks its exit code: input mistakes are 2, everything else 3.
+/// Prints an error and picks its exit code: input mistakes are 2, everything else 3. Errors can quote a URL (an
+/// SDK or HTTP client error does): it is printed without the credentials it may carry.
 pub fn report_error(error: &anyhow::Error) -> ExitCode {
     if let Some(errors) = error.downcast_ref::<InputErrors>() {
-        eprintln!("{errors}");
+        eprintln!("{}", redact_urls_in(&errors.to_string()));
         return ExitCode::from(EXIT_INPUT);
     }
-    if let Some(error) = error.downcast_ref::<InputError>() {
-        eprintln!("error: {error}");
+    let input = error
+        .downcast_ref::<InputError>()
+        .or(match error.downcast_ref::<FolderError>() {
+            Some(FolderError::Input(input)) => Some(input),
+            _ => None,
+        });
+    if let Some(error) = input {
+        eprintln!("error: {}", redact_urls_in(&error.to_string()));
         return ExitCode::from(EXIT_INPUT);
     }
-    eprintln!("error: {error:#}");
+    eprintln!("error: {}", redact_urls_in(&format!("{error:#}")));
     ExitCode::from(EXIT_FAILURE)
 }
 
@@ -117,25 +126,14 @@ pub(crate) async fn connect(
         profile: args.profile.clone(),
         endpoint_url: args.endpoint_url.clone(),
     };
-    let bedrock: Arc<dyn Provider> = Arc::new(
-        BedrockProvider::from_environment(&settings)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?,
-    );
+    let bedrock = BedrockProvider::from_environment(&settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let region = bedrock.region().map(ToString::to_string);
+    let bedrock: Arc<dyn Provider> = Arc::new(bedrock);
     let provider = routing::build(suite, bedrock).map_err(input_error)?;
-    let endpoint_url = args
-        .endpoint_url
-        .clone()
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").ok())
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
-    Ok((
-        provider,
-        EndpointInfo::Bedrock {
-            endpoint_url,
-            region: args.region.clone(),
-        },
-        None,
-    ))
+    let endpoint_url = args.endpoint_url.clone().or_else(resume::endpoint_url_from_environment);
+    Ok((provider, EndpointInfo::Bedrock { endpoint_url, region }, None))
 }
 
 /// A channel that receives one message per Ctrl-C, and the task feeding it (abort it when done).

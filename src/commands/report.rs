@@ -11,6 +11,7 @@ use crate::commands::output::outln;
 
 pub(crate) fn report_run(run_dir: &Path, options: ReportOptions) -> anyhow::Result<ExitCode> {
     let metadata = run::read_metadata(run_dir)?;
+    let _lock = run::folder::lock(run_dir)?;
     let suite = load_run_suite(&metadata, None)?;
     for path in write_reports(run_dir, &suite, options)? {
         outln!("wrote {}", path.display());

@@ -1,25 +1,25 @@
 //! `bedrock-eval run`: plan, call, record, judge and report a suite.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bedrock_eval::batch;
 use bedrock_eval::cost::estimate;
 use bedrock_eval::error::InputError;
 use bedrock_eval::report;
-use bedrock_eval::run::{self, RunOptions};
+use bedrock_eval::run::{self, folder, RunOptions};
 use bedrock_eval::suite::{self, Suite};
 
 use super::{
-    check_suite_leakage, compare::compare_runs, connect, listen_for_interrupts, print_judging, print_run_cost,
+    check_suite_leakage, compare::compare_runs, connect, listen_for_interrupts, print_judging, print_run_cost, resume,
     write_reports, EXIT_INTERRUPTED,
 };
-use crate::cli::{Mode, RunArgs};
+use crate::cli::{EndpointArgs, Mode, RunArgs};
 use crate::commands::output::outln;
 
 /// The suite's batch settings, checked for `run --mode batch` before anything is called or created.
-fn batch_settings<'s>(suite: &'s Suite, args: &RunArgs) -> anyhow::Result<&'s batch::BatchSettings> {
-    if args.endpoint.local {
+fn batch_settings<'s>(suite: &'s Suite, plan: &RunPlan) -> anyhow::Result<&'s batch::BatchSettings> {
+    if plan.endpoint.local {
         return Err(InputError::in_file(
             &suite.path,
             "--mode batch needs an S3 bucket, which --local does not provide; point --endpoint-url and \
@@ -42,31 +42,33 @@ fn batch_settings<'s>(suite: &'s Suite, args: &RunArgs) -> anyhow::Result<&'s ba
 async fn run_batch_mode(
     suite: &Suite,
     settings: &batch::BatchSettings,
-    args: &RunArgs,
+    plan: &RunPlan,
+    options: &RunOptions,
     endpoint: run::EndpointInfo,
     run_dir: &Path,
 ) -> anyhow::Result<run::RunOutcome> {
     let clients = batch::BatchClients::from_environment(
-        args.endpoint.region.as_deref(),
-        args.endpoint.profile.as_deref(),
-        args.endpoint.endpoint_url.as_deref(),
-        args.s3_endpoint_url.as_deref(),
+        plan.endpoint.region.as_deref(),
+        plan.endpoint.profile.as_deref(),
+        plan.endpoint.endpoint_url.as_deref(),
+        plan.s3_endpoint_url.as_deref(),
     )
     .await?;
-    std::fs::create_dir_all(run_dir)?;
     let planned = run::plan::build_plan(suite)?.len();
-    let requests = batch::pending_requests(suite, run_dir, args.retry_errors)?;
+    let requests = batch::pending_requests(suite, run_dir, options.retry_errors)?;
     let already_recorded = planned - requests.len();
-    let mut metadata =
-        run::RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, run::RunMode::Batch);
+    let records_before = run::records::read_records(&run_dir.join(run::RECORDS_FILE))?
+        .records
+        .len();
+    let metadata = run::RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, run::RunMode::Batch)
+        .launched(options.launch.clone())
+        .continuing(options.previous.as_ref(), records_before);
     run::write_metadata(run_dir, &metadata)?;
     let outcome = batch::run_batch(&requests, settings, &clients, run_dir).await?;
     eprintln!(
         "batch: {} job(s) submitted, {} attached; {} records ok, {} errors",
         outcome.submitted_jobs, outcome.attached_jobs, outcome.ok_records, outcome.error_records
     );
-    metadata.finish(false);
-    run::write_metadata(run_dir, &metadata)?;
     Ok(run::RunOutcome {
         run_dir: run_dir.to_path_buf(),
         planned,
@@ -104,6 +106,68 @@ fn check_budget(suite: &Suite, max_cost: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `run` was asked to do, once a resumed run's recorded settings are filled in.
+struct RunPlan {
+    /// Where calls go.
+    endpoint: EndpointArgs,
+    /// `--concurrency`, else the recorded one.
+    concurrency: Option<usize>,
+    /// `--mode`, else the recorded one, else live.
+    mode: Mode,
+    /// `--s3-endpoint-url`, else the recorded one.
+    s3_endpoint_url: Option<String>,
+}
+
+impl RunPlan {
+    /// The user's settings, completed from `previous` (the run being resumed) where not given again.
+    fn new(args: &RunArgs, previous: Option<(&run::RunMetadata, &Path)>) -> Result<RunPlan, InputError> {
+        let Some((previous, run_dir)) = previous else {
+            return Ok(RunPlan {
+                endpoint: args.endpoint.clone(),
+                concurrency: args.concurrency.map(usize::from),
+                mode: args.mode.unwrap_or(Mode::Live),
+                s3_endpoint_url: args.s3_endpoint_url.clone(),
+            });
+        };
+        let launch = previous.launch.as_ref();
+        Ok(RunPlan {
+            endpoint: resume::recorded_endpoint(&args.endpoint, previous, run_dir)?,
+            concurrency: args
+                .concurrency
+                .map(usize::from)
+                .or_else(|| launch.and_then(|l| l.concurrency)),
+            mode: args.mode.unwrap_or(match previous.mode {
+                run::RunMode::Live => Mode::Live,
+                run::RunMode::Batch => Mode::Batch,
+            }),
+            s3_endpoint_url: args
+                .s3_endpoint_url
+                .clone()
+                .or_else(|| launch.and_then(|l| l.s3_endpoint_url.clone())),
+        })
+    }
+
+    /// What `run.json` records of it.
+    fn launch(&self, results: &Path, region: Option<String>) -> run::Launch {
+        run::Launch {
+            local: self.endpoint.local,
+            endpoint_url: if self.endpoint.local {
+                None
+            } else {
+                self.endpoint
+                    .endpoint_url
+                    .clone()
+                    .or_else(resume::endpoint_url_from_environment)
+            },
+            region,
+            profile: self.endpoint.profile.clone(),
+            results: std::path::absolute(results).unwrap_or_else(|_| results.to_path_buf()),
+            concurrency: self.concurrency,
+            s3_endpoint_url: self.s3_endpoint_url.clone(),
+        }
+    }
+}
+
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let suite = suite::load(&args.suite)?;
     check_suite_leakage(&suite, args.strict)?;
@@ -114,21 +178,60 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         // Checked before anything is called: a missing or broken baseline is an input error.
         run::read_metadata(baseline)?;
     }
-    let batch_settings = match args.mode {
-        Mode::Live => None,
-        Mode::Batch => Some(batch_settings(&suite, &args)?),
+    let results = args.results.clone().unwrap_or_else(|| PathBuf::from("results"));
+    let suite_dir = results.join(&suite.file.name);
+    if let Some(id) = &args.run_id {
+        folder::check_run_id(&suite.path, id)?;
+    }
+    // A resumed run's folder is locked before anything else, so its record cannot change under us.
+    let resumed = match args.resume {
+        true => {
+            let dir = folder::find_to_resume(&suite_dir, args.run_id.as_deref())?;
+            let lock = folder::lock(&dir)?;
+            let previous = run::read_metadata(&dir)?;
+            Some((dir, lock, previous))
+        }
+        false => {
+            if let Some(id) = &args.run_id {
+                folder::check_new(&suite_dir, id)?;
+            }
+            None
+        }
     };
-    let run_dir = run::resolve_run_dir(&args.results, &suite, args.run_id.as_deref(), args.resume)?;
-    let (provider, endpoint_info, local) = connect(&args.endpoint, &suite).await?;
+    let plan = RunPlan::new(
+        &args,
+        resumed.as_ref().map(|(dir, _, previous)| (previous, dir.as_path())),
+    )?;
+    let batch_settings = match plan.mode {
+        Mode::Live => None,
+        Mode::Batch => Some(batch_settings(&suite, &plan)?),
+    };
+    let (provider, endpoint_info, local) = connect(&plan.endpoint, &suite).await?;
+    let region = match &endpoint_info {
+        run::EndpointInfo::Bedrock { region, .. } => region.clone(),
+        run::EndpointInfo::Simulated { .. } => None,
+    };
+    let (run_dir, _lock, previous) = match resumed {
+        Some((dir, lock, previous)) => {
+            resume::check_same_endpoint(&previous, &endpoint_info, args.endpoint_change, &dir)?;
+            (dir, lock, Some(previous))
+        }
+        None => {
+            let (dir, lock) = folder::claim_new(&suite_dir, args.run_id.as_deref())?;
+            (dir, lock, None)
+        }
+    };
 
     let (mut interrupts, interrupt_task) = listen_for_interrupts();
     let options = RunOptions {
         retry_errors: args.retry_errors,
-        concurrency: args.concurrency.map(usize::from),
+        concurrency: plan.concurrency,
+        launch: plan.launch(&results, region),
+        previous,
     };
     let outcome = match batch_settings {
         None => run::run_suite(&suite, &provider, endpoint_info, &run_dir, &options, &mut interrupts).await,
-        Some(settings) => run_batch_mode(&suite, settings, &args, endpoint_info, &run_dir).await,
+        Some(settings) => run_batch_mode(&suite, settings, &plan, &options, endpoint_info, &run_dir).await,
     };
     let judging = match &outcome {
         Ok(outcome) if !outcome.execution.interrupted => Some(
@@ -155,9 +258,10 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         print_judging(&judging);
         outcome.execution.interrupted |= judging.interrupted;
     }
+    let execution = outcome.execution;
+    run::record_end(&run_dir, execution.interrupted.then(|| "interrupted".to_string()))?;
 
     let written = write_reports(&run_dir, &suite, args.report)?;
-    let execution = outcome.execution;
     outln!(
         "{} requests planned: {} recorded earlier, {} recorded now{}",
         outcome.planned,
@@ -180,15 +284,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return compare_runs(baseline, &run_dir, None, args.rule);
     }
     if execution.interrupted {
-        let run_id = run_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        eprintln!(
-            "run interrupted; resume it with:\n  bedrock-eval run {} --run-id {run_id} --resume{}",
-            args.suite.display(),
-            if args.endpoint.local { " --local" } else { "" }
-        );
+        resume::print_resume("run interrupted", &run_dir, false);
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)

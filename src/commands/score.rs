@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use bedrock_eval::error::InputError;
 use bedrock_eval::run;
 
-use super::{connect, listen_for_interrupts, load_run_suite, print_judging, write_reports, EXIT_INTERRUPTED};
+use super::{connect, listen_for_interrupts, load_run_suite, print_judging, resume, write_reports, EXIT_INTERRUPTED};
 use crate::cli::ScoreArgs;
 use crate::commands::output::outln;
 
 pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let mut metadata = run::read_metadata(&args.run_dir)?;
+    let _lock = run::folder::lock(&args.run_dir)?;
     let rubric = args
         .rubric
         .as_deref()
@@ -24,16 +25,13 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
     let suite = load_run_suite(&metadata, rubric.as_deref())?;
-    let mut endpoint_args = args.endpoint.clone();
-    let unset = endpoint_args.endpoint_url.is_none()
-        && std::env::var_os("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").is_none()
-        && std::env::var_os("AWS_ENDPOINT_URL").is_none();
-    if metadata.endpoint.is_simulated() && unset && !endpoint_args.local {
+    if !resume::endpoint_given(&args.endpoint) {
         eprintln!(
-            "this run was made on the embedded endpoint; judging there too (pass --endpoint-url to judge elsewhere)"
+            "judging on the endpoint this run was made on, {} (pass --local or --endpoint-url to judge elsewhere)",
+            metadata.endpoint.describe()
         );
-        endpoint_args.local = true;
     }
+    let endpoint_args = resume::recorded_endpoint(&args.endpoint, &metadata, &args.run_dir)?;
     let mut judging = run::judging::JudgingSummary::default();
     if suite.rubric.has_judge() {
         let (provider, _, local) = connect(&endpoint_args, &suite).await?;

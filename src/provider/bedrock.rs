@@ -34,6 +34,7 @@ pub struct BedrockSettings {
 #[derive(Debug, Clone)]
 pub struct BedrockProvider {
     client: Client,
+    region: Option<String>,
 }
 
 impl BedrockProvider {
@@ -63,7 +64,13 @@ impl BedrockProvider {
             .build();
         Ok(BedrockProvider {
             client: Client::from_conf(config),
+            region: sdk_config.region().map(ToString::to_string),
         })
+    }
+
+    /// The region calls are signed for (from the settings or the standard chain).
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
     }
 
     /// A client for the embedded endpoint at `url`: fixed placeholder credentials (it checks no signature) so the
@@ -78,6 +85,7 @@ impl BedrockProvider {
             .build();
         BedrockProvider {
             client: Client::from_conf(config),
+            region: None,
         }
     }
 

@@ -140,6 +140,16 @@ impl fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
+impl CallError {
+    /// The same error, with credentials in any URL its message quotes redacted (as records keep it).
+    pub fn redacted(self) -> CallError {
+        CallError {
+            message: crate::redact::redact_urls_in(&self.message),
+            ..self
+        }
+    }
+}
+
 /// Something that answers chat requests.
 pub trait Provider: Send + Sync {
     /// Sends one request, once (the executor owns retries and timeouts).

@@ -176,9 +176,9 @@ async fn call_with_retries(
             }
             Err(error) if error.kind.is_retryable() && attempts < retry.max_attempts => {
                 tokio::time::sleep(backoff(retry, attempts, &mut rng)).await;
-                retried.push(error);
+                retried.push(error.redacted());
             }
-            Err(error) => return error_record(planned, started_at, attempts, latency_ms, retried, error),
+            Err(error) => return error_record(planned, started_at, attempts, latency_ms, retried, error.redacted()),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Running a suite: plan the requests, skip those already recorded, execute the rest, record every outcome.
 
 pub mod executor;
+pub mod folder;
 pub mod judging;
 pub mod limits;
 pub mod plan;
@@ -15,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::error::InputError;
 use crate::provider::Provider;
+use crate::redact::redact_url;
 use crate::suite::Suite;
 use executor::{execute, ExecutionSummary};
 use limits::Limiters;
@@ -50,6 +52,92 @@ impl EndpointInfo {
     pub fn is_simulated(&self) -> bool {
         matches!(self, EndpointInfo::Simulated { .. })
     }
+
+    /// Whether `other` is the same endpoint: the embedded one (whatever port it had), or the same URL (AWS's own
+    /// when none) in the same region.
+    pub fn same_endpoint(&self, other: &EndpointInfo) -> bool {
+        match (self, other) {
+            (EndpointInfo::Simulated { .. }, EndpointInfo::Simulated { .. }) => true,
+            (
+                EndpointInfo::Bedrock { endpoint_url, region },
+                EndpointInfo::Bedrock {
+                    endpoint_url: other_url,
+                    region: other_region,
+                },
+            ) => endpoint_url == other_url && region == other_region,
+            _ => false,
+        }
+    }
+
+    /// The endpoint in words, for messages and the report: `embedded endpoint (simulated models)`, `Amazon
+    /// Bedrock, us-east-1`, `Amazon Bedrock, us-east-1, endpoint http://127.0.0.1:4000`.
+    pub fn describe(&self) -> String {
+        match self {
+            EndpointInfo::Simulated { .. } => "embedded endpoint (simulated models)".to_string(),
+            EndpointInfo::Bedrock { endpoint_url, region } => format!(
+                "Amazon Bedrock{}{}",
+                region.as_ref().map_or(String::new(), |r| format!(", {r}")),
+                endpoint_url
+                    .as_ref()
+                    .map_or(String::new(), |u| format!(", endpoint {u}"))
+            ),
+        }
+    }
+
+    /// The same, with credentials in its URL redacted.
+    pub fn redacted(self) -> EndpointInfo {
+        match self {
+            EndpointInfo::Simulated { url } => EndpointInfo::Simulated { url: redact_url(&url) },
+            EndpointInfo::Bedrock { endpoint_url, region } => EndpointInfo::Bedrock {
+                endpoint_url: endpoint_url.map(|u| redact_url(&u)),
+                region,
+            },
+        }
+    }
+}
+
+/// How a run was started: what `--resume` reuses unless it is given again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Launch {
+    /// `--local`: the embedded endpoint.
+    pub local: bool,
+    /// `--endpoint-url` (or the SDK's endpoint variable), credentials redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    /// The AWS region calls were signed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `--profile`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// The results root the run folder is in (absolute).
+    pub results: PathBuf,
+    /// `--concurrency`, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    /// `--s3-endpoint-url` (batch mode), credentials redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_endpoint_url: Option<String>,
+}
+
+impl Launch {
+    /// The same, with credentials in its URLs redacted (as `run.json` keeps it).
+    pub fn redacted(mut self) -> Launch {
+        self.endpoint_url = self.endpoint_url.map(|u| redact_url(&u));
+        self.s3_endpoint_url = self.s3_endpoint_url.map(|u| redact_url(&u));
+        self
+    }
+}
+
+/// One endpoint a run's records came from, when a resume moved it to another (`--endpoint-change`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointSegment {
+    /// The endpoint.
+    pub endpoint: EndpointInfo,
+    /// The first line of `records.jsonl` it answered (1-based); it answered every line up to the next segment's.
+    pub first_record: usize,
+    /// When calls to it started.
+    pub started_at: String,
 }
 
 /// `run.json`: what ran, on what, when.
@@ -82,14 +170,27 @@ pub struct RunMetadata {
     /// Live (on-demand) calls or batch inference jobs.
     #[serde(default)]
     pub mode: RunMode,
-    /// The command line.
+    /// How the run was started (absent in runs recorded before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<Launch>,
+    /// Every endpoint the records came from, in order, when a resume changed endpoint; empty when all came from
+    /// `endpoint`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoint_history: Vec<EndpointSegment>,
+    /// The command line (credentials in URLs redacted).
     pub arguments: Vec<String>,
+    /// When the run was first started (kept across resumptions; absent in runs recorded before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_started_at: Option<String>,
     /// When this run (or its latest resumption) started.
     pub started_at: String,
     /// When it ended; absent while running or after a crash.
     pub finished_at: Option<String>,
     /// `running`, `finished` or `interrupted`.
     pub status: String,
+    /// Why an interrupted run stopped early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
     /// Requests the suite needs.
     pub planned_requests: usize,
     /// Requests found recorded when this invocation started.
@@ -151,12 +252,16 @@ impl RunMetadata {
                 .map(|c| (c.name.clone(), c.model.clone()))
                 .collect(),
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
-            endpoint,
+            endpoint: endpoint.redacted(),
             mode,
-            arguments: std::env::args().collect(),
+            launch: None,
+            endpoint_history: Vec::new(),
+            arguments: std::env::args().map(|a| redact_url(&a)).collect(),
+            run_started_at: Some(now_precise()),
             started_at: now(),
             finished_at: None,
             status: "running".into(),
+            stop_reason: None,
             planned_requests: planned,
             already_recorded,
             rubric_override: None,
@@ -164,10 +269,75 @@ impl RunMetadata {
         }
     }
 
-    /// Marks the run finished (or interrupted) now.
-    pub fn finish(&mut self, interrupted: bool) {
+    /// Records how the run was started (credentials in URLs redacted).
+    pub fn launched(mut self, launch: Launch) -> RunMetadata {
+        self.launch = Some(launch.redacted());
+        self
+    }
+
+    /// Carries over what an earlier invocation of the same run recorded: its first start time, and where its
+    /// records came from (a new segment when this invocation's endpoint differs, starting after the
+    /// `records_before` records already there).
+    pub fn continuing(mut self, previous: Option<&RunMetadata>, records_before: usize) -> RunMetadata {
+        let Some(previous) = previous else { return self };
+        self.run_started_at = Some(previous.first_started_at().to_string());
+        self.endpoint_history = previous.endpoint_history.clone();
+        if !previous.endpoint.same_endpoint(&self.endpoint) {
+            if self.endpoint_history.is_empty() {
+                self.endpoint_history.push(EndpointSegment {
+                    endpoint: previous.endpoint.clone(),
+                    first_record: 1,
+                    started_at: previous.first_started_at().to_string(),
+                });
+            }
+            self.endpoint_history.push(EndpointSegment {
+                endpoint: self.endpoint.clone(),
+                first_record: records_before + 1,
+                started_at: self.started_at.clone(),
+            });
+        }
+        self
+    }
+
+    /// When the run was first started.
+    pub fn first_started_at(&self) -> &str {
+        self.run_started_at.as_deref().unwrap_or(&self.started_at)
+    }
+
+    /// Where the records came from, in words: the endpoint, or each endpoint with its records when a resume
+    /// changed endpoint.
+    pub fn endpoint_description(&self) -> String {
+        if self.endpoint_history.len() < 2 {
+            return self.endpoint.describe();
+        }
+        let segments: Vec<String> = self
+            .endpoint_history
+            .iter()
+            .enumerate()
+            .map(|(i, segment)| {
+                let range = match self.endpoint_history.get(i + 1) {
+                    Some(next) if next.first_record > segment.first_record + 1 => {
+                        format!("records {}–{}", segment.first_record, next.first_record - 1)
+                    }
+                    Some(_) => format!("record {}", segment.first_record),
+                    None => format!("records {} onward", segment.first_record),
+                };
+                format!("{range} from {}", segment.endpoint.describe())
+            })
+            .collect();
+        segments.join("; ")
+    }
+
+    /// Marks the run finished now, or interrupted (stopped early) for `stop_reason`.
+    pub fn finish(&mut self, stop_reason: Option<String>) {
         self.finished_at = Some(now());
-        self.status = if interrupted { "interrupted" } else { "finished" }.into();
+        self.status = if stop_reason.is_some() {
+            "interrupted"
+        } else {
+            "finished"
+        }
+        .into();
+        self.stop_reason = stop_reason;
     }
 }
 
@@ -178,6 +348,10 @@ pub struct RunOptions {
     pub retry_errors: bool,
     /// Override the suite's concurrency.
     pub concurrency: Option<usize>,
+    /// How it was started, for `run.json`.
+    pub launch: Launch,
+    /// The metadata of the run being resumed, if it is.
+    pub previous: Option<RunMetadata>,
 }
 
 /// What a run did.
@@ -193,64 +367,8 @@ pub struct RunOutcome {
     pub execution: ExecutionSummary,
 }
 
-/// Picks the run directory: `results/<suite>/<run-id>`; a new run refuses an existing directory, `--resume`
-/// requires one (the latest of the suite when no id is given).
-pub fn resolve_run_dir(
-    results: &Path,
-    suite: &Suite,
-    run_id: Option<&str>,
-    resume: bool,
-) -> Result<PathBuf, InputError> {
-    let suite_dir = results.join(&suite.file.name);
-    match (run_id, resume) {
-        (Some(id), _) if id.is_empty() || id.contains(['/', '\\']) || id == "." || id == ".." => {
-            Err(InputError::in_file(&suite.path, format!("invalid run id `{id}`")))
-        }
-        (Some(id), false) => {
-            let dir = suite_dir.join(id);
-            if dir.exists() {
-                Err(InputError::in_file(
-                    &dir,
-                    "run directory exists; pass --resume to continue it, or choose another --run-id",
-                ))
-            } else {
-                Ok(dir)
-            }
-        }
-        (Some(id), true) => {
-            let dir = suite_dir.join(id);
-            if dir.join(RUN_FILE).is_file() {
-                Ok(dir)
-            } else {
-                Err(InputError::in_file(&dir, "no run to resume here (no run.json)"))
-            }
-        }
-        (None, true) => latest_run(&suite_dir)
-            .ok_or_else(|| InputError::in_file(&suite_dir, "no earlier run of this suite to resume")),
-        (None, false) => {
-            let id = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-            let mut dir = suite_dir.join(&id);
-            let mut n = 1;
-            while dir.exists() {
-                n += 1;
-                dir = suite_dir.join(format!("{id}-{n}"));
-            }
-            Ok(dir)
-        }
-    }
-}
-
-fn latest_run(suite_dir: &Path) -> Option<PathBuf> {
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(suite_dir)
-        .ok()?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.join(RUN_FILE).is_file())
-        .collect();
-    runs.sort();
-    runs.pop()
-}
-
-/// Runs `suite` into `run_dir`, skipping requests already recorded there.
+/// Runs `suite` into `run_dir`, skipping requests already recorded there. `run.json` says `running` afterwards:
+/// the caller records how the run ended with [`record_end`] once the judge has had its turn too.
 pub async fn run_suite(
     suite: &Suite,
     provider: &dyn Provider,
@@ -273,7 +391,9 @@ pub async fn run_suite(
     let todo: Vec<PlannedRequest> = plan.into_iter().filter(|p| !done.contains(&p.fingerprint)).collect();
     let already_recorded = planned - todo.len();
 
-    let mut metadata = RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, RunMode::Live);
+    let metadata = RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, RunMode::Live)
+        .launched(options.launch.clone())
+        .continuing(options.previous.as_ref(), existing.records.len());
     write_metadata(run_dir, &metadata)?;
 
     let limiters = Limiters::new(&suite.file.limits);
@@ -294,9 +414,6 @@ pub async fn run_suite(
     )
     .await?;
     progress.finish();
-
-    metadata.finish(execution.interrupted);
-    write_metadata(run_dir, &metadata)?;
     Ok(RunOutcome {
         run_dir: run_dir.to_path_buf(),
         planned,
@@ -328,6 +445,14 @@ fn git_commit(path: &Path) -> Option<String> {
     Some(if dirty { format!("{commit}+dirty") } else { commit })
 }
 
+/// Records in `run.json` that the run ended now: finished, or interrupted for `stop_reason`.
+pub fn record_end(run_dir: &Path, stop_reason: Option<String>) -> anyhow::Result<()> {
+    let mut metadata = read_metadata(run_dir)?;
+    metadata.finish(stop_reason);
+    write_metadata(run_dir, &metadata)?;
+    Ok(())
+}
+
 /// Reads a run's `run.json`.
 pub fn read_metadata(run_dir: &Path) -> Result<RunMetadata, InputError> {
     let path = run_dir.join(RUN_FILE);
@@ -345,4 +470,9 @@ pub fn write_metadata(run_dir: &Path, metadata: &RunMetadata) -> std::io::Result
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Now, to the millisecond: runs started in the same second still order by start time.
+fn now_precise() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
