@@ -120,7 +120,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub rule: RegressionOptions,
     /// Refuse to start when the plan's estimated cost (generation and judge, at per-token prices) exceeds this.
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true, value_parser = parse_amount)]
     pub max_cost: Option<f64>,
     /// Report settings.
     #[command(flatten)]
@@ -211,11 +211,13 @@ pub struct LossArgs {
 /// When a drop counts as a regression.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct RegressionOptions {
-    /// Significance level of the paired test (Holm-adjusted across configs).
-    #[arg(long, default_value_t = 0.05, value_name = "ALPHA")]
-    pub alpha: f64,
+    /// Significance level, 0 < ALPHA < 0.5, of the paired test against the earlier run (Holm-adjusted across
+    /// configs) [default: 0.05]. For `run`, with or without --baseline, it is also the level of the run's own
+    /// report, in place of the suite's `analysis.alpha`.
+    #[arg(long, value_name = "ALPHA", allow_negative_numbers = true, value_parser = parse_alpha)]
+    pub alpha: Option<f64>,
     /// Tolerance in quality points: a significant drop no larger than this is not a regression.
-    #[arg(long, default_value_t = 0.0, value_name = "POINTS")]
+    #[arg(long, default_value_t = 0.0, value_name = "POINTS", allow_negative_numbers = true, value_parser = parse_points)]
     pub max_drop: f64,
 }
 
@@ -239,7 +241,7 @@ pub struct CompareArgs {
 pub struct ReportOptions {
     /// A difference in quality points to size a follow-up for: the report gives the examples needed to detect it
     /// (default: the observed difference).
-    #[arg(long, value_name = "POINTS", allow_negative_numbers = true)]
+    #[arg(long, value_name = "POINTS", allow_negative_numbers = true, value_parser = parse_difference)]
     pub target_diff: Option<f64>,
 }
 
@@ -311,4 +313,80 @@ pub struct ServeArgs {
     /// (repeatable).
     #[arg(long, value_name = "MODEL=FRACTION")]
     pub degrade: Vec<String>,
+}
+
+/// A finite number, or what the flag needs instead.
+fn finite(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() => Ok(value),
+        Ok(value) => Err(format!("must be a finite number, got {value}")),
+        Err(_) => Err(format!("`{text}` is not a number")),
+    }
+}
+
+/// `--alpha`: a significance level, strictly between 0 and 0.5.
+fn parse_alpha(text: &str) -> Result<f64, String> {
+    let alpha = finite(text)?;
+    if alpha > 0.0 && alpha < 0.5 {
+        Ok(alpha)
+    } else {
+        Err(format!("must be between 0 and 0.5 (exclusive), e.g. 0.05; got {alpha}"))
+    }
+}
+
+/// `--max-drop`: quality points, 0 to 100.
+fn parse_points(text: &str) -> Result<f64, String> {
+    let points = finite(text)?;
+    if (0.0..=100.0).contains(&points) {
+        Ok(points)
+    } else {
+        Err(format!("must be quality points from 0 to 100; got {points}"))
+    }
+}
+
+/// `--target-diff`: a non-zero difference in quality points, -100 to 100.
+fn parse_difference(text: &str) -> Result<f64, String> {
+    let points = finite(text)?;
+    if points != 0.0 && (-100.0..=100.0).contains(&points) {
+        Ok(points)
+    } else {
+        Err(format!(
+            "must be a non-zero difference in quality points, from -100 to 100; got {points}"
+        ))
+    }
+}
+
+/// `--max-cost`: a non-negative amount of US dollars.
+fn parse_amount(text: &str) -> Result<f64, String> {
+    let amount = finite(text)?;
+    if amount >= 0.0 {
+        Ok(amount)
+    } else {
+        Err(format!("must be a non-negative amount of US dollars; got {amount}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_flags_refuse_nan_infinity_and_out_of_range_values() {
+        for text in ["NaN", "nan", "inf", "-inf", "0", "0.5", "-0.1", "x"] {
+            assert!(parse_alpha(text).is_err(), "--alpha {text}");
+        }
+        assert_eq!(parse_alpha("0.01"), Ok(0.01));
+        for text in ["NaN", "inf", "-1", "101"] {
+            assert!(parse_points(text).is_err(), "--max-drop {text}");
+        }
+        assert_eq!(parse_points("2.5"), Ok(2.5));
+        for text in ["NaN", "-inf", "0", "150"] {
+            assert!(parse_difference(text).is_err(), "--target-diff {text}");
+        }
+        assert_eq!(parse_difference("-3"), Ok(-3.0));
+        for text in ["NaN", "inf", "-0.01"] {
+            assert!(parse_amount(text).is_err(), "--max-cost {text}");
+        }
+        assert_eq!(parse_amount("0"), Ok(0.0));
+    }
 }

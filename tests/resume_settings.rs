@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 
 use common::{
-    command, command_with_test_credentials, edit, mini_suite, records, resume_line, run_json, send_signal, shell,
-    wait_for_records, Server,
+    command, command_with_test_credentials, edit, mini_suite, records, resume_line, run_json, run_local, send_signal,
+    shell, wait_for_records, Server,
 };
 
 /// Starts `run` of `suite` into `results` with `args`, output captured.
@@ -156,12 +156,7 @@ fn resume_without_a_run_id_continues_the_run_started_last() {
     let results = dir.path().join("results");
     // Started first, but last by name.
     for id in ["zz-earlier", "aa-later"] {
-        let output = command()
-            .args(["run", suite.to_str().unwrap(), "--local", "--run-id", id, "--results"])
-            .arg(&results)
-            .output()
-            .unwrap();
-        assert!(output.status.success());
+        assert!(run_local(&suite, &results, &["--run-id", id]).status.success());
     }
     edit(&suite, "baseline: prompt", "baseline: prompt\nrepeats: 2");
     let output = command()

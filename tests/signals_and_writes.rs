@@ -5,25 +5,17 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{binary, command, mini_suite};
-
-/// Runs the mini suite on the embedded endpoint into `results` as run `r`; returns the run folder.
-fn local_run(suite: &Path, results: &Path) -> std::path::PathBuf {
-    let output = command()
-        .args(["run", suite.to_str().unwrap(), "--local", "--run-id", "r", "--results"])
-        .arg(results)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    results.join("mini/r")
-}
+use common::{binary, command, mini_suite, run_local};
 
 #[cfg(unix)]
 #[test]
 fn a_full_disk_leaves_no_truncated_report_and_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let suite = mini_suite(dir.path());
-    let run_dir = local_run(&suite, &dir.path().join("results"));
+    let results = dir.path().join("results");
+    let output = run_local(&suite, &results, &["--run-id", "r"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let run_dir = results.join("mini/r");
     let examples = run_dir.join("examples.csv");
     assert!(
         std::fs::metadata(&examples).unwrap().len() > 8192,

@@ -204,13 +204,17 @@ pub(crate) fn print_run_cost(run_dir: &Path) {
     );
 }
 
-/// The suite a run was made from, with the rubric it is scored with (its override, if re-scored with one).
+/// The suite a run was made from, with the rubric it is scored with (its override, if re-scored with one) and the
+/// significance level its report uses (`run --alpha`, if given).
 pub(crate) fn load_run_suite(
     metadata: &bedrock_eval::run::RunMetadata,
     rubric: Option<&Path>,
 ) -> anyhow::Result<Suite> {
     let rubric = rubric.or(metadata.rubric_override.as_ref().map(|o| o.path.as_path()));
-    let suite = suite::load_with_rubric(&metadata.suite_path, rubric)?;
+    let mut suite = suite::load_with_rubric(&metadata.suite_path, rubric)?;
+    if let Some(alpha) = metadata.launch.as_ref().and_then(|l| l.alpha) {
+        suite.file.analysis.alpha = alpha;
+    }
     if suite.sha256 != metadata.suite_sha256 {
         eprintln!(
             "warning: {} changed since this run; reporting the records that match its current requests",

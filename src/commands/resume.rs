@@ -136,6 +136,9 @@ pub(crate) fn resume_command(metadata: &RunMetadata, run_dir: &Path, retry_error
         if let Some(concurrency) = launch.concurrency {
             words.extend(["--concurrency".into(), concurrency.to_string()]);
         }
+        if let Some(alpha) = launch.alpha {
+            words.extend(["--alpha".into(), alpha.to_string()]);
+        }
     }
     if metadata.mode == RunMode::Batch {
         words.extend(["--mode".into(), "batch".into()]);

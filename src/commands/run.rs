@@ -14,7 +14,7 @@ use super::{
     check_suite_leakage, compare::compare_runs, connect, listen_for_interrupts, print_judging, print_run_cost, resume,
     write_reports, EXIT_INTERRUPTED,
 };
-use crate::cli::{EndpointArgs, Mode, RunArgs};
+use crate::cli::{EndpointArgs, Mode, RegressionOptions, RunArgs};
 use crate::commands::output::outln;
 
 /// The suite's batch settings, checked for `run --mode batch` before anything is called or created.
@@ -82,13 +82,6 @@ async fn run_batch_mode(
 
 /// Refuses a run whose estimated cost exceeds `--max-cost`, before anything is called or created.
 fn check_budget(suite: &Suite, max_cost: f64) -> anyhow::Result<()> {
-    if !(max_cost.is_finite() && max_cost >= 0.0) {
-        return Err(InputError::in_file(
-            &suite.path,
-            format!("--max-cost must be a non-negative amount, got {max_cost}"),
-        )
-        .into());
-    }
     let estimate = estimate::estimate(suite, &report::costs::catalogue(suite), 1000)?;
     if estimate.total_cost > max_cost {
         return Err(InputError::in_file(
@@ -116,6 +109,8 @@ struct RunPlan {
     mode: Mode,
     /// `--s3-endpoint-url`, else the recorded one.
     s3_endpoint_url: Option<String>,
+    /// `--alpha`, else the recorded one: the report's significance level (and the comparison's, with --baseline).
+    alpha: Option<f64>,
 }
 
 impl RunPlan {
@@ -127,6 +122,7 @@ impl RunPlan {
                 concurrency: args.concurrency.map(usize::from),
                 mode: args.mode.unwrap_or(Mode::Live),
                 s3_endpoint_url: args.s3_endpoint_url.clone(),
+                alpha: args.rule.alpha,
             });
         };
         let launch = previous.launch.as_ref();
@@ -144,6 +140,7 @@ impl RunPlan {
                 .s3_endpoint_url
                 .clone()
                 .or_else(|| launch.and_then(|l| l.s3_endpoint_url.clone())),
+            alpha: args.rule.alpha.or_else(|| launch.and_then(|l| l.alpha)),
         })
     }
 
@@ -164,12 +161,13 @@ impl RunPlan {
             results: std::path::absolute(results).unwrap_or_else(|_| results.to_path_buf()),
             concurrency: self.concurrency,
             s3_endpoint_url: self.s3_endpoint_url.clone(),
+            alpha: self.alpha,
         }
     }
 }
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let suite = suite::load(&args.suite)?;
+    let mut suite = suite::load(&args.suite)?;
     check_suite_leakage(&suite, args.strict)?;
     if let Some(max_cost) = args.max_cost {
         check_budget(&suite, max_cost)?;
@@ -202,6 +200,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         &args,
         resumed.as_ref().map(|(dir, _, previous)| (previous, dir.as_path())),
     )?;
+    if let Some(alpha) = plan.alpha {
+        suite.file.analysis.alpha = alpha;
+    }
     let batch_settings = match plan.mode {
         Mode::Live => None,
         Mode::Batch => Some(batch_settings(&suite, &plan)?),
@@ -281,7 +282,11 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     print_run_cost(&run_dir);
     if let (Some(baseline), false) = (&args.baseline, execution.interrupted) {
-        return compare_runs(baseline, &run_dir, None, args.rule);
+        let rule = RegressionOptions {
+            alpha: plan.alpha,
+            ..args.rule
+        };
+        return compare_runs(baseline, &run_dir, None, rule);
     }
     if execution.interrupted {
         resume::print_resume("run interrupted", &run_dir, false);

@@ -118,6 +118,9 @@ pub struct Launch {
     /// `--s3-endpoint-url` (batch mode), credentials redacted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_endpoint_url: Option<String>,
+    /// `--alpha`: the significance level of the run's report, in place of the suite's `analysis.alpha`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
 }
 
 impl Launch {

@@ -230,3 +230,16 @@ pub fn resume_line(stderr: &str) -> String {
 pub fn run_json(run_dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).expect("run.json")).expect("JSON")
 }
+
+/// `run SUITE --local --results RESULTS` with `extra` flags, to completion.
+pub fn run_local(suite: &Path, results: &Path, extra: &[&str]) -> std::process::Output {
+    command()
+        .arg("run")
+        .arg(suite)
+        .arg("--local")
+        .arg("--results")
+        .arg(results)
+        .args(extra)
+        .output()
+        .expect("run bedrock-eval")
+}
