@@ -119,6 +119,10 @@ pub struct RunArgs {
     /// Regression rule for --baseline.
     #[command(flatten)]
     pub rule: RegressionOptions,
+    /// The fraction of planned requests that may fail (after retries) before the run stops calling and exits 3,
+    /// reports written (overrides the suite's `max_error_rate`, default 0.1).
+    #[arg(long, value_name = "FRACTION", allow_negative_numbers = true, value_parser = parse_fraction)]
+    pub max_error_rate: Option<f64>,
     /// Refuse to start when the plan's estimated cost (generation and judge, at per-token prices) exceeds this.
     #[arg(long, value_name = "USD", allow_negative_numbers = true, value_parser = parse_amount)]
     pub max_cost: Option<f64>,
@@ -324,46 +328,43 @@ fn finite(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A finite number that `accept`s, or what the flag needs (`expected`).
+fn bounded(text: &str, accept: impl Fn(f64) -> bool, expected: &str) -> Result<f64, String> {
+    let value = finite(text)?;
+    if accept(value) {
+        Ok(value)
+    } else {
+        Err(format!("must be {expected}; got {value}"))
+    }
+}
+
 /// `--alpha`: a significance level, strictly between 0 and 0.5.
 fn parse_alpha(text: &str) -> Result<f64, String> {
-    let alpha = finite(text)?;
-    if alpha > 0.0 && alpha < 0.5 {
-        Ok(alpha)
-    } else {
-        Err(format!("must be between 0 and 0.5 (exclusive), e.g. 0.05; got {alpha}"))
-    }
+    bounded(text, |a| a > 0.0 && a < 0.5, "between 0 and 0.5 (exclusive), e.g. 0.05")
+}
+
+/// `--max-error-rate`: a fraction, 0 to 1.
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    bounded(text, |f| (0.0..=1.0).contains(&f), "a fraction from 0 to 1, e.g. 0.1")
 }
 
 /// `--max-drop`: quality points, 0 to 100.
 fn parse_points(text: &str) -> Result<f64, String> {
-    let points = finite(text)?;
-    if (0.0..=100.0).contains(&points) {
-        Ok(points)
-    } else {
-        Err(format!("must be quality points from 0 to 100; got {points}"))
-    }
+    bounded(text, |p| (0.0..=100.0).contains(&p), "quality points from 0 to 100")
 }
 
 /// `--target-diff`: a non-zero difference in quality points, -100 to 100.
 fn parse_difference(text: &str) -> Result<f64, String> {
-    let points = finite(text)?;
-    if points != 0.0 && (-100.0..=100.0).contains(&points) {
-        Ok(points)
-    } else {
-        Err(format!(
-            "must be a non-zero difference in quality points, from -100 to 100; got {points}"
-        ))
-    }
+    bounded(
+        text,
+        |d| d != 0.0 && (-100.0..=100.0).contains(&d),
+        "a non-zero difference in quality points, from -100 to 100",
+    )
 }
 
 /// `--max-cost`: a non-negative amount of US dollars.
 fn parse_amount(text: &str) -> Result<f64, String> {
-    let amount = finite(text)?;
-    if amount >= 0.0 {
-        Ok(amount)
-    } else {
-        Err(format!("must be a non-negative amount of US dollars; got {amount}"))
-    }
+    bounded(text, |a| a >= 0.0, "a non-negative amount of US dollars")
 }
 
 #[cfg(test)]
@@ -388,5 +389,9 @@ mod tests {
             assert!(parse_amount(text).is_err(), "--max-cost {text}");
         }
         assert_eq!(parse_amount("0"), Ok(0.0));
+        for text in ["NaN", "1.5", "-0.1"] {
+            assert!(parse_fraction(text).is_err(), "--max-error-rate {text}");
+        }
+        assert_eq!(parse_fraction("0"), Ok(0.0));
     }
 }

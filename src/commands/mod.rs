@@ -130,10 +130,30 @@ pub(crate) async fn connect(
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let region = bedrock.region().map(ToString::to_string);
-    let bedrock: Arc<dyn Provider> = Arc::new(bedrock);
-    let provider = routing::build(suite, bedrock).map_err(input_error)?;
+    let provider = routing::build(suite, Arc::new(bedrock.clone())).map_err(input_error)?;
+    if routes_to_bedrock(suite, &provider) {
+        // Before any call: a machine without usable credentials stops here, not after a retried failure per call.
+        bedrock
+            .check_credentials()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}; nothing was called", e.message))?;
+    }
     let endpoint_url = args.endpoint_url.clone().or_else(resume::endpoint_url_from_environment);
     Ok((provider, EndpointInfo::Bedrock { endpoint_url, region }, None))
+}
+
+/// Whether any of the suite's requests (its configs', or the judge's) go to Bedrock rather than an
+/// OpenAI-compatible server.
+fn routes_to_bedrock(suite: &Suite, router: &RoutingProvider) -> bool {
+    let routed = router.routed_models();
+    let judge = suite.file.judge.as_ref().filter(|_| suite.rubric.has_judge());
+    suite
+        .file
+        .configs
+        .iter()
+        .map(|c| c.model.as_str())
+        .chain(judge.map(|j| j.model.as_str()))
+        .any(|model| !routed.contains(&model))
 }
 
 /// A channel that receives one message per Ctrl-C, and the task feeding it (abort it when done).

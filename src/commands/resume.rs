@@ -6,9 +6,9 @@ use std::path::Path;
 
 use bedrock_eval::error::InputError;
 use bedrock_eval::redact::{redact_url, REDACTED};
-use bedrock_eval::run::{EndpointInfo, RunMetadata, RunMode, RUN_FILE};
+use bedrock_eval::run::{self, EndpointInfo, RunMetadata, RunMode, RUN_FILE};
 
-use crate::cli::EndpointArgs;
+use crate::cli::{EndpointArgs, Mode, RunArgs};
 
 /// The endpoint the SDK takes from its environment variables, when one is set.
 pub(crate) fn endpoint_url_from_environment() -> Option<String> {
@@ -77,6 +77,78 @@ pub(crate) fn recorded_endpoint(
     Ok(merged)
 }
 
+/// What `run` was asked to do, once a resumed run's recorded settings are filled in.
+pub(crate) struct RunSettings {
+    /// Where calls go.
+    pub(crate) endpoint: EndpointArgs,
+    /// `--concurrency`, else the recorded one.
+    pub(crate) concurrency: Option<usize>,
+    /// `--mode`, else the recorded one, else live.
+    pub(crate) mode: Mode,
+    /// `--s3-endpoint-url`, else the recorded one.
+    pub(crate) s3_endpoint_url: Option<String>,
+    /// `--alpha`, else the recorded one: the report's significance level (and the comparison's, with --baseline).
+    pub(crate) alpha: Option<f64>,
+    /// `--max-error-rate`, else the recorded one (else the suite's).
+    pub(crate) max_error_rate: Option<f64>,
+}
+
+impl RunSettings {
+    /// The user's settings, completed from `previous` (the run being resumed) where not given again.
+    pub(crate) fn new(args: &RunArgs, previous: Option<(&RunMetadata, &Path)>) -> Result<RunSettings, InputError> {
+        let Some((previous, run_dir)) = previous else {
+            return Ok(RunSettings {
+                endpoint: args.endpoint.clone(),
+                concurrency: args.concurrency.map(usize::from),
+                mode: args.mode.unwrap_or(Mode::Live),
+                s3_endpoint_url: args.s3_endpoint_url.clone(),
+                alpha: args.rule.alpha,
+                max_error_rate: args.max_error_rate,
+            });
+        };
+        let launch = previous.launch.as_ref();
+        Ok(RunSettings {
+            endpoint: recorded_endpoint(&args.endpoint, previous, run_dir)?,
+            concurrency: args
+                .concurrency
+                .map(usize::from)
+                .or_else(|| launch.and_then(|l| l.concurrency)),
+            mode: args.mode.unwrap_or(match previous.mode {
+                RunMode::Live => Mode::Live,
+                RunMode::Batch => Mode::Batch,
+            }),
+            s3_endpoint_url: args
+                .s3_endpoint_url
+                .clone()
+                .or_else(|| launch.and_then(|l| l.s3_endpoint_url.clone())),
+            alpha: args.rule.alpha.or_else(|| launch.and_then(|l| l.alpha)),
+            max_error_rate: args.max_error_rate.or_else(|| launch.and_then(|l| l.max_error_rate)),
+        })
+    }
+
+    /// What `run.json` records of it.
+    pub(crate) fn launch(&self, results: &Path, region: Option<String>) -> run::Launch {
+        run::Launch {
+            local: self.endpoint.local,
+            endpoint_url: if self.endpoint.local {
+                None
+            } else {
+                self.endpoint
+                    .endpoint_url
+                    .clone()
+                    .or_else(endpoint_url_from_environment)
+            },
+            region,
+            profile: self.endpoint.profile.clone(),
+            results: std::path::absolute(results).unwrap_or_else(|_| results.to_path_buf()),
+            concurrency: self.concurrency,
+            s3_endpoint_url: self.s3_endpoint_url.clone(),
+            alpha: self.alpha,
+            max_error_rate: self.max_error_rate,
+        }
+    }
+}
+
 /// Refuses to continue a run on another endpoint than the one it was started on, unless `allowed`
 /// (`--endpoint-change`).
 pub(crate) fn check_same_endpoint(
@@ -139,6 +211,9 @@ pub(crate) fn resume_command(metadata: &RunMetadata, run_dir: &Path, retry_error
         if let Some(alpha) = launch.alpha {
             words.extend(["--alpha".into(), alpha.to_string()]);
         }
+        if let Some(rate) = launch.max_error_rate {
+            words.extend(["--max-error-rate".into(), rate.to_string()]);
+        }
     }
     if metadata.mode == RunMode::Batch {
         words.extend(["--mode".into(), "batch".into()]);
@@ -150,17 +225,17 @@ pub(crate) fn resume_command(metadata: &RunMetadata, run_dir: &Path, retry_error
     (line, redacted)
 }
 
-/// Prints how to resume the run in `run_dir`, after `why` it stopped.
-pub(crate) fn print_resume(why: &str, run_dir: &Path, retry_errors: bool) {
-    let Ok(metadata) = bedrock_eval::run::read_metadata(run_dir) else {
+/// Prints `lead` (which ends in "resume it with:" or the like) and the command that resumes the run in `run_dir`.
+pub(crate) fn print_resume(lead: &str, run_dir: &Path, retry_errors: bool) {
+    let Ok(metadata) = run::read_metadata(run_dir) else {
         eprintln!(
-            "{why}; its folder {} has no readable run.json to resume from",
+            "the run folder {} has no readable run.json to resume from",
             run_dir.display()
         );
         return;
     };
     let (line, redacted) = resume_command(&metadata, run_dir, retry_errors);
-    eprintln!("{why}; resume it with:\n  {line}");
+    eprintln!("{lead}\n  {line}");
     if redacted {
         eprintln!(
             "  (the endpoint URL carried credentials, which are never printed or kept: put them back in place of \

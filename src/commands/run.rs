@@ -10,15 +10,23 @@ use bedrock_eval::report;
 use bedrock_eval::run::{self, folder, RunOptions};
 use bedrock_eval::suite::{self, Suite};
 
+use bedrock_eval::endpoint::RunningEndpoint;
+use bedrock_eval::provider::routing::RoutingProvider;
+use bedrock_eval::run::errors::ErrorTally;
+use bedrock_eval::run::executor::Stop;
+use bedrock_eval::run::folder::RunFolderLock;
+use tokio::sync::mpsc;
+
+use super::resume::RunSettings;
 use super::{
     check_suite_leakage, compare::compare_runs, connect, listen_for_interrupts, print_judging, print_run_cost, resume,
-    write_reports, EXIT_INTERRUPTED,
+    write_reports, EXIT_FAILURE, EXIT_INTERRUPTED,
 };
-use crate::cli::{EndpointArgs, Mode, RegressionOptions, RunArgs};
+use crate::cli::{Mode, RegressionOptions, RunArgs};
 use crate::commands::output::outln;
 
 /// The suite's batch settings, checked for `run --mode batch` before anything is called or created.
-fn batch_settings<'s>(suite: &'s Suite, plan: &RunPlan) -> anyhow::Result<&'s batch::BatchSettings> {
+fn batch_settings<'s>(suite: &'s Suite, plan: &RunSettings) -> anyhow::Result<&'s batch::BatchSettings> {
     if plan.endpoint.local {
         return Err(InputError::in_file(
             &suite.path,
@@ -42,7 +50,7 @@ fn batch_settings<'s>(suite: &'s Suite, plan: &RunPlan) -> anyhow::Result<&'s ba
 async fn run_batch_mode(
     suite: &Suite,
     settings: &batch::BatchSettings,
-    plan: &RunPlan,
+    plan: &RunSettings,
     options: &RunOptions,
     endpoint: run::EndpointInfo,
     run_dir: &Path,
@@ -99,74 +107,21 @@ fn check_budget(suite: &Suite, max_cost: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What `run` was asked to do, once a resumed run's recorded settings are filled in.
-struct RunPlan {
-    /// Where calls go.
-    endpoint: EndpointArgs,
-    /// `--concurrency`, else the recorded one.
-    concurrency: Option<usize>,
-    /// `--mode`, else the recorded one, else live.
-    mode: Mode,
-    /// `--s3-endpoint-url`, else the recorded one.
-    s3_endpoint_url: Option<String>,
-    /// `--alpha`, else the recorded one: the report's significance level (and the comparison's, with --baseline).
-    alpha: Option<f64>,
+/// A run ready to make calls: its suite and settings, where calls go, and its folder, locked.
+struct Started {
+    suite: Suite,
+    plan: RunSettings,
+    provider: RoutingProvider,
+    endpoint: run::EndpointInfo,
+    local: Option<RunningEndpoint>,
+    run_dir: PathBuf,
+    _lock: RunFolderLock,
+    options: RunOptions,
 }
 
-impl RunPlan {
-    /// The user's settings, completed from `previous` (the run being resumed) where not given again.
-    fn new(args: &RunArgs, previous: Option<(&run::RunMetadata, &Path)>) -> Result<RunPlan, InputError> {
-        let Some((previous, run_dir)) = previous else {
-            return Ok(RunPlan {
-                endpoint: args.endpoint.clone(),
-                concurrency: args.concurrency.map(usize::from),
-                mode: args.mode.unwrap_or(Mode::Live),
-                s3_endpoint_url: args.s3_endpoint_url.clone(),
-                alpha: args.rule.alpha,
-            });
-        };
-        let launch = previous.launch.as_ref();
-        Ok(RunPlan {
-            endpoint: resume::recorded_endpoint(&args.endpoint, previous, run_dir)?,
-            concurrency: args
-                .concurrency
-                .map(usize::from)
-                .or_else(|| launch.and_then(|l| l.concurrency)),
-            mode: args.mode.unwrap_or(match previous.mode {
-                run::RunMode::Live => Mode::Live,
-                run::RunMode::Batch => Mode::Batch,
-            }),
-            s3_endpoint_url: args
-                .s3_endpoint_url
-                .clone()
-                .or_else(|| launch.and_then(|l| l.s3_endpoint_url.clone())),
-            alpha: args.rule.alpha.or_else(|| launch.and_then(|l| l.alpha)),
-        })
-    }
-
-    /// What `run.json` records of it.
-    fn launch(&self, results: &Path, region: Option<String>) -> run::Launch {
-        run::Launch {
-            local: self.endpoint.local,
-            endpoint_url: if self.endpoint.local {
-                None
-            } else {
-                self.endpoint
-                    .endpoint_url
-                    .clone()
-                    .or_else(resume::endpoint_url_from_environment)
-            },
-            region,
-            profile: self.endpoint.profile.clone(),
-            results: std::path::absolute(results).unwrap_or_else(|_| results.to_path_buf()),
-            concurrency: self.concurrency,
-            s3_endpoint_url: self.s3_endpoint_url.clone(),
-            alpha: self.alpha,
-        }
-    }
-}
-
-pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+/// Everything `run` checks and sets up before its first call: the suite, the flags, a resumed run's record, the
+/// endpoint and credentials, and the run folder.
+async fn start(args: &RunArgs) -> anyhow::Result<Started> {
     let mut suite = suite::load(&args.suite)?;
     check_suite_leakage(&suite, args.strict)?;
     if let Some(max_cost) = args.max_cost {
@@ -196,25 +151,24 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             None
         }
     };
-    let plan = RunPlan::new(
-        &args,
+    let plan = RunSettings::new(
+        args,
         resumed.as_ref().map(|(dir, _, previous)| (previous, dir.as_path())),
     )?;
     if let Some(alpha) = plan.alpha {
         suite.file.analysis.alpha = alpha;
     }
-    let batch_settings = match plan.mode {
-        Mode::Live => None,
-        Mode::Batch => Some(batch_settings(&suite, &plan)?),
-    };
-    let (provider, endpoint_info, local) = connect(&plan.endpoint, &suite).await?;
-    let region = match &endpoint_info {
+    if plan.mode == Mode::Batch {
+        batch_settings(&suite, &plan)?;
+    }
+    let (provider, endpoint, local) = connect(&plan.endpoint, &suite).await?;
+    let region = match &endpoint {
         run::EndpointInfo::Bedrock { region, .. } => region.clone(),
         run::EndpointInfo::Simulated { .. } => None,
     };
-    let (run_dir, _lock, previous) = match resumed {
+    let (run_dir, lock, previous) = match resumed {
         Some((dir, lock, previous)) => {
-            resume::check_same_endpoint(&previous, &endpoint_info, args.endpoint_change, &dir)?;
+            resume::check_same_endpoint(&previous, &endpoint, args.endpoint_change, &dir)?;
             (dir, lock, Some(previous))
         }
         None => {
@@ -222,56 +176,160 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             (dir, lock, None)
         }
     };
-
-    let (mut interrupts, interrupt_task) = listen_for_interrupts();
     let options = RunOptions {
         retry_errors: args.retry_errors,
         concurrency: plan.concurrency,
         launch: plan.launch(&results, region),
         previous,
+        max_error_rate: Some(plan.max_error_rate.unwrap_or(suite.file.max_error_rate)),
     };
-    let outcome = match batch_settings {
-        None => run::run_suite(&suite, &provider, endpoint_info, &run_dir, &options, &mut interrupts).await,
-        Some(settings) => run_batch_mode(&suite, settings, &plan, &options, endpoint_info, &run_dir).await,
+    Ok(Started {
+        suite,
+        plan,
+        provider,
+        endpoint,
+        local,
+        run_dir,
+        _lock: lock,
+        options,
+    })
+}
+
+/// Generation, then the judge (unless generation stopped early): what was done, and why it stopped early if it did.
+async fn make_calls(
+    started: &Started,
+    interrupts: &mut mpsc::Receiver<()>,
+) -> anyhow::Result<(run::RunOutcome, Option<Stop>)> {
+    let Started {
+        suite,
+        plan,
+        provider,
+        run_dir,
+        options,
+        ..
+    } = started;
+    let endpoint = started.endpoint.clone();
+    let outcome = match plan.mode {
+        Mode::Live => run::run_suite(suite, provider, endpoint, run_dir, options, interrupts).await?,
+        Mode::Batch => run_batch_mode(suite, batch_settings(suite, plan)?, plan, options, endpoint, run_dir).await?,
     };
-    let judging = match &outcome {
-        Ok(outcome) if !outcome.execution.interrupted => Some(
-            run::judging::judge_run(
-                &suite,
-                &suite.rubric,
-                &provider,
-                &run_dir,
-                options.concurrency.unwrap_or(suite.file.concurrency),
-                args.retry_errors,
-                &mut interrupts,
-            )
-            .await,
-        ),
-        _ => None,
-    };
+    if let Some(stop) = &outcome.execution.stop {
+        return Ok((outcome.clone(), Some(stop.clone())));
+    }
+    let judging = run::judging::judge_run(
+        suite,
+        &suite.rubric,
+        provider,
+        run_dir,
+        options.concurrency.unwrap_or(suite.file.concurrency),
+        options.retry_errors,
+        interrupts,
+    )
+    .await?;
+    print_judging(&judging);
+    Ok((outcome, judging.stop))
+}
+
+pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let started = start(&args).await?;
+    let (mut interrupts, interrupt_task) = listen_for_interrupts();
+    let calls = make_calls(&started, &mut interrupts).await;
     interrupt_task.abort();
+    let Started {
+        suite,
+        plan,
+        local,
+        run_dir,
+        options,
+        ..
+    } = started;
     if let Some(local) = local {
         local.shutdown().await;
     }
-    let mut outcome = outcome?;
-    if let Some(judging) = judging {
-        let judging = judging?;
-        print_judging(&judging);
-        outcome.execution.interrupted |= judging.interrupted;
-    }
-    let execution = outcome.execution;
-    run::record_end(&run_dir, execution.interrupted.then(|| "interrupted".to_string()))?;
-
+    let (outcome, stop) = match calls {
+        Ok(done) => done,
+        Err(error) => {
+            // Whatever was recorded stays; say how the run ended and how to continue it.
+            let _ = run::record_end(&run_dir, Some(format!("failed: {error:#}")));
+            resume::print_resume("run failed; once the cause is fixed, resume it with:", &run_dir, false);
+            return Err(error);
+        }
+    };
+    run::record_end(&run_dir, stop.as_ref().map(ToString::to_string))?;
     let written = write_reports(&run_dir, &suite, args.report)?;
+    print_summary(&outcome, &written);
+    print_run_cost(&run_dir);
+
+    let max_error_rate = options.max_error_rate.unwrap_or(suite.file.max_error_rate);
+    if let Some(code) = stopped_or_failed(stop, &suite, &run_dir, max_error_rate)? {
+        return Ok(code);
+    }
+    if let Some(baseline) = &args.baseline {
+        let rule = RegressionOptions {
+            alpha: plan.alpha,
+            ..args.rule
+        };
+        return compare_runs(baseline, &run_dir, None, rule);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The exit code of a run that stopped early or failed too often (with what happened and how to resume it), or
+/// `None` for a run that passed.
+fn stopped_or_failed(
+    stop: Option<Stop>,
+    suite: &Suite,
+    run_dir: &Path,
+    max_error_rate: f64,
+) -> anyhow::Result<Option<ExitCode>> {
+    match stop {
+        Some(Stop::Interrupted) => {
+            resume::print_resume("run interrupted; resume it with:", run_dir, false);
+            Ok(Some(ExitCode::from(EXIT_INTERRUPTED)))
+        }
+        Some(Stop::Fatal(error)) => {
+            eprintln!("error: the run stopped at a call that no retry escapes, {error}; nothing more was sent");
+            resume::print_resume(
+                "once the credentials or the model access are fixed, resume it with:",
+                run_dir,
+                false,
+            );
+            Ok(Some(ExitCode::from(EXIT_FAILURE)))
+        }
+        Some(Stop::TooManyErrors { .. }) | None => {
+            let tally = ErrorTally::of_run(suite, run_dir)?;
+            if !(tally.exceeds(max_error_rate) || stop.is_some()) {
+                return Ok(None);
+            }
+            eprintln!(
+                "error: {} of {} planned requests failed, more than --max-error-rate {max_error_rate} allows ({}): {}",
+                tally.failed,
+                tally.planned,
+                run::allowed_errors(max_error_rate, tally.planned),
+                tally.by_kind_text()
+            );
+            resume::print_resume(
+                "the reports are written; once the cause is fixed, resume it (asking the failed requests again) with:",
+                run_dir,
+                true,
+            );
+            Ok(Some(ExitCode::from(EXIT_FAILURE)))
+        }
+    }
+}
+
+/// What the run did, and the files it wrote.
+fn print_summary(outcome: &run::RunOutcome, written: &[PathBuf]) {
+    let execution = &outcome.execution;
     outln!(
         "{} requests planned: {} recorded earlier, {} recorded now{}",
         outcome.planned,
         outcome.already_recorded,
         execution.recorded,
-        if execution.interrupted {
+        if execution.interrupted() {
             format!(
-                ", {} not started, {} abandoned in flight",
-                execution.not_started, execution.abandoned
+                ", {} not started, {} abandoned in flight, {} refused",
+                execution.not_started, execution.abandoned, execution.refused
             )
         } else {
             String::new()
@@ -280,17 +338,4 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for path in written {
         outln!("wrote {}", path.display());
     }
-    print_run_cost(&run_dir);
-    if let (Some(baseline), false) = (&args.baseline, execution.interrupted) {
-        let rule = RegressionOptions {
-            alpha: plan.alpha,
-            ..args.rule
-        };
-        return compare_runs(baseline, &run_dir, None, rule);
-    }
-    if execution.interrupted {
-        resume::print_resume("run interrupted", &run_dir, false);
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
-    }
-    Ok(ExitCode::SUCCESS)
 }

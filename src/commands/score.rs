@@ -5,8 +5,12 @@ use std::process::ExitCode;
 
 use bedrock_eval::error::InputError;
 use bedrock_eval::run;
+use bedrock_eval::run::executor::Stop;
 
-use super::{connect, listen_for_interrupts, load_run_suite, print_judging, resume, write_reports, EXIT_INTERRUPTED};
+use super::{
+    connect, listen_for_interrupts, load_run_suite, print_judging, resume, write_reports, EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+};
 use crate::cli::ScoreArgs;
 use crate::commands::output::outln;
 
@@ -63,9 +67,19 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     for path in write_reports(&args.run_dir, &suite, args.report)? {
         outln!("wrote {}", path.display());
     }
-    if judging.interrupted {
-        eprintln!("scoring interrupted; run the same command again to finish (verdicts already recorded are kept)");
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    match judging.stop {
+        Some(Stop::Fatal(error)) => {
+            eprintln!(
+                "error: judging stopped at a call no other call could escape, {error}; fix the credentials or the \
+                 model access and run the same command again (verdicts already recorded are kept)"
+            );
+            return Ok(ExitCode::from(EXIT_FAILURE));
+        }
+        Some(_) => {
+            eprintln!("scoring interrupted; run the same command again to finish (verdicts already recorded are kept)");
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
+        None => {}
     }
     Ok(ExitCode::SUCCESS)
 }

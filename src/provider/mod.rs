@@ -55,6 +55,9 @@ pub enum CallErrorKind {
     Validation,
     /// 403 AccessDeniedException.
     AccessDenied,
+    /// No usable credentials: none found, or refused by the service (403 `UnrecognizedClientException`,
+    /// `ExpiredTokenException`, `InvalidSignatureException`, …).
+    Credentials,
     /// 404 ResourceNotFoundException.
     ResourceNotFound,
     /// 408 ModelTimeoutException.
@@ -95,6 +98,12 @@ impl CallErrorKind {
         )
     }
 
+    /// Whether no other call can succeed either: credentials missing or refused, or access denied. Such a failure
+    /// stops the run instead of being recorded against each request.
+    pub fn is_fatal(self) -> bool {
+        matches!(self, CallErrorKind::Credentials | CallErrorKind::AccessDenied)
+    }
+
     /// The snake_case name used in records and reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -102,6 +111,7 @@ impl CallErrorKind {
             CallErrorKind::ModelNotReady => "model_not_ready",
             CallErrorKind::Validation => "validation",
             CallErrorKind::AccessDenied => "access_denied",
+            CallErrorKind::Credentials => "credentials",
             CallErrorKind::ResourceNotFound => "resource_not_found",
             CallErrorKind::ModelTimeout => "model_timeout",
             CallErrorKind::ModelError => "model_error",

@@ -1,5 +1,6 @@
 //! Running a suite: plan the requests, skip those already recorded, execute the rest, record every outcome.
 
+pub mod errors;
 pub mod executor;
 pub mod folder;
 pub mod judging;
@@ -8,7 +9,7 @@ pub mod plan;
 pub mod progress;
 pub mod records;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,7 @@ use crate::error::InputError;
 use crate::provider::Provider;
 use crate::redact::redact_url;
 use crate::suite::Suite;
-use executor::{execute, ExecutionSummary};
+use executor::{execute, ExecutionSummary, Policy};
 use limits::Limiters;
 use plan::{build_plan, PlannedRequest};
 use progress::Progress;
@@ -121,6 +122,9 @@ pub struct Launch {
     /// `--alpha`: the significance level of the run's report, in place of the suite's `analysis.alpha`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alpha: Option<f64>,
+    /// `--max-error-rate`, when given (else the suite's `max_error_rate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_error_rate: Option<f64>,
 }
 
 impl Launch {
@@ -355,6 +359,14 @@ pub struct RunOptions {
     pub launch: Launch,
     /// The metadata of the run being resumed, if it is.
     pub previous: Option<RunMetadata>,
+    /// Stop dispatching once more than this fraction of the planned requests has failed (`None`: never).
+    pub max_error_rate: Option<f64>,
+}
+
+/// How many of `planned` requests may fail under `max_error_rate` (a fraction of them, rounded down).
+pub fn allowed_errors(max_error_rate: f64, planned: usize) -> usize {
+    // Planned counts are far below 2^52: the product is exact enough, and floor keeps the limit strict.
+    (max_error_rate * planned as f64).floor() as usize
 }
 
 /// What a run did.
@@ -384,15 +396,26 @@ pub async fn run_suite(
     crate::files::create_dir_all(run_dir)?;
     let records_path = run_dir.join(RECORDS_FILE);
     let existing = read_records(&records_path)?;
-    let done: HashSet<_> = existing
+    let done: HashMap<_, _> = existing
         .latest()
         .into_iter()
         .filter(|(_, record)| !(options.retry_errors && record.status == RecordStatus::Error))
-        .map(|(fingerprint, _)| fingerprint.clone())
         .collect();
     let planned = plan.len();
-    let todo: Vec<PlannedRequest> = plan.into_iter().filter(|p| !done.contains(&p.fingerprint)).collect();
-    let already_recorded = planned - todo.len();
+    let (todo, kept): (Vec<PlannedRequest>, Vec<PlannedRequest>) =
+        plan.into_iter().partition(|p| !done.contains_key(&p.fingerprint));
+    let already_recorded = kept.len();
+    // The failures this invocation may add before the run can no longer meet its error rate.
+    let kept_errors = kept
+        .iter()
+        .filter(|p| {
+            done.get(&p.fingerprint)
+                .is_some_and(|r| r.status == RecordStatus::Error)
+        })
+        .count();
+    let max_errors = options
+        .max_error_rate
+        .map(|rate| allowed_errors(rate, planned).saturating_sub(kept_errors));
 
     let metadata = RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, RunMode::Live)
         .launched(options.launch.clone())
@@ -403,18 +426,16 @@ pub async fn run_suite(
     let concurrency = options.concurrency.unwrap_or(suite.file.concurrency);
     let mut writer = RecordWriter::open(&records_path)?;
     let mut progress = Progress::new(planned, already_recorded);
-    let execution = execute(
-        todo,
-        provider,
-        &limiters,
+    let policy = Policy {
+        limiters: &limiters,
         concurrency,
-        &suite.file.retry,
-        interrupts,
-        |record, _| {
-            progress.record(&record);
-            writer.append(&record)
-        },
-    )
+        retry: &suite.file.retry,
+        max_errors,
+    };
+    let execution = execute(todo, provider, policy, interrupts, |record, _| {
+        progress.record(&record);
+        writer.append(&record)
+    })
     .await?;
     progress.finish();
     Ok(RunOutcome {

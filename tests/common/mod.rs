@@ -216,11 +216,11 @@ pub fn wait_for_records(run_dir: &Path, count: usize) -> usize {
     }
 }
 
-/// The command a stopped run printed to resume it: the line after "resume it with:".
+/// The command a stopped run printed to resume it: the line after the one saying "resume it … with:".
 pub fn resume_line(stderr: &str) -> String {
     let mut lines = stderr.lines();
     lines
-        .find(|l| l.ends_with("resume it with:"))
+        .find(|l| l.contains("resume it") && l.ends_with("with:"))
         .and_then(|_| lines.next())
         .map(|l| l.trim().to_string())
         .unwrap_or_else(|| panic!("no resume line in: {stderr}"))
