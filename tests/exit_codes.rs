@@ -6,7 +6,10 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{binary, command_with_test_credentials, edit, mini_suite, records, resume_line, run_json, shell, Server};
+use common::{
+    binary, command_with_test_credentials, edit, mini_suite, records, resume_line, run_json, shell, total_requests,
+    Server,
+};
 
 const ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/m1n1t3st0001";
 
@@ -46,10 +49,6 @@ fn failing_run(suite: &Path, results: &Path, url: &str) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     stderr
-}
-
-fn total_requests(server: &Server) -> u64 {
-    server.stats()["total_requests"].as_u64().unwrap()
 }
 
 #[test]

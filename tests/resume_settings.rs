@@ -5,26 +5,12 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 use common::{
-    command, command_with_test_credentials, edit, mini_suite, records, resume_line, run_json, run_local, send_signal,
-    shell, wait_for_records, Server,
+    command, edit, mini_suite, records, resume_line, run_json, run_local, send_signal, shell, slow_run, spawn_run,
+    total_requests, wait_for_records, Server,
 };
-
-/// Starts `run` of `suite` into `results` with `args`, output captured.
-fn start(suite: &Path, results: &Path, args: &[&str]) -> Child {
-    command_with_test_credentials()
-        .arg("run")
-        .arg(suite)
-        .arg("--results")
-        .arg(results)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
 
 /// Interrupts a run (Ctrl-C) once it has recorded `records` requests; returns its standard error.
 #[cfg(unix)]
@@ -41,20 +27,12 @@ fn interrupt_after(child: Child, run_dir: &Path, records: usize) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn total_requests(server: &Server) -> u64 {
-    server.stats()["total_requests"].as_u64().unwrap()
-}
-
 #[cfg(unix)]
 #[test]
 fn the_printed_resume_line_continues_on_the_same_endpoint_and_records_each_request_once() {
     let dir = tempfile::tempdir().unwrap();
-    let suite = mini_suite(dir.path());
-    edit(&suite, "baseline: prompt", "baseline: prompt\nrepeats: 4");
-    let server = Server::for_suite(&suite, &["--latency-ms", "30"]);
-    let results = dir.path().join("results");
-    let run_dir = results.join("mini/r");
-    let run = start(
+    let (suite, server, results, run_dir) = slow_run(dir.path());
+    let run = spawn_run(
         &suite,
         &results,
         &["--run-id", "r", "--endpoint-url", &server.url, "--concurrency", "2"],
@@ -106,7 +84,7 @@ fn another_endpoint_is_refused_unless_asked_for_and_the_report_says_which_record
     let second = Server::for_suite(&suite, &[]);
     let results = dir.path().join("results");
     let run_dir = results.join("mini/r");
-    let done = start(&suite, &results, &["--run-id", "r", "--endpoint-url", &first.url])
+    let done = spawn_run(&suite, &results, &["--run-id", "r", "--endpoint-url", &first.url])
         .wait_with_output()
         .unwrap();
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
@@ -114,7 +92,7 @@ fn another_endpoint_is_refused_unless_asked_for_and_the_report_says_which_record
     edit(&suite, "baseline: prompt", "baseline: prompt\nrepeats: 2");
 
     let resume = |extra: &[&str]| {
-        start(&suite, &results, &[&["--run-id", "r", "--resume"], extra].concat())
+        spawn_run(&suite, &results, &[&["--run-id", "r", "--resume"], extra].concat())
             .wait_with_output()
             .unwrap()
     };
@@ -178,13 +156,9 @@ fn resume_without_a_run_id_continues_the_run_started_last() {
 #[test]
 fn credentials_in_the_endpoint_url_are_never_written_and_must_be_given_again() {
     let dir = tempfile::tempdir().unwrap();
-    let suite = mini_suite(dir.path());
-    edit(&suite, "baseline: prompt", "baseline: prompt\nrepeats: 4");
-    let server = Server::for_suite(&suite, &["--latency-ms", "30"]);
+    let (suite, server, results, run_dir) = slow_run(dir.path());
     let secret_url = server.url.replace("http://", "http://alice:s3cret-pw@");
-    let results = dir.path().join("results");
-    let run_dir = results.join("mini/r");
-    let run = start(&suite, &results, &["--run-id", "r", "--endpoint-url", &secret_url]);
+    let run = spawn_run(&suite, &results, &["--run-id", "r", "--endpoint-url", &secret_url]);
     let stderr = interrupt_after(run, &run_dir, 10);
     let redacted_url = server.url.replace("http://", "http://REDACTED@");
     let line = resume_line(&stderr);
@@ -192,7 +166,7 @@ fn credentials_in_the_endpoint_url_are_never_written_and_must_be_given_again() {
     assert!(stderr.contains("put them back in place of REDACTED"), "{stderr}");
 
     let resume = |extra: &[&str]| {
-        start(&suite, &results, &[&["--run-id", "r", "--resume"], extra].concat())
+        spawn_run(&suite, &results, &[&["--run-id", "r", "--resume"], extra].concat())
             .wait_with_output()
             .unwrap()
     };

@@ -8,25 +8,16 @@ use std::path::Path;
 use std::process::{Child, Output, Stdio};
 
 use common::{
-    command, command_with_test_credentials, edit, example_suite, mini_suite, records, wait_for_records, Server,
+    command, example_suite, mini_suite, records, slow_run, spawn_run, total_requests, wait_for_records, Server,
 };
 
 /// `run` of `suite` against `server` into `results`, with `extra` flags, as a child process.
 fn start_run(suite: &Path, server: &Server, results: &Path, extra: &[&str]) -> Child {
-    command_with_test_credentials()
-        .arg("run")
-        .arg(suite)
-        .args(["--endpoint-url", &server.url, "--results"])
-        .arg(results)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn total_requests(server: &Server) -> u64 {
-    server.stats()["total_requests"].as_u64().unwrap()
+    spawn_run(
+        suite,
+        results,
+        &[&["--endpoint-url", server.url.as_str()], extra].concat(),
+    )
 }
 
 /// Asserts that `refused` stopped at once as the second writer of `run_dir`, held by `holder`.
@@ -88,11 +79,7 @@ fn a_second_process_on_a_running_folder_calls_nothing_and_every_request_is_paid_
 #[test]
 fn score_and_report_wait_their_turn_too() {
     let dir = tempfile::tempdir().unwrap();
-    let suite = mini_suite(dir.path());
-    edit(&suite, "baseline: prompt", "baseline: prompt\nrepeats: 4");
-    let server = Server::for_suite(&suite, &["--latency-ms", "40"]);
-    let results = dir.path().join("results");
-    let run_dir = results.join("mini/r");
+    let (suite, server, results, run_dir) = slow_run(dir.path());
     let mut first = start_run(&suite, &server, &results, &["--run-id", "r"]);
     assert!(wait_for_records(&run_dir, 3) >= 3);
     for args in [vec!["report"], vec!["score", "--local"]] {

@@ -10,6 +10,7 @@ mod resume;
 mod run;
 mod score;
 mod serve;
+mod signals;
 mod validate;
 
 use std::net::SocketAddr;
@@ -27,7 +28,6 @@ use bedrock_eval::provider::Provider;
 use bedrock_eval::redact::redact_urls_in;
 use bedrock_eval::run::{folder::FolderError, records::read_records, EndpointInfo};
 use bedrock_eval::suite::{self, Suite};
-use tokio::sync::mpsc;
 
 use crate::cli::{Command, EndpointArgs, ReportOptions};
 use output::outln;
@@ -36,8 +36,6 @@ use output::outln;
 pub(crate) const EXIT_INPUT: u8 = 2;
 /// Exit code for an operational failure.
 pub(crate) const EXIT_FAILURE: u8 = 3;
-/// Exit code for an interrupted run.
-pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs one subcommand.
 pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
@@ -154,19 +152,6 @@ fn routes_to_bedrock(suite: &Suite, router: &RoutingProvider) -> bool {
         .map(|c| c.model.as_str())
         .chain(judge.map(|j| j.model.as_str()))
         .any(|model| !routed.contains(&model))
-}
-
-/// A channel that receives one message per Ctrl-C, and the task feeding it (abort it when done).
-pub(crate) fn listen_for_interrupts() -> (mpsc::Receiver<()>, tokio::task::JoinHandle<()>) {
-    let (sender, receiver) = mpsc::channel(4);
-    let task = tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            if sender.send(()).await.is_err() {
-                break;
-            }
-        }
-    });
-    (receiver, task)
 }
 
 pub(crate) fn print_judging(judging: &bedrock_eval::run::judging::JudgingSummary) {

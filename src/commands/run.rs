@@ -19,8 +19,8 @@ use tokio::sync::mpsc;
 
 use super::resume::RunSettings;
 use super::{
-    check_suite_leakage, compare::compare_runs, connect, listen_for_interrupts, print_judging, print_run_cost, resume,
-    write_reports, EXIT_FAILURE, EXIT_INTERRUPTED,
+    check_suite_leakage, compare::compare_runs, connect, print_judging, print_run_cost, resume, signals::Interrupts,
+    write_reports, EXIT_FAILURE,
 };
 use crate::cli::{Mode, RegressionOptions, RunArgs};
 use crate::commands::output::outln;
@@ -232,9 +232,8 @@ async fn make_calls(
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let started = start(&args).await?;
-    let (mut interrupts, interrupt_task) = listen_for_interrupts();
-    let calls = make_calls(&started, &mut interrupts).await;
-    interrupt_task.abort();
+    let mut interrupts = Interrupts::listen();
+    let calls = make_calls(&started, interrupts.receiver()).await;
     let Started {
         suite,
         plan,
@@ -261,7 +260,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     print_run_cost(&run_dir);
 
     let max_error_rate = options.max_error_rate.unwrap_or(suite.file.max_error_rate);
-    if let Some(code) = stopped_or_failed(stop, &suite, &run_dir, max_error_rate)? {
+    if let Some(code) = stopped_or_failed(stop, &suite, &run_dir, max_error_rate, &interrupts)? {
         return Ok(code);
     }
     if let Some(baseline) = &args.baseline {
@@ -281,11 +280,12 @@ fn stopped_or_failed(
     suite: &Suite,
     run_dir: &Path,
     max_error_rate: f64,
+    interrupts: &Interrupts,
 ) -> anyhow::Result<Option<ExitCode>> {
     match stop {
         Some(Stop::Interrupted) => {
             resume::print_resume("run interrupted; resume it with:", run_dir, false);
-            Ok(Some(ExitCode::from(EXIT_INTERRUPTED)))
+            Ok(Some(interrupts.exit_code()))
         }
         Some(Stop::Fatal(error)) => {
             eprintln!("error: the run stopped at a call that no retry escapes, {error}; nothing more was sent");

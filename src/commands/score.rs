@@ -7,10 +7,8 @@ use bedrock_eval::error::InputError;
 use bedrock_eval::run;
 use bedrock_eval::run::executor::Stop;
 
-use super::{
-    connect, listen_for_interrupts, load_run_suite, print_judging, resume, write_reports, EXIT_FAILURE,
-    EXIT_INTERRUPTED,
-};
+use super::signals::Interrupts;
+use super::{connect, load_run_suite, print_judging, resume, write_reports, EXIT_FAILURE};
 use crate::cli::ScoreArgs;
 use crate::commands::output::outln;
 
@@ -37,9 +35,9 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     }
     let endpoint_args = resume::recorded_endpoint(&args.endpoint, &metadata, &args.run_dir)?;
     let mut judging = run::judging::JudgingSummary::default();
+    let mut interrupts = Interrupts::listen();
     if suite.rubric.has_judge() {
         let (provider, _, local) = connect(&endpoint_args, &suite).await?;
-        let (mut interrupts, interrupt_task) = listen_for_interrupts();
         let outcome = run::judging::judge_run(
             &suite,
             &suite.rubric,
@@ -47,10 +45,9 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             &args.run_dir,
             args.concurrency.map_or(suite.file.concurrency, usize::from),
             args.retry_errors,
-            &mut interrupts,
+            interrupts.receiver(),
         )
         .await;
-        interrupt_task.abort();
         if let Some(local) = local {
             local.shutdown().await;
         }
@@ -70,14 +67,14 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     match judging.stop {
         Some(Stop::Fatal(error)) => {
             eprintln!(
-                "error: judging stopped at a call no other call could escape, {error}; fix the credentials or the \
-                 model access and run the same command again (verdicts already recorded are kept)"
+                "error: judging stopped at a call that no retry escapes, {error}; fix the credentials or the model \
+                 access and run the same command again (verdicts already recorded are kept)"
             );
             return Ok(ExitCode::from(EXIT_FAILURE));
         }
         Some(_) => {
             eprintln!("scoring interrupted; run the same command again to finish (verdicts already recorded are kept)");
-            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            return Ok(interrupts.exit_code());
         }
         None => {}
     }

@@ -104,8 +104,8 @@ pub struct Policy<'a> {
 
 /// Runs `requests` and hands each record to `on_record` as soon as it is complete.
 ///
-/// `interrupts` receives one message per Ctrl-C (or equivalent): the first stops dispatching, the second abandons
-/// the calls in flight. A fatal failure (see [`CallErrorKind::is_fatal`]) is not recorded and stops dispatching, as
+/// `interrupts` receives one message per Ctrl-C or SIGTERM: the first stops dispatching, the second abandons the
+/// calls in flight. A fatal failure (see [`CallErrorKind::is_fatal`]) is not recorded and stops dispatching, as
 /// does a failed request beyond `policy.max_errors`.
 pub async fn execute<F>(
     requests: Vec<PlannedRequest>,
@@ -135,7 +135,7 @@ where
         if summary.stop.is_none() {
             let _ = stop.send(true);
             eprintln!(
-                "\n{}: no new calls will start; waiting for the calls in flight (Ctrl-C to abandon them)",
+                "\n{}: no new calls will start; waiting for the calls in flight (Ctrl-C or SIGTERM to abandon them)",
                 why.headline()
             );
             summary.stop = Some(why);

@@ -243,3 +243,33 @@ pub fn run_local(suite: &Path, results: &Path, extra: &[&str]) -> std::process::
         .output()
         .expect("run bedrock-eval")
 }
+
+/// Starts `run SUITE --results RESULTS` with `args`, placeholder credentials and captured output.
+pub fn spawn_run(suite: &Path, results: &Path, args: &[&str]) -> Child {
+    command_with_test_credentials()
+        .arg("run")
+        .arg(suite)
+        .arg("--results")
+        .arg(results)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start bedrock-eval run")
+}
+
+/// Converse requests the endpoint received.
+pub fn total_requests(server: &Server) -> u64 {
+    server.stats()["total_requests"].as_u64().expect("a count")
+}
+
+/// A run long enough to stop halfway, set up in `dir`: the mini suite with four repeats (96 requests), served with
+/// 30 ms of latency per answer. Returns the suite, the endpoint, the results root and the folder of run `r`.
+pub fn slow_run(dir: &Path) -> (PathBuf, Server, PathBuf, PathBuf) {
+    let suite = mini_suite(dir);
+    edit(&suite, "baseline: prompt", "baseline: prompt\nrepeats: 4");
+    let server = Server::for_suite(&suite, &["--latency-ms", "30"]);
+    let results = dir.join("results");
+    let run_dir = results.join("mini/r");
+    (suite, server, results, run_dir)
+}
