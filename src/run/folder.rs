@@ -17,6 +17,10 @@ use super::{read_metadata, RUN_FILE};
 /// The lock file of a run folder.
 pub const LOCK_FILE: &str = "run.lock";
 
+/// The lock file, in a suite's results folder, held while a new run's folder is created and locked, so that no
+/// other process sees the folder between the two.
+const CLAIM_LOCK_FILE: &str = ".claim.lock";
+
 /// How often, and how long apart, a process turned away looks for the holder's pid (written just after locking).
 const PID_READS: u32 = 50;
 const PID_READ_INTERVAL: Duration = Duration::from_millis(10);
@@ -109,16 +113,31 @@ pub fn check_run_id(suite_path: &Path, id: &str) -> Result<(), InputError> {
 /// [`claim_new`] makes the same check atomically when the folder is created.
 pub fn check_new(suite_dir: &Path, id: &str) -> Result<(), FolderError> {
     let dir = suite_dir.join(id);
-    if dir.exists() {
-        return Err(existing_folder(&dir));
+    if !dir.exists() {
+        return Ok(());
     }
-    Ok(())
+    let _claiming = claim_lock(suite_dir)?;
+    Err(existing_folder(&dir))
+}
+
+/// Holds the suite folder's claim lock (waiting for it): new run folders are created and locked under it.
+fn claim_lock(suite_dir: &Path) -> Result<File, FolderError> {
+    std::fs::create_dir_all(suite_dir).map_err(|e| with_path("create the folder", suite_dir, e))?;
+    let path = suite_dir.join(CLAIM_LOCK_FILE);
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| with_path("open", &path, e))?;
+    file.lock().map_err(|e| with_path("lock", &path, e))?;
+    Ok(file)
 }
 
 /// Creates and locks the folder of a new run: `suite_dir/ID` for a given id, else the UTC start time (with `-2`,
 /// `-3`, … for runs started in the same second). Creation is atomic, so two processes never share a folder.
 pub fn claim_new(suite_dir: &Path, id: Option<&str>) -> Result<(PathBuf, RunFolderLock), FolderError> {
-    std::fs::create_dir_all(suite_dir).map_err(|e| with_path("create the folder", suite_dir, e))?;
+    let _claiming = claim_lock(suite_dir)?;
     if let Some(id) = id {
         let dir = suite_dir.join(id);
         return match std::fs::create_dir(&dir) {
