@@ -61,7 +61,7 @@ pub fn read_state(run_dir: &Path) -> io::Result<BatchState> {
             )
         }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(BatchState::default()),
-        Err(e) => Err(e),
+        Err(e) => Err(crate::files::with_path("read", &run_dir.join(BATCH_FILE), e)),
     }
 }
 
