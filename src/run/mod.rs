@@ -4,6 +4,7 @@ pub mod errors;
 pub mod executor;
 pub mod folder;
 pub mod judging;
+mod launch;
 pub mod limits;
 pub mod plan;
 pub mod progress;
@@ -24,6 +25,8 @@ use limits::Limiters;
 use plan::{build_plan, PlannedRequest};
 use progress::Progress;
 use records::{read_records, RecordStatus, RecordWriter};
+
+pub use launch::{EndpointSegment, Launch};
 
 /// The records file of a run directory.
 pub const RECORDS_FILE: &str = "records.jsonl";
@@ -53,98 +56,6 @@ impl EndpointInfo {
     pub fn is_simulated(&self) -> bool {
         matches!(self, EndpointInfo::Simulated { .. })
     }
-
-    /// Whether `other` is the same endpoint: the embedded one (whatever port it had), or the same URL (AWS's own
-    /// when none) in the same region.
-    pub fn same_endpoint(&self, other: &EndpointInfo) -> bool {
-        match (self, other) {
-            (EndpointInfo::Simulated { .. }, EndpointInfo::Simulated { .. }) => true,
-            (
-                EndpointInfo::Bedrock { endpoint_url, region },
-                EndpointInfo::Bedrock {
-                    endpoint_url: other_url,
-                    region: other_region,
-                },
-            ) => endpoint_url == other_url && region == other_region,
-            _ => false,
-        }
-    }
-
-    /// The endpoint in words, for messages and the report: `embedded endpoint (simulated models)`, `Amazon
-    /// Bedrock, us-east-1`, `Amazon Bedrock, us-east-1, endpoint http://127.0.0.1:4000`.
-    pub fn describe(&self) -> String {
-        match self {
-            EndpointInfo::Simulated { .. } => "embedded endpoint (simulated models)".to_string(),
-            EndpointInfo::Bedrock { endpoint_url, region } => format!(
-                "Amazon Bedrock{}{}",
-                region.as_ref().map_or(String::new(), |r| format!(", {r}")),
-                endpoint_url
-                    .as_ref()
-                    .map_or(String::new(), |u| format!(", endpoint {u}"))
-            ),
-        }
-    }
-
-    /// The same, with credentials in its URL redacted.
-    pub fn redacted(self) -> EndpointInfo {
-        match self {
-            EndpointInfo::Simulated { url } => EndpointInfo::Simulated { url: redact_url(&url) },
-            EndpointInfo::Bedrock { endpoint_url, region } => EndpointInfo::Bedrock {
-                endpoint_url: endpoint_url.map(|u| redact_url(&u)),
-                region,
-            },
-        }
-    }
-}
-
-/// How a run was started: what `--resume` reuses unless it is given again.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Launch {
-    /// `--local`: the embedded endpoint.
-    pub local: bool,
-    /// `--endpoint-url` (or the SDK's endpoint variable), credentials redacted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint_url: Option<String>,
-    /// The AWS region calls were signed for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// `--profile`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
-    /// The results root the run folder is in (absolute).
-    pub results: PathBuf,
-    /// `--concurrency`, when given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<usize>,
-    /// `--s3-endpoint-url` (batch mode), credentials redacted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub s3_endpoint_url: Option<String>,
-    /// `--alpha`: the significance level of the run's report, in place of the suite's `analysis.alpha`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alpha: Option<f64>,
-    /// `--max-error-rate`, when given (else the suite's `max_error_rate`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_error_rate: Option<f64>,
-}
-
-impl Launch {
-    /// The same, with credentials in its URLs redacted (as `run.json` keeps it).
-    pub fn redacted(mut self) -> Launch {
-        self.endpoint_url = self.endpoint_url.map(|u| redact_url(&u));
-        self.s3_endpoint_url = self.s3_endpoint_url.map(|u| redact_url(&u));
-        self
-    }
-}
-
-/// One endpoint a run's records came from, when a resume moved it to another (`--endpoint-change`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EndpointSegment {
-    /// The endpoint.
-    pub endpoint: EndpointInfo,
-    /// The first line of `records.jsonl` it answered (1-based); it answered every line up to the next segment's.
-    pub first_record: usize,
-    /// When calls to it started.
-    pub started_at: String,
 }
 
 /// `run.json`: what ran, on what, when.
@@ -274,65 +185,6 @@ impl RunMetadata {
             rubric_override: None,
             run_cost: None,
         }
-    }
-
-    /// Records how the run was started (credentials in URLs redacted).
-    pub fn launched(mut self, launch: Launch) -> RunMetadata {
-        self.launch = Some(launch.redacted());
-        self
-    }
-
-    /// Carries over what an earlier invocation of the same run recorded: its first start time, and where its
-    /// records came from (a new segment when this invocation's endpoint differs, starting after the
-    /// `records_before` records already there).
-    pub fn continuing(mut self, previous: Option<&RunMetadata>, records_before: usize) -> RunMetadata {
-        let Some(previous) = previous else { return self };
-        self.run_started_at = Some(previous.first_started_at().to_string());
-        self.endpoint_history = previous.endpoint_history.clone();
-        if !previous.endpoint.same_endpoint(&self.endpoint) {
-            if self.endpoint_history.is_empty() {
-                self.endpoint_history.push(EndpointSegment {
-                    endpoint: previous.endpoint.clone(),
-                    first_record: 1,
-                    started_at: previous.first_started_at().to_string(),
-                });
-            }
-            self.endpoint_history.push(EndpointSegment {
-                endpoint: self.endpoint.clone(),
-                first_record: records_before + 1,
-                started_at: self.started_at.clone(),
-            });
-        }
-        self
-    }
-
-    /// When the run was first started.
-    pub fn first_started_at(&self) -> &str {
-        self.run_started_at.as_deref().unwrap_or(&self.started_at)
-    }
-
-    /// Where the records came from, in words: the endpoint, or each endpoint with its records when a resume
-    /// changed endpoint.
-    pub fn endpoint_description(&self) -> String {
-        if self.endpoint_history.len() < 2 {
-            return self.endpoint.describe();
-        }
-        let segments: Vec<String> = self
-            .endpoint_history
-            .iter()
-            .enumerate()
-            .map(|(i, segment)| {
-                let range = match self.endpoint_history.get(i + 1) {
-                    Some(next) if next.first_record > segment.first_record + 1 => {
-                        format!("records {}–{}", segment.first_record, next.first_record - 1)
-                    }
-                    Some(_) => format!("record {}", segment.first_record),
-                    None => format!("records {} onward", segment.first_record),
-                };
-                format!("{range} from {}", segment.endpoint.describe())
-            })
-            .collect();
-        segments.join("; ")
     }
 
     /// Marks the run finished now, or interrupted (stopped early) for `stop_reason`.
