@@ -83,15 +83,20 @@ pub struct RunArgs {
     /// Where calls go.
     #[command(flatten)]
     pub endpoint: EndpointArgs,
-    /// Folder that holds results/<suite>/<run-id>.
-    #[arg(long, default_value = "results", value_name = "DIR")]
-    pub results: PathBuf,
+    /// Folder that holds <suite>/<run-id> [default: results].
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<PathBuf>,
     /// Name of the run folder (default: the UTC start time).
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
-    /// Continue an earlier run (the one named by --run-id, else the latest), skipping recorded requests.
+    /// Continue an earlier run (the one named by --run-id, else the one started last), skipping recorded requests.
+    /// It goes to the endpoint, region, profile, concurrency and mode the run was started with, unless given again.
     #[arg(long)]
     pub resume: bool,
+    /// With --resume, accept an endpoint other than the one the run was started on (the report then says which
+    /// records came from where).
+    #[arg(long, requires = "resume")]
+    pub endpoint_change: bool,
     /// With --resume, ask again the requests whose record is an error.
     #[arg(long, requires = "resume")]
     pub retry_errors: bool,
@@ -99,9 +104,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
     /// How generation calls are made: `live` (on-demand Converse through the executor) or `batch` (Bedrock batch
-    /// inference jobs; needs the suite's `batch:` section).
-    #[arg(long, value_enum, default_value = "live")]
-    pub mode: Mode,
+    /// inference jobs; needs the suite's `batch:` section) [default: live].
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
     /// S3 endpoint for batch input and output (default: AWS, or AWS_ENDPOINT_URL_S3).
     #[arg(long, value_name = "URL")]
     pub s3_endpoint_url: Option<String>,
@@ -114,8 +119,12 @@ pub struct RunArgs {
     /// Regression rule for --baseline.
     #[command(flatten)]
     pub rule: RegressionOptions,
+    /// The fraction of planned requests that may fail (after retries) before the run stops calling and exits 3,
+    /// reports written (overrides the suite's `max_error_rate`, default 0.1).
+    #[arg(long, value_name = "FRACTION", allow_negative_numbers = true, value_parser = parse_fraction)]
+    pub max_error_rate: Option<f64>,
     /// Refuse to start when the plan's estimated cost (generation and judge, at per-token prices) exceeds this.
-    #[arg(long, value_name = "USD")]
+    #[arg(long, value_name = "USD", allow_negative_numbers = true, value_parser = parse_amount)]
     pub max_cost: Option<f64>,
     /// Report settings.
     #[command(flatten)]
@@ -206,11 +215,13 @@ pub struct LossArgs {
 /// When a drop counts as a regression.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct RegressionOptions {
-    /// Significance level of the paired test (Holm-adjusted across configs).
-    #[arg(long, default_value_t = 0.05, value_name = "ALPHA")]
-    pub alpha: f64,
+    /// Significance level, 0 < ALPHA < 0.5, of the paired test against the earlier run (Holm-adjusted across
+    /// configs) [default: 0.05]. For `run`, with or without --baseline, it is also the level of the run's own
+    /// report, in place of the suite's `analysis.alpha`.
+    #[arg(long, value_name = "ALPHA", allow_negative_numbers = true, value_parser = parse_alpha)]
+    pub alpha: Option<f64>,
     /// Tolerance in quality points: a significant drop no larger than this is not a regression.
-    #[arg(long, default_value_t = 0.0, value_name = "POINTS")]
+    #[arg(long, default_value_t = 0.0, value_name = "POINTS", allow_negative_numbers = true, value_parser = parse_points)]
     pub max_drop: f64,
 }
 
@@ -234,7 +245,7 @@ pub struct CompareArgs {
 pub struct ReportOptions {
     /// A difference in quality points to size a follow-up for: the report gives the examples needed to detect it
     /// (default: the observed difference).
-    #[arg(long, value_name = "POINTS", allow_negative_numbers = true)]
+    #[arg(long, value_name = "POINTS", allow_negative_numbers = true, value_parser = parse_difference)]
     pub target_diff: Option<f64>,
 }
 
@@ -313,4 +324,81 @@ pub struct ServeArgs {
     /// Most connections open at once, 1 to 65536; more wait to be accepted (default 1024).
     #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))]
     pub max_connections: Option<usize>,
+}
+
+/// A finite number, or what the flag needs instead.
+fn finite(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() => Ok(value),
+        Ok(value) => Err(format!("must be a finite number, got {value}")),
+        Err(_) => Err(format!("`{text}` is not a number")),
+    }
+}
+
+/// A finite number that `accept`s, or what the flag needs (`expected`).
+fn bounded(text: &str, accept: impl Fn(f64) -> bool, expected: &str) -> Result<f64, String> {
+    let value = finite(text)?;
+    if accept(value) {
+        Ok(value)
+    } else {
+        Err(format!("must be {expected}; got {value}"))
+    }
+}
+
+/// `--alpha`: a significance level, strictly between 0 and 0.5.
+fn parse_alpha(text: &str) -> Result<f64, String> {
+    bounded(text, |a| a > 0.0 && a < 0.5, "between 0 and 0.5 (exclusive), e.g. 0.05")
+}
+
+/// `--max-error-rate`: a fraction, 0 to 1.
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    bounded(text, |f| (0.0..=1.0).contains(&f), "a fraction from 0 to 1, e.g. 0.1")
+}
+
+/// `--max-drop`: quality points, 0 to 100.
+fn parse_points(text: &str) -> Result<f64, String> {
+    bounded(text, |p| (0.0..=100.0).contains(&p), "quality points from 0 to 100")
+}
+
+/// `--target-diff`: a non-zero difference in quality points, -100 to 100.
+fn parse_difference(text: &str) -> Result<f64, String> {
+    bounded(
+        text,
+        |d| d != 0.0 && (-100.0..=100.0).contains(&d),
+        "a non-zero difference in quality points, from -100 to 100",
+    )
+}
+
+/// `--max-cost`: a non-negative amount of US dollars.
+fn parse_amount(text: &str) -> Result<f64, String> {
+    bounded(text, |a| a >= 0.0, "a non-negative amount of US dollars")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_flags_refuse_nan_infinity_and_out_of_range_values() {
+        for text in ["NaN", "nan", "inf", "-inf", "0", "0.5", "-0.1", "x"] {
+            assert!(parse_alpha(text).is_err(), "--alpha {text}");
+        }
+        assert_eq!(parse_alpha("0.01"), Ok(0.01));
+        for text in ["NaN", "inf", "-1", "101"] {
+            assert!(parse_points(text).is_err(), "--max-drop {text}");
+        }
+        assert_eq!(parse_points("2.5"), Ok(2.5));
+        for text in ["NaN", "-inf", "0", "150"] {
+            assert!(parse_difference(text).is_err(), "--target-diff {text}");
+        }
+        assert_eq!(parse_difference("-3"), Ok(-3.0));
+        for text in ["NaN", "inf", "-0.01"] {
+            assert!(parse_amount(text).is_err(), "--max-cost {text}");
+        }
+        assert_eq!(parse_amount("0"), Ok(0.0));
+        for text in ["NaN", "1.5", "-0.1"] {
+            assert!(parse_fraction(text).is_err(), "--max-error-rate {text}");
+        }
+        assert_eq!(parse_fraction("0"), Ok(0.0));
+    }
 }

@@ -10,6 +10,7 @@ pub mod data;
 pub mod dataset;
 pub mod endpoint;
 pub mod error;
+pub mod files;
 pub mod input_file;
 pub mod prompt;
 pub mod provider;

@@ -1,7 +1,8 @@
 //! The `bedrock-eval` binary: parse the command line, call the library, map errors to exit codes.
 //!
-//! Exit codes: 0 success; 1 a finding (reserved for checks that fail); 2 a usage or input error, reported before
-//! any model is called; 3 an operational failure (I/O, endpoint); 130 interrupted (resume to finish).
+//! Exit codes (the full table is in docs/ci.md): 0 success; 1 a finding (a regression, a failed data check); 2 a
+//! usage or input error, reported before any model is called; 3 an operational failure (credentials, access, too
+//! many failed requests, a run folder in use, I/O); 130 interrupted by Ctrl-C, 143 by SIGTERM (resume to finish).
 
 mod cli;
 mod commands;

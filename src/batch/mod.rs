@@ -52,7 +52,7 @@ pub async fn submit(
     run_dir: &Path,
 ) -> anyhow::Result<usize> {
     settings.validate().map_err(anyhow::Error::msg)?;
-    std::fs::create_dir_all(run_dir)?;
+    crate::files::create_dir_all(run_dir)?;
     let location = S3Location::parse(&settings.s3_uri).map_err(anyhow::Error::msg)?;
     let run_id = run_id(run_dir);
     let mut state = read_state(run_dir)?;
@@ -167,7 +167,7 @@ pub async fn run_batch(
     run_dir: &Path,
 ) -> anyhow::Result<BatchOutcome> {
     settings.validate().map_err(anyhow::Error::msg)?;
-    std::fs::create_dir_all(run_dir)?;
+    crate::files::create_dir_all(run_dir)?;
     let attached_jobs = read_state(run_dir)?.jobs.iter().filter(|job| !job.collected).count();
     let submitted_jobs = submit(requests, settings, clients, run_dir).await?;
     let mut outcome = BatchOutcome {

@@ -61,18 +61,15 @@ pub fn read_state(run_dir: &Path) -> io::Result<BatchState> {
             )
         }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(BatchState::default()),
-        Err(e) => Err(e),
+        Err(e) => Err(crate::files::with_path("read", &run_dir.join(BATCH_FILE), e)),
     }
 }
 
 /// Writes `batch.json` through a temporary file, so a crash never leaves half of it.
 pub fn write_state(run_dir: &Path, state: &BatchState) -> io::Result<()> {
-    let path = run_dir.join(BATCH_FILE);
-    let temporary = run_dir.join(format!("{BATCH_FILE}.tmp"));
     let mut json = serde_json::to_vec_pretty(state).map_err(io::Error::other)?;
     json.push(b'\n');
-    std::fs::write(&temporary, json)?;
-    std::fs::rename(temporary, path)
+    crate::files::write_atomically(&run_dir.join(BATCH_FILE), &json)
 }
 
 #[cfg(test)]

@@ -4,12 +4,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use bedrock_eval::compare;
-use bedrock_eval::error::InputError;
 
 use crate::cli::RegressionOptions;
+use crate::commands::output::outln;
 
 /// Exit code when a comparison finds a regression.
 const EXIT_REGRESSED: u8 = 1;
+
+/// The paired test's significance level when `--alpha` is not given.
+const DEFAULT_ALPHA: f64 = 0.05;
 
 pub(crate) fn compare_runs(
     base: &Path,
@@ -17,23 +20,10 @@ pub(crate) fn compare_runs(
     out: Option<&Path>,
     rule: RegressionOptions,
 ) -> anyhow::Result<ExitCode> {
-    if !(rule.alpha > 0.0 && rule.alpha < 0.5) {
-        return Err(InputError::in_file(
-            Path::new("--alpha"),
-            format!("must be between 0 and 0.5, got {}", rule.alpha),
-        )
-        .into());
-    }
-    if !(rule.max_drop.is_finite() && rule.max_drop >= 0.0) {
-        return Err(InputError::in_file(
-            Path::new("--max-drop"),
-            format!("must be a non-negative number of quality points, got {}", rule.max_drop),
-        )
-        .into());
-    }
     let base_side = compare::load_run(base)?;
     let new_side = compare::load_run(new)?;
-    let comparison = match compare::compare(&base_side, &new_side, rule.alpha, rule.max_drop, 0) {
+    let alpha = rule.alpha.unwrap_or(DEFAULT_ALPHA);
+    let comparison = match compare::compare(&base_side, &new_side, alpha, rule.max_drop, 0) {
         Ok(comparison) => comparison,
         Err(error) => {
             for warning in compare::input_warnings(&base_side, &new_side) {
@@ -46,11 +36,11 @@ pub(crate) fn compare_runs(
         eprintln!("warning: {warning}");
     }
     for change in &comparison.configs {
-        println!("{}: {} — {}", change.config, change.change.label(), change.reason);
+        outln!("{}: {} — {}", change.config, change.change.label(), change.reason);
     }
     let written = compare::write_outputs(&comparison, &new_side.metadata.suite, out.unwrap_or(new))?;
     for path in written {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(if comparison.regressed() {
         ExitCode::from(EXIT_REGRESSED)

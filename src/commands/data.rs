@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use bedrock_eval::data;
 
 use crate::cli::DataCommand;
+use crate::commands::output::outln;
 
 pub(crate) fn data_command(command: DataCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -25,13 +26,13 @@ pub(crate) fn data_command(command: DataCommand) -> anyhow::Result<ExitCode> {
             };
             let report = data::check_file_with(&file, &options)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 for finding in &report.errors {
-                    println!("{}: error: {finding}", file.display());
+                    outln!("{}: error: {finding}", file.display());
                 }
                 for finding in &report.warnings {
-                    println!("{}: warning: {finding}", file.display());
+                    outln!("{}: warning: {finding}", file.display());
                 }
                 let summary = &report.summary;
                 let tokens = |t: &Option<data::TokenStats>| {
@@ -39,7 +40,7 @@ pub(crate) fn data_command(command: DataCommand) -> anyhow::Result<ExitCode> {
                         format!("min {} / median {} / p95 {} / max {}", t.min, t.median, t.p95, t.max)
                     })
                 };
-                println!(
+                outln!(
                     "{}: {} records on {} lines; input tokens {}; output tokens {}; {} errors, {} warnings",
                     file.display(),
                     summary.records,
@@ -80,7 +81,7 @@ pub(crate) fn data_command(command: DataCommand) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: {warning}");
             }
             for part in [&result.train, &result.validation, &result.test] {
-                println!("wrote {} ({} records)", part.path.display(), part.lines.len());
+                outln!("wrote {} ({} records)", part.path.display(), part.lines.len());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -92,12 +93,12 @@ pub(crate) fn data_command(command: DataCommand) -> anyhow::Result<ExitCode> {
         } => {
             let report = data::find_leakage_in_files(&train, &held_out, threshold)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 for leak in &report.leaks {
-                    println!("{leak}");
+                    outln!("{leak}");
                 }
-                println!(
+                outln!(
                     "{} of {} held-out examples leak into {} ({} records)",
                     report.leaked_held_out_lines().len(),
                     report.held_out_records,

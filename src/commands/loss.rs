@@ -6,6 +6,7 @@ use anyhow::Context;
 use bedrock_eval::data;
 
 use crate::cli::LossArgs;
+use crate::commands::output::outln;
 
 pub(crate) fn loss(args: &LossArgs) -> anyhow::Result<ExitCode> {
     let curves = data::loss::read_metrics(&args.paths)?;
@@ -34,11 +35,11 @@ pub(crate) fn loss(args: &LossArgs) -> anyhow::Result<ExitCode> {
         ("loss.json", serde_json::to_vec_pretty(&diagnosis)?),
         ("loss.svg", data::loss::curves_svg(&diagnosis)?.into_bytes()),
     ];
-    println!("{}", diagnosis.explanation);
+    outln!("{}", diagnosis.explanation);
     for (name, bytes) in files {
         let path = args.out.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,11 +3,14 @@
 mod compare;
 mod data;
 mod loss;
+pub(crate) mod output;
 mod plan;
 mod report;
+mod resume;
 mod run;
 mod score;
 mod serve;
+mod signals;
 mod validate;
 
 use std::net::SocketAddr;
@@ -22,18 +25,17 @@ use bedrock_eval::error::{InputError, InputErrors};
 use bedrock_eval::provider::bedrock::{BedrockProvider, BedrockSettings};
 use bedrock_eval::provider::routing::{self, RoutingProvider};
 use bedrock_eval::provider::Provider;
-use bedrock_eval::run::{records::read_records, EndpointInfo};
+use bedrock_eval::redact::redact_urls_in;
+use bedrock_eval::run::{folder::FolderError, records::read_records, EndpointInfo};
 use bedrock_eval::suite::{self, Suite};
-use tokio::sync::mpsc;
 
 use crate::cli::{Command, EndpointArgs, ReportOptions};
+use output::outln;
 
 /// Exit code for a usage or input error.
 pub(crate) const EXIT_INPUT: u8 = 2;
 /// Exit code for an operational failure.
 pub(crate) const EXIT_FAILURE: u8 = 3;
-/// Exit code for an interrupted run.
-pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs one subcommand.
 pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
@@ -54,17 +56,24 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Prints an error and picks its exit code: input mistakes are 2, everything else 3.
+/// Prints an error and picks its exit code: input mistakes are 2, everything else 3. Errors can quote a URL (an
+/// SDK or HTTP client error does): it is printed without the credentials it may carry.
 pub fn report_error(error: &anyhow::Error) -> ExitCode {
     if let Some(errors) = error.downcast_ref::<InputErrors>() {
-        eprintln!("{errors}");
+        eprintln!("{}", redact_urls_in(&errors.to_string()));
         return ExitCode::from(EXIT_INPUT);
     }
-    if let Some(error) = error.downcast_ref::<InputError>() {
-        eprintln!("error: {error}");
+    let input = error
+        .downcast_ref::<InputError>()
+        .or(match error.downcast_ref::<FolderError>() {
+            Some(FolderError::Input(input)) => Some(input),
+            _ => None,
+        });
+    if let Some(error) = input {
+        eprintln!("error: {}", redact_urls_in(&error.to_string()));
         return ExitCode::from(EXIT_INPUT);
     }
-    eprintln!("error: {error:#}");
+    eprintln!("error: {}", redact_urls_in(&format!("{error:#}")));
     ExitCode::from(EXIT_FAILURE)
 }
 
@@ -115,45 +124,42 @@ pub(crate) async fn connect(
         profile: args.profile.clone(),
         endpoint_url: args.endpoint_url.clone(),
     };
-    let bedrock: Arc<dyn Provider> = Arc::new(
-        BedrockProvider::from_environment(&settings)
+    let bedrock = BedrockProvider::from_environment(&settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let region = bedrock.region().map(ToString::to_string);
+    let provider = routing::build(suite, Arc::new(bedrock.clone())).map_err(input_error)?;
+    if routes_to_bedrock(suite, &provider) {
+        // Before any call: a machine without usable credentials stops here, not after a retried failure per call.
+        bedrock
+            .check_credentials()
             .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?,
-    );
-    let provider = routing::build(suite, bedrock).map_err(input_error)?;
-    let endpoint_url = args
-        .endpoint_url
-        .clone()
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").ok())
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
-    Ok((
-        provider,
-        EndpointInfo::Bedrock {
-            endpoint_url,
-            region: args.region.clone(),
-        },
-        None,
-    ))
+            .map_err(|e| anyhow::anyhow!("{}; nothing was called", e.message))?;
+    }
+    let endpoint_url = args.endpoint_url.clone().or_else(resume::endpoint_url_from_environment);
+    Ok((provider, EndpointInfo::Bedrock { endpoint_url, region }, None))
 }
 
-/// A channel that receives one message per Ctrl-C, and the task feeding it (abort it when done).
-pub(crate) fn listen_for_interrupts() -> (mpsc::Receiver<()>, tokio::task::JoinHandle<()>) {
-    let (sender, receiver) = mpsc::channel(4);
-    let task = tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            if sender.send(()).await.is_err() {
-                break;
-            }
-        }
-    });
-    (receiver, task)
+/// Whether any of the suite's requests (its configs', or the judge's) go to Bedrock rather than an
+/// OpenAI-compatible server.
+fn routes_to_bedrock(suite: &Suite, router: &RoutingProvider) -> bool {
+    let routed = router.routed_models();
+    let judge = suite.file.judge.as_ref().filter(|_| suite.rubric.has_judge());
+    suite
+        .file
+        .configs
+        .iter()
+        .map(|c| c.model.as_str())
+        .chain(judge.map(|j| j.model.as_str()))
+        .any(|model| !routed.contains(&model))
 }
 
 pub(crate) fn print_judging(judging: &bedrock_eval::run::judging::JudgingSummary) {
     if judging.calls > 0 || judging.reused > 0 {
-        println!(
+        outln!(
             "judge: {} verdicts reused from earlier calls, {} judge calls made now",
-            judging.reused, judging.calls
+            judging.reused,
+            judging.calls
         );
     }
 }
@@ -196,20 +202,24 @@ pub(crate) fn print_run_cost(run_dir: &Path) {
         })
         .chain(cost.judge.map(|j| format!("judge ${j:.4}")))
         .collect();
-    println!(
+    outln!(
         "this run cost ${:.4} at per-token prices ({})",
         cost.total_priced,
         parts.join(", ")
     );
 }
 
-/// The suite a run was made from, with the rubric it is scored with (its override, if re-scored with one).
+/// The suite a run was made from, with the rubric it is scored with (its override, if re-scored with one) and the
+/// significance level its report uses (`run --alpha`, if given).
 pub(crate) fn load_run_suite(
     metadata: &bedrock_eval::run::RunMetadata,
     rubric: Option<&Path>,
 ) -> anyhow::Result<Suite> {
     let rubric = rubric.or(metadata.rubric_override.as_ref().map(|o| o.path.as_path()));
-    let suite = suite::load_with_rubric(&metadata.suite_path, rubric)?;
+    let mut suite = suite::load_with_rubric(&metadata.suite_path, rubric)?;
+    if let Some(alpha) = metadata.launch.as_ref().and_then(|l| l.alpha) {
+        suite.file.analysis.alpha = alpha;
+    }
     if suite.sha256 != metadata.suite_sha256 {
         eprintln!(
             "warning: {} changed since this run; reporting the records that match its current requests",

@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use bedrock_eval::cost::estimate;
 use bedrock_eval::{report, suite};
 
+use crate::commands::output::{out, outln};
+
 pub(crate) fn plan(path: &Path, latency_ms: u64, json: bool) -> anyhow::Result<ExitCode> {
     let suite = suite::load(path)?;
     let estimate = estimate::estimate(&suite, &report::costs::catalogue(&suite), latency_ms)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&estimate)?);
+        outln!("{}", serde_json::to_string_pretty(&estimate)?);
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = estimate
@@ -28,7 +30,7 @@ pub(crate) fn plan(path: &Path, latency_ms: u64, json: bool) -> anyhow::Result<E
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         report::table::markdown_table(
             &[
@@ -43,25 +45,28 @@ pub(crate) fn plan(path: &Path, latency_ms: u64, json: bool) -> anyhow::Result<E
             &rows
         )
     );
-    println!(
+    outln!(
         "\n{} requests, {} model calls (judge included)",
-        estimate.total_requests, estimate.total_calls
+        estimate.total_requests,
+        estimate.total_calls
     );
     for part in &estimate.parts {
         if let Some(minimum) = &part.minimum {
-            println!(
+            outln!(
                 "{}: minimum serving commitment ${:.2}: {}",
-                part.part, minimum.cost, minimum.description
+                part.part,
+                minimum.cost,
+                minimum.description
             );
         }
     }
-    println!(
+    outln!(
         "estimated cost ${:.4}{}; estimated duration {:.0} s at the suite's limits and concurrency, assuming {} ms a call",
         estimate.total_cost,
         if estimate.has_unpriced { " (unpriced parts left out)" } else { "" },
         estimate.duration_seconds,
         estimate.assumed_latency_ms
     );
-    println!("output tokens are estimated from each example's reference reply (capped at max_tokens); see docs/cost-model.md");
+    outln!("output tokens are estimated from each example's reference reply (capped at max_tokens); see docs/cost-model.md");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,24 +1,33 @@
 //! `bedrock-eval run`: plan, call, record, judge and report a suite.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bedrock_eval::batch;
 use bedrock_eval::cost::estimate;
 use bedrock_eval::error::InputError;
 use bedrock_eval::report;
-use bedrock_eval::run::{self, RunOptions};
+use bedrock_eval::run::{self, folder, RunOptions};
 use bedrock_eval::suite::{self, Suite};
 
+use bedrock_eval::endpoint::RunningEndpoint;
+use bedrock_eval::provider::routing::RoutingProvider;
+use bedrock_eval::run::errors::ErrorTally;
+use bedrock_eval::run::executor::Stop;
+use bedrock_eval::run::folder::RunFolderLock;
+use tokio::sync::mpsc;
+
+use super::resume::RunSettings;
 use super::{
-    check_suite_leakage, compare::compare_runs, connect, listen_for_interrupts, print_judging, print_run_cost,
-    write_reports, EXIT_INTERRUPTED,
+    check_suite_leakage, compare::compare_runs, connect, print_judging, print_run_cost, resume, signals::Interrupts,
+    write_reports, EXIT_FAILURE,
 };
-use crate::cli::{Mode, RunArgs};
+use crate::cli::{Mode, RegressionOptions, RunArgs};
+use crate::commands::output::outln;
 
 /// The suite's batch settings, checked for `run --mode batch` before anything is called or created.
-fn batch_settings<'s>(suite: &'s Suite, args: &RunArgs) -> anyhow::Result<&'s batch::BatchSettings> {
-    if args.endpoint.local {
+fn batch_settings<'s>(suite: &'s Suite, plan: &RunSettings) -> anyhow::Result<&'s batch::BatchSettings> {
+    if plan.endpoint.local {
         return Err(InputError::in_file(
             &suite.path,
             "--mode batch needs an S3 bucket, which --local does not provide; point --endpoint-url and \
@@ -52,31 +61,33 @@ fn batch_settings<'s>(suite: &'s Suite, args: &RunArgs) -> anyhow::Result<&'s ba
 async fn run_batch_mode(
     suite: &Suite,
     settings: &batch::BatchSettings,
-    args: &RunArgs,
+    plan: &RunSettings,
+    options: &RunOptions,
     endpoint: run::EndpointInfo,
     run_dir: &Path,
 ) -> anyhow::Result<run::RunOutcome> {
     let clients = batch::BatchClients::from_environment(
-        args.endpoint.region.as_deref(),
-        args.endpoint.profile.as_deref(),
-        args.endpoint.endpoint_url.as_deref(),
-        args.s3_endpoint_url.as_deref(),
+        plan.endpoint.region.as_deref(),
+        plan.endpoint.profile.as_deref(),
+        plan.endpoint.endpoint_url.as_deref(),
+        plan.s3_endpoint_url.as_deref(),
     )
     .await?;
-    std::fs::create_dir_all(run_dir)?;
     let planned = run::plan::build_plan(suite)?.len();
-    let requests = batch::pending_requests(suite, run_dir, args.retry_errors)?;
+    let requests = batch::pending_requests(suite, run_dir, options.retry_errors)?;
     let already_recorded = planned - requests.len();
-    let mut metadata =
-        run::RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, run::RunMode::Batch);
+    let records_before = run::records::read_records(&run_dir.join(run::RECORDS_FILE))?
+        .records
+        .len();
+    let metadata = run::RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, run::RunMode::Batch)
+        .launched(options.launch.clone())
+        .continuing(options.previous.as_ref(), records_before);
     run::write_metadata(run_dir, &metadata)?;
     let outcome = batch::run_batch(&requests, settings, &clients, run_dir).await?;
     eprintln!(
         "batch: {} job(s) submitted, {} attached; {} records ok, {} errors",
         outcome.submitted_jobs, outcome.attached_jobs, outcome.ok_records, outcome.error_records
     );
-    metadata.finish(false);
-    run::write_metadata(run_dir, &metadata)?;
     Ok(run::RunOutcome {
         run_dir: run_dir.to_path_buf(),
         planned,
@@ -90,13 +101,6 @@ async fn run_batch_mode(
 
 /// Refuses a run whose estimated cost exceeds `--max-cost`, before anything is called or created.
 fn check_budget(suite: &Suite, max_cost: f64) -> anyhow::Result<()> {
-    if !(max_cost.is_finite() && max_cost >= 0.0) {
-        return Err(InputError::in_file(
-            &suite.path,
-            format!("--max-cost must be a non-negative amount, got {max_cost}"),
-        )
-        .into());
-    }
     let estimate = estimate::estimate(suite, &report::costs::catalogue(suite), 1000)?;
     if estimate.total_cost > max_cost {
         return Err(InputError::in_file(
@@ -114,8 +118,22 @@ fn check_budget(suite: &Suite, max_cost: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let suite = suite::load(&args.suite)?;
+/// A run ready to make calls: its suite and settings, where calls go, and its folder, locked.
+struct Started {
+    suite: Suite,
+    plan: RunSettings,
+    provider: RoutingProvider,
+    endpoint: run::EndpointInfo,
+    local: Option<RunningEndpoint>,
+    run_dir: PathBuf,
+    _lock: RunFolderLock,
+    options: RunOptions,
+}
+
+/// Everything `run` checks and sets up before its first call: the suite, the flags, a resumed run's record, the
+/// endpoint and credentials, and the run folder.
+async fn start(args: &RunArgs) -> anyhow::Result<Started> {
+    let mut suite = suite::load(&args.suite)?;
     check_suite_leakage(&suite, args.strict)?;
     if let Some(max_cost) = args.max_cost {
         check_budget(&suite, max_cost)?;
@@ -124,82 +142,211 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         // Checked before anything is called: a missing or broken baseline is an input error.
         run::read_metadata(baseline)?;
     }
-    let batch_settings = match args.mode {
-        Mode::Live => None,
-        Mode::Batch => Some(batch_settings(&suite, &args)?),
+    let results = args.results.clone().unwrap_or_else(|| PathBuf::from("results"));
+    let suite_dir = results.join(&suite.file.name);
+    if let Some(id) = &args.run_id {
+        folder::check_run_id(&suite.path, id)?;
+    }
+    // A resumed run's folder is locked before anything else, so its record cannot change under us.
+    let resumed = match args.resume {
+        true => {
+            let dir = folder::find_to_resume(&suite_dir, args.run_id.as_deref())?;
+            let lock = folder::lock(&dir)?;
+            let previous = run::read_metadata(&dir)?;
+            Some((dir, lock, previous))
+        }
+        false => {
+            if let Some(id) = &args.run_id {
+                folder::check_new(&suite_dir, id)?;
+            }
+            None
+        }
     };
-    let run_dir = run::resolve_run_dir(&args.results, &suite, args.run_id.as_deref(), args.resume)?;
-    let (provider, endpoint_info, local) = connect(&args.endpoint, &suite).await?;
-
-    let (mut interrupts, interrupt_task) = listen_for_interrupts();
+    let plan = RunSettings::new(
+        args,
+        resumed.as_ref().map(|(dir, _, previous)| (previous, dir.as_path())),
+    )?;
+    if let Some(alpha) = plan.alpha {
+        suite.file.analysis.alpha = alpha;
+    }
+    if plan.mode == Mode::Batch {
+        batch_settings(&suite, &plan)?;
+    }
+    let (provider, endpoint, local) = connect(&plan.endpoint, &suite).await?;
+    let region = match &endpoint {
+        run::EndpointInfo::Bedrock { region, .. } => region.clone(),
+        run::EndpointInfo::Simulated { .. } => None,
+    };
+    let (run_dir, lock, previous) = match resumed {
+        Some((dir, lock, previous)) => {
+            resume::check_same_endpoint(&previous, &endpoint, args.endpoint_change, &dir)?;
+            (dir, lock, Some(previous))
+        }
+        None => {
+            let (dir, lock) = folder::claim_new(&suite_dir, args.run_id.as_deref())?;
+            (dir, lock, None)
+        }
+    };
     let options = RunOptions {
         retry_errors: args.retry_errors,
-        concurrency: args.concurrency.map(usize::from),
+        concurrency: plan.concurrency,
+        launch: plan.launch(&results, region),
+        previous,
+        max_error_rate: Some(plan.max_error_rate.unwrap_or(suite.file.max_error_rate)),
     };
-    let outcome = match batch_settings {
-        None => run::run_suite(&suite, &provider, endpoint_info, &run_dir, &options, &mut interrupts).await,
-        Some(settings) => run_batch_mode(&suite, settings, &args, endpoint_info, &run_dir).await,
+    Ok(Started {
+        suite,
+        plan,
+        provider,
+        endpoint,
+        local,
+        run_dir,
+        _lock: lock,
+        options,
+    })
+}
+
+/// Generation, then the judge (unless generation stopped early): what was done, and why it stopped early if it did.
+async fn make_calls(
+    started: &Started,
+    interrupts: &mut mpsc::Receiver<()>,
+) -> anyhow::Result<(run::RunOutcome, Option<Stop>)> {
+    let Started {
+        suite,
+        plan,
+        provider,
+        run_dir,
+        options,
+        ..
+    } = started;
+    let endpoint = started.endpoint.clone();
+    let outcome = match plan.mode {
+        Mode::Live => run::run_suite(suite, provider, endpoint, run_dir, options, interrupts).await?,
+        Mode::Batch => run_batch_mode(suite, batch_settings(suite, plan)?, plan, options, endpoint, run_dir).await?,
     };
-    let judging = match &outcome {
-        Ok(outcome) if !outcome.execution.interrupted => Some(
-            run::judging::judge_run(
-                &suite,
-                &suite.rubric,
-                &provider,
-                &run_dir,
-                options.concurrency.unwrap_or(suite.file.concurrency),
-                args.retry_errors,
-                &mut interrupts,
-            )
-            .await,
-        ),
-        _ => None,
-    };
-    interrupt_task.abort();
+    if let Some(stop) = &outcome.execution.stop {
+        return Ok((outcome.clone(), Some(stop.clone())));
+    }
+    let judging = run::judging::judge_run(
+        suite,
+        &suite.rubric,
+        provider,
+        run_dir,
+        options.concurrency.unwrap_or(suite.file.concurrency),
+        options.retry_errors,
+        interrupts,
+    )
+    .await?;
+    print_judging(&judging);
+    Ok((outcome, judging.stop))
+}
+
+pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let started = start(&args).await?;
+    let mut interrupts = Interrupts::listen();
+    let calls = make_calls(&started, interrupts.receiver()).await;
+    let Started {
+        suite,
+        plan,
+        local,
+        run_dir,
+        options,
+        ..
+    } = started;
     if let Some(local) = local {
         local.shutdown().await;
     }
-    let mut outcome = outcome?;
-    if let Some(judging) = judging {
-        let judging = judging?;
-        print_judging(&judging);
-        outcome.execution.interrupted |= judging.interrupted;
-    }
-
+    let (outcome, stop) = match calls {
+        Ok(done) => done,
+        Err(error) => {
+            // Whatever was recorded stays; say how the run ended and how to continue it.
+            let _ = run::record_end(&run_dir, Some(format!("failed: {error:#}")));
+            resume::print_resume("run failed; once the cause is fixed, resume it with:", &run_dir, false);
+            return Err(error);
+        }
+    };
+    run::record_end(&run_dir, stop.as_ref().map(ToString::to_string))?;
     let written = write_reports(&run_dir, &suite, args.report)?;
-    let execution = outcome.execution;
-    println!(
+    print_summary(&outcome, &written);
+    print_run_cost(&run_dir);
+
+    let max_error_rate = options.max_error_rate.unwrap_or(suite.file.max_error_rate);
+    if let Some(code) = stopped_or_failed(stop, &suite, &run_dir, max_error_rate, &interrupts)? {
+        return Ok(code);
+    }
+    if let Some(baseline) = &args.baseline {
+        let rule = RegressionOptions {
+            alpha: plan.alpha,
+            ..args.rule
+        };
+        return compare_runs(baseline, &run_dir, None, rule);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The exit code of a run that stopped early or failed too often (with what happened and how to resume it), or
+/// `None` for a run that passed.
+fn stopped_or_failed(
+    stop: Option<Stop>,
+    suite: &Suite,
+    run_dir: &Path,
+    max_error_rate: f64,
+    interrupts: &Interrupts,
+) -> anyhow::Result<Option<ExitCode>> {
+    match stop {
+        Some(Stop::Interrupted) => {
+            resume::print_resume("run interrupted; resume it with:", run_dir, false);
+            Ok(Some(interrupts.exit_code()))
+        }
+        Some(Stop::Fatal(error)) => {
+            eprintln!("error: the run stopped at a call that no retry escapes, {error}; nothing more was sent");
+            resume::print_resume(
+                "once the credentials or the model access are fixed, resume it with:",
+                run_dir,
+                false,
+            );
+            Ok(Some(ExitCode::from(EXIT_FAILURE)))
+        }
+        Some(Stop::TooManyErrors { .. }) | None => {
+            let tally = ErrorTally::of_run(suite, run_dir)?;
+            if !(tally.exceeds(max_error_rate) || stop.is_some()) {
+                return Ok(None);
+            }
+            eprintln!(
+                "error: {} of {} planned requests failed, more than --max-error-rate {max_error_rate} allows ({}): {}",
+                tally.failed,
+                tally.planned,
+                run::allowed_errors(max_error_rate, tally.planned),
+                tally.by_kind_text()
+            );
+            resume::print_resume(
+                "the reports are written; once the cause is fixed, resume it (asking the failed requests again) with:",
+                run_dir,
+                true,
+            );
+            Ok(Some(ExitCode::from(EXIT_FAILURE)))
+        }
+    }
+}
+
+/// What the run did, and the files it wrote.
+fn print_summary(outcome: &run::RunOutcome, written: &[PathBuf]) {
+    let execution = &outcome.execution;
+    outln!(
         "{} requests planned: {} recorded earlier, {} recorded now{}",
         outcome.planned,
         outcome.already_recorded,
         execution.recorded,
-        if execution.interrupted {
+        if execution.interrupted() {
             format!(
-                ", {} not started, {} abandoned in flight",
-                execution.not_started, execution.abandoned
+                ", {} not started, {} abandoned in flight, {} refused",
+                execution.not_started, execution.abandoned, execution.refused
             )
         } else {
             String::new()
         }
     );
     for path in written {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
-    print_run_cost(&run_dir);
-    if let (Some(baseline), false) = (&args.baseline, execution.interrupted) {
-        return compare_runs(baseline, &run_dir, None, args.rule);
-    }
-    if execution.interrupted {
-        let run_id = run_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        eprintln!(
-            "run interrupted; resume it with:\n  bedrock-eval run {} --run-id {run_id} --resume{}",
-            args.suite.display(),
-            if args.endpoint.local { " --local" } else { "" }
-        );
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -5,12 +5,16 @@ use std::process::ExitCode;
 
 use bedrock_eval::error::InputError;
 use bedrock_eval::run;
+use bedrock_eval::run::executor::Stop;
 
-use super::{connect, listen_for_interrupts, load_run_suite, print_judging, write_reports, EXIT_INTERRUPTED};
+use super::signals::Interrupts;
+use super::{connect, load_run_suite, print_judging, resume, write_reports, EXIT_FAILURE};
 use crate::cli::ScoreArgs;
+use crate::commands::output::outln;
 
 pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let mut metadata = run::read_metadata(&args.run_dir)?;
+    let _lock = run::folder::lock(&args.run_dir)?;
     let rubric = args
         .rubric
         .as_deref()
@@ -23,20 +27,17 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
     let suite = load_run_suite(&metadata, rubric.as_deref())?;
-    let mut endpoint_args = args.endpoint.clone();
-    let unset = endpoint_args.endpoint_url.is_none()
-        && std::env::var_os("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").is_none()
-        && std::env::var_os("AWS_ENDPOINT_URL").is_none();
-    if metadata.endpoint.is_simulated() && unset && !endpoint_args.local {
+    if !resume::endpoint_given(&args.endpoint) {
         eprintln!(
-            "this run was made on the embedded endpoint; judging there too (pass --endpoint-url to judge elsewhere)"
+            "judging on the endpoint this run was made on, {} (pass --local or --endpoint-url to judge elsewhere)",
+            metadata.endpoint.describe()
         );
-        endpoint_args.local = true;
     }
+    let endpoint_args = resume::recorded_endpoint(&args.endpoint, &metadata, &args.run_dir)?;
     let mut judging = run::judging::JudgingSummary::default();
+    let mut interrupts = Interrupts::listen();
     if suite.rubric.has_judge() {
         let (provider, _, local) = connect(&endpoint_args, &suite).await?;
-        let (mut interrupts, interrupt_task) = listen_for_interrupts();
         let outcome = run::judging::judge_run(
             &suite,
             &suite.rubric,
@@ -44,10 +45,9 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             &args.run_dir,
             args.concurrency.map_or(suite.file.concurrency, usize::from),
             args.retry_errors,
-            &mut interrupts,
+            interrupts.receiver(),
         )
         .await;
-        interrupt_task.abort();
         if let Some(local) = local {
             local.shutdown().await;
         }
@@ -62,11 +62,21 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         run::write_metadata(&args.run_dir, &metadata)?;
     }
     for path in write_reports(&args.run_dir, &suite, args.report)? {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
-    if judging.interrupted {
-        eprintln!("scoring interrupted; run the same command again to finish (verdicts already recorded are kept)");
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    match judging.stop {
+        Some(Stop::Fatal(error)) => {
+            eprintln!(
+                "error: judging stopped at a call that no retry escapes, {error}; fix the credentials or the model \
+                 access and run the same command again (verdicts already recorded are kept)"
+            );
+            return Ok(ExitCode::from(EXIT_FAILURE));
+        }
+        Some(_) => {
+            eprintln!("scoring interrupted; run the same command again to finish (verdicts already recorded are kept)");
+            return Ok(interrupts.exit_code());
+        }
+        None => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ use bedrock_eval::error::InputError;
 use bedrock_eval::suite;
 
 use crate::cli::ServeArgs;
+use crate::commands::output::outln;
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut options = match &args.suite {
@@ -55,7 +56,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot serve on {}", args.bind))?;
     // The URL on stdout, alone on its line, so scripts can read it.
-    println!("{}", running.url());
+    outln!("{}", running.url());
     eprintln!("bedrock-eval embedded endpoint (simulated models); Ctrl-C to stop");
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     running.shutdown().await;

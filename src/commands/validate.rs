@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use bedrock_eval::{run, suite};
 
 use super::check_suite_leakage;
+use crate::commands::output::outln;
 
 pub(crate) fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     let suite = suite::load(path)?;
     check_suite_leakage(&suite, false)?;
     let plan = run::plan::build_plan(&suite)?;
-    println!(
+    outln!(
         "{}: ok — {} held-out examples, {} training examples, {} configs, {} criteria, {} requests per run",
         path.display(),
         suite.held_out.examples.len(),

@@ -228,7 +228,7 @@ pub fn junit_xml(c: &Comparison, suite: &str) -> String {
 
 /// Writes `compare.md`, `compare.csv`, `compare.json` and `compare-junit.xml` into `dir`.
 pub fn write_outputs(c: &Comparison, suite: &str, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
+    crate::files::create_dir_all(dir)?;
     let mut json = serde_json::to_vec_pretty(c)?;
     json.push(b'\n');
     let files = [
@@ -240,7 +240,7 @@ pub fn write_outputs(c: &Comparison, suite: &str, dir: &Path) -> anyhow::Result<
     let mut written = Vec::new();
     for (name, bytes) in files {
         let path = dir.join(name);
-        std::fs::write(&path, bytes)?;
+        crate::files::write_atomically(&path, &bytes)?;
         written.push(path);
     }
     Ok(written)

@@ -55,6 +55,9 @@ pub struct EndpointOptions {
     pub custom_models: BTreeMap<String, CustomModel>,
     /// Model ids answered 403 `AccessDeniedException`, as for a model the account has no access to.
     pub denied_models: BTreeSet<String>,
+    /// Access key ids (from the SigV4 `Authorization` header) refused as AWS refuses them: `invalid` (403
+    /// `UnrecognizedClientException`) or `expired` (403 `ExpiredTokenException`). Any other key is accepted.
+    pub rejected_access_keys: BTreeMap<String, RejectedKey>,
     /// Planted regressions: model id → the fraction of its answers replaced by a generic, off-style reply (chosen
     /// per request, deterministically), so a run against it scores lower by a set amount.
     pub degrade: BTreeMap<String, f64>,
@@ -98,6 +101,7 @@ impl Default for EndpointOptions {
             faults: Faults::default(),
             custom_models: BTreeMap::new(),
             denied_models: BTreeSet::new(),
+            rejected_access_keys: BTreeMap::new(),
             degrade: BTreeMap::new(),
             default_max_tokens: 1024,
             max_tokens_limit: 10_000,
@@ -107,6 +111,16 @@ impl Default for EndpointOptions {
             max_connections: 1024,
         }
     }
+}
+
+/// Why an access key is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectedKey {
+    /// Not a key the service knows: 403 `UnrecognizedClientException`.
+    Invalid,
+    /// Its session has expired: 403 `ExpiredTokenException`.
+    Expired,
 }
 
 /// A simulated fine-tuned model: the training pairs it answers like.

@@ -205,6 +205,7 @@ fn error_type_and_code(kind: ErrorKind) -> (&'static str, &'static str) {
         ErrorKind::ModelNotReady => ("server_error", "model_not_ready"),
         ErrorKind::Validation => ("invalid_request_error", "invalid_request"),
         ErrorKind::AccessDenied => ("permission_error", "model_access_denied"),
+        ErrorKind::UnrecognizedClient | ErrorKind::ExpiredToken => ("authentication_error", "invalid_api_key"),
         ErrorKind::ResourceNotFound => ("invalid_request_error", "model_not_found"),
         ErrorKind::ModelTimeout => ("timeout_error", "model_timeout"),
         ErrorKind::ModelError => ("server_error", "model_error"),

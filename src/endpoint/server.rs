@@ -27,7 +27,7 @@ use super::wire::{
     converse_body, json_response, parse_converse, parse_count_tokens, truncated_body, BedrockError, ErrorKind,
     ParsedConverse, TokenLimits,
 };
-use super::EndpointOptions;
+use super::{EndpointOptions, RejectedKey};
 
 /// Largest request body accepted (long few-shot prompts included).
 const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
@@ -190,6 +190,7 @@ impl Shared {
         now: Instant,
     ) -> Result<Reply, BedrockError> {
         check_authorization(headers)?;
+        self.check_access_key(headers)?;
         let parsed = parse_converse(body, self.limits())?;
         let target = resolve(model_id, |id| self.fine_tuned.contains_key(id))?;
         let fine_tuned = match &target {
@@ -297,6 +298,22 @@ impl Shared {
                 }))
             }
             _ => Ok(Reply::Answer(completion)),
+        }
+    }
+}
+
+impl Shared {
+    /// Refuses a SigV4 access key listed in `rejected_access_keys`, as AWS refuses an unknown or expired one.
+    fn check_access_key(&self, headers: &HeaderMap) -> Result<(), BedrockError> {
+        let key = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split_once("Credential="))
+            .and_then(|(_, rest)| rest.split('/').next());
+        match key.and_then(|key| self.options.rejected_access_keys.get(key)) {
+            Some(RejectedKey::Invalid) => Err(BedrockError::of(ErrorKind::UnrecognizedClient)),
+            Some(RejectedKey::Expired) => Err(BedrockError::of(ErrorKind::ExpiredToken)),
+            None => Ok(()),
         }
     }
 }

@@ -55,6 +55,8 @@ pub struct ModelStats {
     pub validation_errors: u64,
     /// Answered 403 `AccessDeniedException`.
     pub access_denied: u64,
+    /// Answered 403 `UnrecognizedClientException` or `ExpiredTokenException` (a rejected access key).
+    pub rejected_credentials: u64,
     /// Answered 404 `ResourceNotFoundException`.
     pub not_found: u64,
     /// Answered 408 `ModelTimeoutException`.
@@ -132,6 +134,7 @@ impl EndpointStats {
                     ErrorKind::ModelNotReady => &mut model.model_not_ready,
                     ErrorKind::Validation => &mut model.validation_errors,
                     ErrorKind::AccessDenied => &mut model.access_denied,
+                    ErrorKind::UnrecognizedClient | ErrorKind::ExpiredToken => &mut model.rejected_credentials,
                     ErrorKind::ResourceNotFound => &mut model.not_found,
                     ErrorKind::ModelTimeout => &mut model.model_timeouts,
                     ErrorKind::ModelError => &mut model.model_errors,
@@ -153,6 +156,7 @@ impl EndpointStats {
             sum.model_not_ready += m.model_not_ready;
             sum.validation_errors += m.validation_errors;
             sum.access_denied += m.access_denied;
+            sum.rejected_credentials += m.rejected_credentials;
             sum.not_found += m.not_found;
             sum.model_timeouts += m.model_timeouts;
             sum.model_errors += m.model_errors;

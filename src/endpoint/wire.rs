@@ -25,6 +25,10 @@ pub enum ErrorKind {
     Validation,
     /// 403, no access to the model (or no credentials).
     AccessDenied,
+    /// 403, the access key is not one the service knows (the error every AWS service gives; not in Bedrock's model).
+    UnrecognizedClient,
+    /// 403, the session token has expired (likewise common to every AWS service).
+    ExpiredToken,
     /// 404, the model ARN does not exist.
     ResourceNotFound,
     /// 408, the model took too long.
@@ -45,6 +49,8 @@ impl ErrorKind {
             ErrorKind::ModelNotReady => "ModelNotReadyException",
             ErrorKind::Validation => "ValidationException",
             ErrorKind::AccessDenied => "AccessDeniedException",
+            ErrorKind::UnrecognizedClient => "UnrecognizedClientException",
+            ErrorKind::ExpiredToken => "ExpiredTokenException",
             ErrorKind::ResourceNotFound => "ResourceNotFoundException",
             ErrorKind::ModelTimeout => "ModelTimeoutException",
             ErrorKind::ModelError => "ModelErrorException",
@@ -58,7 +64,7 @@ impl ErrorKind {
         match self {
             ErrorKind::Throttling | ErrorKind::ModelNotReady => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Validation => StatusCode::BAD_REQUEST,
-            ErrorKind::AccessDenied => StatusCode::FORBIDDEN,
+            ErrorKind::AccessDenied | ErrorKind::UnrecognizedClient | ErrorKind::ExpiredToken => StatusCode::FORBIDDEN,
             ErrorKind::ResourceNotFound => StatusCode::NOT_FOUND,
             ErrorKind::ModelTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::ModelError => StatusCode::FAILED_DEPENDENCY,
@@ -74,6 +80,8 @@ impl ErrorKind {
             ErrorKind::ModelNotReady => "Model is not ready for inference. Wait and try your request again.",
             ErrorKind::Validation => "The request failed validation.",
             ErrorKind::AccessDenied => "You don't have access to the model with the specified model ID.",
+            ErrorKind::UnrecognizedClient => "The security token included in the request is invalid.",
+            ErrorKind::ExpiredToken => "The security token included in the request is expired",
             ErrorKind::ResourceNotFound => "The specified resource was not found.",
             ErrorKind::ModelTimeout => "Model has timed out in processing the request. Try your request again.",
             ErrorKind::ModelError => "The model encountered an error while processing the request.",

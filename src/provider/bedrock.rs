@@ -5,6 +5,8 @@
 
 use super::error_chain;
 use aws_config::BehaviorVersion;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsProvider};
 use aws_sdk_bedrockruntime::config::http::HttpResponse;
 use aws_sdk_bedrockruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockruntime::config::{Credentials, Region};
@@ -35,6 +37,10 @@ pub struct BedrockSettings {
 #[derive(Debug, Clone)]
 pub struct BedrockProvider {
     client: Client,
+    region: Option<String>,
+    /// The credential chain, to resolve once before any call; `None` when calls need no AWS credentials (the
+    /// embedded endpoint's placeholders, or bearer-token auth).
+    credentials: Option<SharedCredentialsProvider>,
 }
 
 impl BedrockProvider {
@@ -62,9 +68,42 @@ impl BedrockProvider {
         let config = aws_sdk_bedrockruntime::config::Builder::from(&sdk_config)
             .retry_config(RetryConfig::disabled())
             .build();
+        // With a bearer token the client signs nothing (the SDK reads this variable itself).
+        let bearer_token = std::env::var_os("AWS_BEARER_TOKEN_BEDROCK").is_some_and(|v| !v.is_empty());
         Ok(BedrockProvider {
             client: Client::from_conf(config),
+            region: sdk_config.region().map(ToString::to_string),
+            credentials: if bearer_token {
+                None
+            } else {
+                Some(
+                    sdk_config
+                        .credentials_provider()
+                        .ok_or_else(|| credentials_error("no AWS credential provider is configured".to_string()))?,
+                )
+            },
         })
+    }
+
+    /// Resolves the credentials once, before any call, so a machine without usable credentials stops the run at
+    /// once with the SDK's reason, instead of failing every call.
+    pub async fn check_credentials(&self) -> Result<(), CallError> {
+        let Some(provider) = &self.credentials else {
+            return Ok(());
+        };
+        match provider.provide_credentials().await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(credentials_error(format!(
+                "no usable AWS credentials: {}; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE (or \
+                 --profile) or another source of the standard chain",
+                error_chain(&error)
+            ))),
+        }
+    }
+
+    /// The region calls are signed for (from the settings or the standard chain).
+    pub fn region(&self) -> Option<&str> {
+        self.region.as_deref()
     }
 
     /// A client for the embedded endpoint at `url`: fixed placeholder credentials (it checks no signature) so the
@@ -79,6 +118,8 @@ impl BedrockProvider {
             .build();
         BedrockProvider {
             client: Client::from_conf(config),
+            region: None,
+            credentials: None,
         }
     }
 
@@ -173,12 +214,46 @@ fn cache_point() -> Result<CachePointBlock, CallError> {
         .map_err(|e| other(format!("cannot build a cache point: {e}")))
 }
 
+fn credentials_error(message: String) -> CallError {
+    CallError {
+        kind: CallErrorKind::Credentials,
+        status: None,
+        message,
+    }
+}
+
 fn other(message: String) -> CallError {
     CallError {
         kind: CallErrorKind::Other,
         status: None,
         message,
     }
+}
+
+/// Error codes AWS answers for credentials it does not accept (common to every service, so not in Bedrock's model).
+fn is_credentials_error(code: &str) -> bool {
+    matches!(
+        code,
+        "UnrecognizedClientException"
+            | "ExpiredTokenException"
+            | "ExpiredToken"
+            | "InvalidSignatureException"
+            | "IncompleteSignatureException"
+            | "MissingAuthenticationTokenException"
+            | "InvalidClientTokenId"
+    )
+}
+
+/// Whether a credential provider's failure is among the causes of `error` (the SDK found nothing to sign with).
+fn is_caused_by_credentials(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<CredentialsError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 fn map_error(error: SdkError<ConverseError, HttpResponse>) -> CallError {
@@ -195,6 +270,7 @@ fn map_error(error: SdkError<ConverseError, HttpResponse>) -> CallError {
                 ConverseError::ModelErrorException(_) => CallErrorKind::ModelError,
                 ConverseError::InternalServerException(_) => CallErrorKind::InternalServer,
                 ConverseError::ServiceUnavailableException(_) => CallErrorKind::ServiceUnavailable,
+                _ if err.code().is_some_and(is_credentials_error) => CallErrorKind::Credentials,
                 _ => match service.raw().status().as_u16() {
                     // A success status the SDK could not deserialize: a broken body, not a service error.
                     200..=299 => CallErrorKind::MalformedResponse,
@@ -219,20 +295,77 @@ fn map_error(error: SdkError<ConverseError, HttpResponse>) -> CallError {
             status: None,
             message: "the SDK timed out".into(),
         },
-        SdkError::DispatchFailure(failure) => CallError {
-            kind: if failure.is_timeout() {
-                CallErrorKind::Timeout
-            } else {
-                CallErrorKind::Network
-            },
-            status: None,
-            message: format!("request could not be sent: {}", error_chain(&error)),
-        },
+        SdkError::DispatchFailure(failure) => {
+            let chain = error_chain(&error);
+            CallError {
+                kind: if failure.is_timeout() {
+                    CallErrorKind::Timeout
+                } else if is_caused_by_credentials(&error) {
+                    // Signing found no credentials (or could not refresh them): no retry will find them.
+                    CallErrorKind::Credentials
+                } else {
+                    CallErrorKind::Network
+                },
+                status: None,
+                message: format!("request could not be sent: {chain}"),
+            }
+        }
         SdkError::ResponseError(response) => CallError {
             kind: CallErrorKind::MalformedResponse,
             status: Some(response.raw().status().as_u16()),
             message: format!("response could not be parsed: {}", error_chain(&error)),
         },
         _ => other(error_chain(&error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::{future, ProvideCredentials};
+
+    /// A credential chain that finds nothing, as the SDK's default chain does on a machine without credentials.
+    #[derive(Debug)]
+    struct NoCredentials;
+
+    impl ProvideCredentials for NoCredentials {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            future::ProvideCredentials::ready(Err(CredentialsError::not_loaded("no credentials found in chain")))
+        }
+    }
+
+    #[tokio::test]
+    async fn missing_credentials_are_a_credentials_error_not_a_network_one() {
+        let config = aws_sdk_bedrockruntime::config::Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(NoCredentials))
+            // Never reached: signing fails first.
+            .endpoint_url("http://127.0.0.1:9")
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let provider = BedrockProvider {
+            client: Client::from_conf(config),
+            region: None,
+            credentials: Some(SharedCredentialsProvider::new(NoCredentials)),
+        };
+        let checked = provider.check_credentials().await.expect_err("checked up front");
+        assert_eq!(checked.kind, CallErrorKind::Credentials);
+        assert!(checked.message.contains("no credentials found in chain"), "{checked}");
+        let request = ModelRequest {
+            model: "amazon.nova-lite-v1:0".into(),
+            system: None,
+            messages: vec![crate::dataset::Turn {
+                role: Role::User,
+                text: "hello".into(),
+            }],
+            inference: Default::default(),
+        };
+        let error = provider.converse(&request).await.expect_err("no credentials");
+        assert_eq!(error.kind, CallErrorKind::Credentials, "{error}");
+        assert!(!error.kind.is_retryable() && error.kind.is_fatal());
     }
 }

@@ -77,6 +77,9 @@ pub enum CallErrorKind {
     Validation,
     /// 403 AccessDeniedException.
     AccessDenied,
+    /// No usable credentials: none found, or refused by the service (403 `UnrecognizedClientException`,
+    /// `ExpiredTokenException`, `InvalidSignatureException`, …).
+    Credentials,
     /// 404 ResourceNotFoundException.
     ResourceNotFound,
     /// 408 ModelTimeoutException.
@@ -117,6 +120,12 @@ impl CallErrorKind {
         )
     }
 
+    /// Whether no other call can succeed either: credentials missing or refused, or access denied. Such a failure
+    /// stops the run instead of being recorded against each request.
+    pub fn is_fatal(self) -> bool {
+        matches!(self, CallErrorKind::Credentials | CallErrorKind::AccessDenied)
+    }
+
     /// The snake_case name used in records and reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -124,6 +133,7 @@ impl CallErrorKind {
             CallErrorKind::ModelNotReady => "model_not_ready",
             CallErrorKind::Validation => "validation",
             CallErrorKind::AccessDenied => "access_denied",
+            CallErrorKind::Credentials => "credentials",
             CallErrorKind::ResourceNotFound => "resource_not_found",
             CallErrorKind::ModelTimeout => "model_timeout",
             CallErrorKind::ModelError => "model_error",
@@ -161,6 +171,16 @@ impl fmt::Display for CallError {
 }
 
 impl std::error::Error for CallError {}
+
+impl CallError {
+    /// The same error, with credentials in any URL its message quotes redacted (as records keep it).
+    pub fn redacted(self) -> CallError {
+        CallError {
+            message: crate::redact::redact_urls_in(&self.message),
+            ..self
+        }
+    }
+}
 
 /// Something that answers chat requests.
 pub trait Provider: Send + Sync {

@@ -372,7 +372,7 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
     let mut written = Vec::new();
     for (name, bytes) in files {
         let path = run_dir.join(name);
-        std::fs::write(&path, bytes)?;
+        crate::files::write_atomically(&path, &bytes)?;
         written.push(path);
     }
     Ok(written)

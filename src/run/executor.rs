@@ -22,28 +22,95 @@ use crate::suite::schema::RetrySection;
 pub const EXPECTED_OUTPUT_TOKENS: u64 = 256;
 
 /// What happened to a batch of requests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecutionSummary {
     /// Records produced (ok or error).
     pub recorded: usize,
-    /// Requests never dispatched because of an interrupt.
+    /// Requests never dispatched because the execution stopped early.
     pub not_started: usize,
     /// Calls in flight when a second interrupt abandoned them.
     pub abandoned: usize,
-    /// Whether an interrupt stopped dispatching.
-    pub interrupted: bool,
+    /// Calls that failed in a way that stops the run (credentials, access): not recorded, asked again on resume.
+    pub refused: usize,
+    /// Why the execution stopped before the end of its requests, if it did.
+    pub stop: Option<Stop>,
+}
+
+impl ExecutionSummary {
+    /// Whether it stopped before the end of its requests.
+    pub fn interrupted(&self) -> bool {
+        self.stop.is_some()
+    }
+}
+
+/// Why an execution stopped early. Calls in flight are always waited for (and recorded), unless a second
+/// interrupt abandons them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// An interrupt (Ctrl-C, SIGTERM).
+    Interrupted,
+    /// A call failed in a way no other call can escape: credentials missing or refused, access denied.
+    Fatal(CallError),
+    /// More requests failed than the run's `--max-error-rate` allows, whatever the rest would do.
+    TooManyErrors {
+        /// Failed requests recorded by this execution.
+        errors: usize,
+        /// How many it could have recorded and still met the rate.
+        allowed: usize,
+    },
+}
+
+impl Stop {
+    /// The stop in a few words, for the line printed when it happens.
+    pub fn headline(&self) -> String {
+        match self {
+            Stop::Interrupted => "interrupted".to_string(),
+            Stop::Fatal(error) => format!(
+                "stopping: a call failed with `{}`, which no retry escapes",
+                error.kind.as_str()
+            ),
+            Stop::TooManyErrors { errors, .. } => {
+                format!("stopping: {errors} requests failed, too many for --max-error-rate")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Interrupted => write!(f, "interrupted"),
+            Stop::Fatal(error) => write!(f, "stopped by a call that cannot succeed: {error}"),
+            Stop::TooManyErrors { errors, allowed } => write!(
+                f,
+                "stopped after {errors} failed requests, more than --max-error-rate allows ({allowed})"
+            ),
+        }
+    }
+}
+
+/// How requests are sent: the limits and retry policy, how many at once, and how many may fail.
+#[derive(Clone, Copy)]
+pub struct Policy<'a> {
+    /// Per-model rate limiters.
+    pub limiters: &'a Limiters,
+    /// Most calls in flight.
+    pub concurrency: usize,
+    /// Attempts, backoff and timeout of each request.
+    pub retry: &'a RetrySection,
+    /// Failed requests this execution may record before it stops dispatching; `None` for no limit.
+    pub max_errors: Option<usize>,
 }
 
 /// Runs `requests` and hands each record to `on_record` as soon as it is complete.
 ///
-/// `interrupts` receives one message per Ctrl-C (or equivalent): the first stops dispatching, the second abandons
-/// the calls in flight.
+/// `interrupts` receives one message per Ctrl-C or SIGTERM: the first stops dispatching, the second abandons the
+/// calls in flight. A fatal failure (see [`CallErrorKind::is_fatal`]) is not recorded and stops dispatching, as
+/// does a failed request beyond `policy.max_errors`.
 pub async fn execute<F>(
     requests: Vec<PlannedRequest>,
     provider: &dyn Provider,
-    limiters: &Limiters,
-    concurrency: usize,
-    retry: &RetrySection,
+    policy: Policy<'_>,
     interrupts: &mut mpsc::Receiver<()>,
     mut on_record: F,
 ) -> std::io::Result<ExecutionSummary>
@@ -57,31 +124,49 @@ where
         .take_while(|_| futures::future::ready(!*stopped.borrow()))
         .map(|planned| {
             dispatched.set(dispatched.get() + 1);
-            call_with_retries(planned, provider, limiters, retry)
+            call_with_retries(planned, provider, policy.limiters, policy.retry)
         })
-        .buffer_unordered(concurrency.max(1));
+        .buffer_unordered(policy.concurrency.max(1));
     tokio::pin!(calls);
     let mut summary = ExecutionSummary::default();
+    let mut errors = 0usize;
     let mut interrupts_open = true;
+    let halt = |summary: &mut ExecutionSummary, why: Stop| {
+        if summary.stop.is_none() {
+            let _ = stop.send(true);
+            eprintln!(
+                "\n{}: no new calls will start; waiting for the calls in flight (Ctrl-C or SIGTERM to abandon them)",
+                why.headline()
+            );
+            summary.stop = Some(why);
+        }
+    };
     loop {
         tokio::select! {
             next = calls.next() => match next {
-                Some(record) => {
-                    summary.recorded += 1;
-                    on_record(record, summary.recorded)?;
-                }
+                Some(record) => match record.error.as_ref().filter(|e| e.kind.is_fatal()) {
+                    Some(error) => {
+                        summary.refused += 1;
+                        halt(&mut summary, Stop::Fatal(error.clone()));
+                    }
+                    None => {
+                        errors += usize::from(record.status == RecordStatus::Error);
+                        summary.recorded += 1;
+                        on_record(record, summary.recorded)?;
+                        if let Some(allowed) = policy.max_errors.filter(|allowed| errors > *allowed) {
+                            halt(&mut summary, Stop::TooManyErrors { errors, allowed });
+                        }
+                    }
+                },
                 None => break,
             },
             signal = interrupts.recv(), if interrupts_open => match signal {
                 None => interrupts_open = false,
-                Some(()) if !summary.interrupted => {
-                    summary.interrupted = true;
-                    let _ = stop.send(true);
-                    eprintln!("\ninterrupted: no new calls will start; waiting for the calls in flight (Ctrl-C again to abandon them)");
-                }
+                Some(()) if summary.stop.is_none() => halt(&mut summary, Stop::Interrupted),
                 Some(()) => {
                     eprintln!("\nabandoning the calls in flight");
-                    summary.abandoned = dispatched.get() - summary.recorded;
+                    summary.stop.get_or_insert(Stop::Interrupted);
+                    summary.abandoned = dispatched.get() - summary.recorded - summary.refused;
                     break;
                 }
             },
@@ -178,9 +263,9 @@ async fn call_with_retries(
             }
             Err(error) if error.kind.is_retryable() && attempts < retry.max_attempts => {
                 tokio::time::sleep(backoff(retry, attempts, &mut rng)).await;
-                retried.push(error);
+                retried.push(error.redacted());
             }
-            Err(error) => return error_record(planned, started_at, attempts, latency_ms, retried, error),
+            Err(error) => return error_record(planned, started_at, attempts, latency_ms, retried, error.redacted()),
         }
     }
 }

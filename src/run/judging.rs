@@ -11,7 +11,7 @@ use std::path::Path;
 
 use tokio::sync::mpsc;
 
-use super::executor::{execute, ExecutionSummary};
+use super::executor::{execute, ExecutionSummary, Policy, Stop};
 use super::limits::Limiters;
 use super::plan::{PlannedRequest, RequestFingerprint};
 use super::progress::Progress;
@@ -27,14 +27,14 @@ use crate::suite::Suite;
 pub const JUDGEMENTS_FILE: &str = "judgements.jsonl";
 
 /// What the judge stage did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JudgingSummary {
     /// Judge calls made by this invocation.
     pub calls: usize,
     /// Verdicts needed that were already recorded (reused).
     pub reused: usize,
-    /// Whether an interrupt stopped it.
-    pub interrupted: bool,
+    /// Why it stopped before asking everything, if it did.
+    pub stop: Option<Stop>,
 }
 
 /// The latest generation record of each fingerprint, in file order of first appearance.
@@ -143,26 +143,24 @@ pub async fn judge_run(
         }
         let mut progress = Progress::new(pending.len(), 0).counting("judge calls");
         let mut fresh = Vec::new();
-        let execution: ExecutionSummary = execute(
-            pending,
-            provider,
-            &limiters,
+        let policy = Policy {
+            limiters: &limiters,
             concurrency,
-            &suite.file.retry,
-            interrupts,
-            |record, _| {
-                progress.record(&record);
-                writer.append(&record)?;
-                fresh.push(record);
-                Ok(())
-            },
-        )
+            retry: &suite.file.retry,
+            max_errors: None,
+        };
+        let execution: ExecutionSummary = execute(pending, provider, policy, interrupts, |record, _| {
+            progress.record(&record);
+            writer.append(&record)?;
+            fresh.push(record);
+            Ok(())
+        })
         .await?;
         progress.finish();
         summary.calls += fresh.len();
         judgements.extend(fresh);
-        if execution.interrupted {
-            summary.interrupted = true;
+        if execution.stop.is_some() {
+            summary.stop = execution.stop;
             break;
         }
     }

@@ -1,13 +1,16 @@
 //! Running a suite: plan the requests, skip those already recorded, execute the rest, record every outcome.
 
+pub mod errors;
 pub mod executor;
+pub mod folder;
 pub mod judging;
+mod launch;
 pub mod limits;
 pub mod plan;
 pub mod progress;
 pub mod records;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -15,12 +18,15 @@ use tokio::sync::mpsc;
 
 use crate::error::InputError;
 use crate::provider::Provider;
+use crate::redact::redact_url;
 use crate::suite::Suite;
-use executor::{execute, ExecutionSummary};
+use executor::{execute, ExecutionSummary, Policy};
 use limits::Limiters;
 use plan::{build_plan, PlannedRequest};
 use progress::Progress;
 use records::{read_records, RecordStatus, RecordWriter};
+
+pub use launch::{EndpointSegment, Launch};
 
 /// The records file of a run directory.
 pub const RECORDS_FILE: &str = "records.jsonl";
@@ -82,14 +88,27 @@ pub struct RunMetadata {
     /// Live (on-demand) calls or batch inference jobs.
     #[serde(default)]
     pub mode: RunMode,
-    /// The command line.
+    /// How the run was started (absent in runs recorded before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<Launch>,
+    /// Every endpoint the records came from, in order, when a resume changed endpoint; empty when all came from
+    /// `endpoint`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoint_history: Vec<EndpointSegment>,
+    /// The command line (credentials in URLs redacted).
     pub arguments: Vec<String>,
+    /// When the run was first started (kept across resumptions; absent in runs recorded before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_started_at: Option<String>,
     /// When this run (or its latest resumption) started.
     pub started_at: String,
     /// When it ended; absent while running or after a crash.
     pub finished_at: Option<String>,
     /// `running`, `finished` or `interrupted`.
     pub status: String,
+    /// Why an interrupted run stopped early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
     /// Requests the suite needs.
     pub planned_requests: usize,
     /// Requests found recorded when this invocation started.
@@ -151,12 +170,16 @@ impl RunMetadata {
                 .map(|c| (c.name.clone(), c.model.clone()))
                 .collect(),
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
-            endpoint,
+            endpoint: endpoint.redacted(),
             mode,
-            arguments: std::env::args().collect(),
+            launch: None,
+            endpoint_history: Vec::new(),
+            arguments: std::env::args().map(|a| redact_url(&a)).collect(),
+            run_started_at: Some(now_precise()),
             started_at: now(),
             finished_at: None,
             status: "running".into(),
+            stop_reason: None,
             planned_requests: planned,
             already_recorded,
             rubric_override: None,
@@ -164,10 +187,16 @@ impl RunMetadata {
         }
     }
 
-    /// Marks the run finished (or interrupted) now.
-    pub fn finish(&mut self, interrupted: bool) {
+    /// Marks the run finished now, or interrupted (stopped early) for `stop_reason`.
+    pub fn finish(&mut self, stop_reason: Option<String>) {
         self.finished_at = Some(now());
-        self.status = if interrupted { "interrupted" } else { "finished" }.into();
+        self.status = if stop_reason.is_some() {
+            "interrupted"
+        } else {
+            "finished"
+        }
+        .into();
+        self.stop_reason = stop_reason;
     }
 }
 
@@ -178,6 +207,18 @@ pub struct RunOptions {
     pub retry_errors: bool,
     /// Override the suite's concurrency.
     pub concurrency: Option<usize>,
+    /// How it was started, for `run.json`.
+    pub launch: Launch,
+    /// The metadata of the run being resumed, if it is.
+    pub previous: Option<RunMetadata>,
+    /// Stop dispatching once more than this fraction of the planned requests has failed (`None`: never).
+    pub max_error_rate: Option<f64>,
+}
+
+/// How many of `planned` requests may fail under `max_error_rate` (a fraction of them, rounded down).
+pub fn allowed_errors(max_error_rate: f64, planned: usize) -> usize {
+    // Planned counts are far below 2^52: the product is exact enough, and floor keeps the limit strict.
+    (max_error_rate * planned as f64).floor() as usize
 }
 
 /// What a run did.
@@ -193,64 +234,8 @@ pub struct RunOutcome {
     pub execution: ExecutionSummary,
 }
 
-/// Picks the run directory: `results/<suite>/<run-id>`; a new run refuses an existing directory, `--resume`
-/// requires one (the latest of the suite when no id is given).
-pub fn resolve_run_dir(
-    results: &Path,
-    suite: &Suite,
-    run_id: Option<&str>,
-    resume: bool,
-) -> Result<PathBuf, InputError> {
-    let suite_dir = results.join(&suite.file.name);
-    match (run_id, resume) {
-        (Some(id), _) if id.is_empty() || id.contains(['/', '\\']) || id == "." || id == ".." => {
-            Err(InputError::in_file(&suite.path, format!("invalid run id `{id}`")))
-        }
-        (Some(id), false) => {
-            let dir = suite_dir.join(id);
-            if dir.exists() {
-                Err(InputError::in_file(
-                    &dir,
-                    "run directory exists; pass --resume to continue it, or choose another --run-id",
-                ))
-            } else {
-                Ok(dir)
-            }
-        }
-        (Some(id), true) => {
-            let dir = suite_dir.join(id);
-            if dir.join(RUN_FILE).is_file() {
-                Ok(dir)
-            } else {
-                Err(InputError::in_file(&dir, "no run to resume here (no run.json)"))
-            }
-        }
-        (None, true) => latest_run(&suite_dir)
-            .ok_or_else(|| InputError::in_file(&suite_dir, "no earlier run of this suite to resume")),
-        (None, false) => {
-            let id = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-            let mut dir = suite_dir.join(&id);
-            let mut n = 1;
-            while dir.exists() {
-                n += 1;
-                dir = suite_dir.join(format!("{id}-{n}"));
-            }
-            Ok(dir)
-        }
-    }
-}
-
-fn latest_run(suite_dir: &Path) -> Option<PathBuf> {
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(suite_dir)
-        .ok()?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.join(RUN_FILE).is_file())
-        .collect();
-    runs.sort();
-    runs.pop()
-}
-
-/// Runs `suite` into `run_dir`, skipping requests already recorded there.
+/// Runs `suite` into `run_dir`, skipping requests already recorded there. `run.json` says `running` afterwards:
+/// the caller records how the run ended with [`record_end`] once the judge has had its turn too.
 pub async fn run_suite(
     suite: &Suite,
     provider: &dyn Provider,
@@ -260,43 +245,51 @@ pub async fn run_suite(
     interrupts: &mut mpsc::Receiver<()>,
 ) -> anyhow::Result<RunOutcome> {
     let plan = build_plan(suite)?;
-    std::fs::create_dir_all(run_dir)?;
+    crate::files::create_dir_all(run_dir)?;
     let records_path = run_dir.join(RECORDS_FILE);
     let existing = read_records(&records_path)?;
-    let done: HashSet<_> = existing
+    let done: HashMap<_, _> = existing
         .latest()
         .into_iter()
         .filter(|(_, record)| !(options.retry_errors && record.status == RecordStatus::Error))
-        .map(|(fingerprint, _)| fingerprint.clone())
         .collect();
     let planned = plan.len();
-    let todo: Vec<PlannedRequest> = plan.into_iter().filter(|p| !done.contains(&p.fingerprint)).collect();
-    let already_recorded = planned - todo.len();
+    let (todo, kept): (Vec<PlannedRequest>, Vec<PlannedRequest>) =
+        plan.into_iter().partition(|p| !done.contains_key(&p.fingerprint));
+    let already_recorded = kept.len();
+    // The failures this invocation may add before the run can no longer meet its error rate.
+    let kept_errors = kept
+        .iter()
+        .filter(|p| {
+            done.get(&p.fingerprint)
+                .is_some_and(|r| r.status == RecordStatus::Error)
+        })
+        .count();
+    let max_errors = options
+        .max_error_rate
+        .map(|rate| allowed_errors(rate, planned).saturating_sub(kept_errors));
 
-    let mut metadata = RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, RunMode::Live);
+    let metadata = RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, RunMode::Live)
+        .launched(options.launch.clone())
+        .continuing(options.previous.as_ref(), existing.records.len());
     write_metadata(run_dir, &metadata)?;
 
     let limiters = Limiters::new(&suite.file.limits);
     let concurrency = options.concurrency.unwrap_or(suite.file.concurrency);
     let mut writer = RecordWriter::open(&records_path)?;
     let mut progress = Progress::new(planned, already_recorded);
-    let execution = execute(
-        todo,
-        provider,
-        &limiters,
+    let policy = Policy {
+        limiters: &limiters,
         concurrency,
-        &suite.file.retry,
-        interrupts,
-        |record, _| {
-            progress.record(&record);
-            writer.append(&record)
-        },
-    )
+        retry: &suite.file.retry,
+        max_errors,
+    };
+    let execution = execute(todo, provider, policy, interrupts, |record, _| {
+        progress.record(&record);
+        writer.append(&record)
+    })
     .await?;
     progress.finish();
-
-    metadata.finish(execution.interrupted);
-    write_metadata(run_dir, &metadata)?;
     Ok(RunOutcome {
         run_dir: run_dir.to_path_buf(),
         planned,
@@ -328,6 +321,14 @@ fn git_commit(path: &Path) -> Option<String> {
     Some(if dirty { format!("{commit}+dirty") } else { commit })
 }
 
+/// Records in `run.json` that the run ended now: finished, or interrupted for `stop_reason`.
+pub fn record_end(run_dir: &Path, stop_reason: Option<String>) -> anyhow::Result<()> {
+    let mut metadata = read_metadata(run_dir)?;
+    metadata.finish(stop_reason);
+    write_metadata(run_dir, &metadata)?;
+    Ok(())
+}
+
 /// Reads a run's `run.json`.
 pub fn read_metadata(run_dir: &Path) -> Result<RunMetadata, InputError> {
     let path = run_dir.join(RUN_FILE);
@@ -338,14 +339,16 @@ pub fn read_metadata(run_dir: &Path) -> Result<RunMetadata, InputError> {
 
 /// Writes a run's `run.json` (through a temporary file, so a crash never leaves half of it).
 pub fn write_metadata(run_dir: &Path, metadata: &RunMetadata) -> std::io::Result<()> {
-    let path = run_dir.join(RUN_FILE);
-    let temporary = run_dir.join(format!("{RUN_FILE}.tmp"));
     let mut json = serde_json::to_vec_pretty(metadata).map_err(std::io::Error::other)?;
     json.push(b'\n');
-    std::fs::write(&temporary, json)?;
-    std::fs::rename(temporary, path)
+    crate::files::write_atomically(&run_dir.join(RUN_FILE), &json)
 }
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Now, to the millisecond: runs started in the same second still order by start time.
+fn now_precise() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::plan::RequestFingerprint;
+use crate::files::with_path;
 use crate::provider::CallError;
 
 /// The outcome of one planned request, after every attempt.
@@ -79,28 +80,37 @@ pub enum RecordStatus {
 /// Appends records, one `write` and one flush per line, so a crash loses at most the calls in flight.
 pub struct RecordWriter {
     file: File,
+    path: PathBuf,
 }
 
 impl RecordWriter {
     /// Opens (creating if needed) `path` for appending. A last line cut short by a crash is removed first, so
     /// the next record starts on a line of its own.
     pub fn open(path: &Path) -> io::Result<Self> {
-        if let Ok(bytes) = std::fs::read(path) {
-            if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-                let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-                OpenOptions::new().write(true).open(path)?.set_len(keep as u64)?;
+        let open = || {
+            if let Ok(bytes) = std::fs::read(path) {
+                if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+                    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                    OpenOptions::new().write(true).open(path)?.set_len(keep as u64)?;
+                }
             }
-        }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(RecordWriter { file })
+            OpenOptions::new().create(true).append(true).open(path)
+        };
+        let file = open().map_err(|e| with_path("open", path, e))?;
+        Ok(RecordWriter {
+            file,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Appends one record.
     pub fn append(&mut self, record: &Record) -> io::Result<()> {
         let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
         line.push(b'\n');
-        self.file.write_all(&line)?;
-        self.file.flush()
+        self.file
+            .write_all(&line)
+            .and_then(|()| self.file.flush())
+            .map_err(|e| with_path("append to", &self.path, e))
     }
 }
 

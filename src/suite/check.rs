@@ -167,6 +167,12 @@ impl Checker<'_> {
         if retry.base_delay_ms > retry.max_delay_ms {
             errors.push(self.at("retry.base_delay_ms", "must not exceed retry.max_delay_ms"));
         }
+        if !(0.0..=1.0).contains(&file.max_error_rate) {
+            errors.push(self.at(
+                "max_error_rate",
+                format!("must be a fraction from 0 to 1, got {}", file.max_error_rate),
+            ));
+        }
         errors
     }
 

@@ -37,6 +37,10 @@ pub struct SuiteFile {
     /// Retry and timeout policy for model calls.
     #[serde(default)]
     pub retry: RetrySection,
+    /// The fraction of planned requests that may fail (after their retries) before the run counts as failed (exit
+    /// 3) and stops calling.
+    #[serde(default = "default_max_error_rate")]
+    pub max_error_rate: f64,
     /// How the report's statistics are computed.
     #[serde(default)]
     pub analysis: AnalysisSection,
@@ -239,6 +243,10 @@ fn default_concurrency() -> usize {
     8
 }
 
+fn default_max_error_rate() -> f64 {
+    0.1
+}
+
 /// Where the examples come from.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -428,6 +436,10 @@ pub struct LocalEndpointSection {
     pub faults: crate::endpoint::Faults,
     /// Planted regressions: model id → fraction of its answers degraded to a generic reply.
     pub degrade: BTreeMap<String, f64>,
+    /// Model ids answered 403 `AccessDeniedException`, as for a model the account has no access to.
+    pub denied_models: std::collections::BTreeSet<String>,
+    /// Access key ids refused as AWS refuses them: `invalid` or `expired`.
+    pub rejected_access_keys: BTreeMap<String, crate::endpoint::RejectedKey>,
 }
 
 impl LocalEndpointSection {
@@ -437,6 +449,8 @@ impl LocalEndpointSection {
             seed: self.seed,
             faults: self.faults.clone(),
             degrade: self.degrade.clone(),
+            denied_models: self.denied_models.clone(),
+            rejected_access_keys: self.rejected_access_keys.clone(),
             ..crate::endpoint::EndpointOptions::default()
         }
     }

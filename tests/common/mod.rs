@@ -16,7 +16,11 @@ pub fn binary() -> PathBuf {
 /// A command for the binary, with an environment that can only reach what the test says: no AWS profile, no
 /// bearer token, no instance metadata, no endpoint from the surrounding shell.
 pub fn command() -> Command {
-    let mut command = Command::new(binary());
+    isolated(Command::new(binary()))
+}
+
+/// `command` with the environment [`command`] describes.
+fn isolated(mut command: Command) -> Command {
     for var in [
         "AWS_PROFILE",
         "AWS_BEARER_TOKEN_BEDROCK",
@@ -197,4 +201,93 @@ pub fn records(run_dir: &Path) -> Vec<serde_json::Value> {
         .lines()
         .map(|line| serde_json::from_str(line).expect("a valid record line"))
         .collect()
+}
+
+/// A shell running `line` exactly as a user would paste it, with the environment [`command`] describes.
+pub fn shell(line: &str) -> Command {
+    let mut command = Command::new("sh");
+    command.args(["-c", line]);
+    isolated(command)
+}
+
+/// Sends a signal (`INT`, `TERM`) to a child process, by its PID.
+#[cfg(unix)]
+pub fn send_signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {}", child.id());
+}
+
+/// Waits until the run folder holds at least `count` records (30 s at most); returns how many it holds.
+pub fn wait_for_records(run_dir: &Path, count: usize) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        // Complete lines only: a record being written may be half there.
+        let recorded = std::fs::read(run_dir.join("records.jsonl"))
+            .map_or(0, |bytes| bytes.iter().filter(|&&b| b == b'\n').count());
+        if recorded >= count || std::time::Instant::now() > deadline {
+            return recorded;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The command a stopped run printed to resume it: the line after the one saying "resume it … with:".
+pub fn resume_line(stderr: &str) -> String {
+    let mut lines = stderr.lines();
+    lines
+        .find(|l| l.contains("resume it") && l.ends_with("with:"))
+        .and_then(|_| lines.next())
+        .map(|l| l.trim().to_string())
+        .unwrap_or_else(|| panic!("no resume line in: {stderr}"))
+}
+
+/// A run's `run.json`.
+pub fn run_json(run_dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).expect("run.json")).expect("JSON")
+}
+
+/// `run SUITE --local --results RESULTS` with `extra` flags, to completion.
+pub fn run_local(suite: &Path, results: &Path, extra: &[&str]) -> std::process::Output {
+    command()
+        .arg("run")
+        .arg(suite)
+        .arg("--local")
+        .arg("--results")
+        .arg(results)
+        .args(extra)
+        .output()
+        .expect("run bedrock-eval")
+}
+
+/// Starts `run SUITE --results RESULTS` with `args`, placeholder credentials and captured output.
+pub fn spawn_run(suite: &Path, results: &Path, args: &[&str]) -> Child {
+    command_with_test_credentials()
+        .arg("run")
+        .arg(suite)
+        .arg("--results")
+        .arg(results)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start bedrock-eval run")
+}
+
+/// Converse requests the endpoint received.
+pub fn total_requests(server: &Server) -> u64 {
+    server.stats()["total_requests"].as_u64().expect("a count")
+}
+
+/// A run long enough to stop halfway, set up in `dir`: the mini suite with four repeats (96 requests), served with
+/// 30 ms of latency per answer. Returns the suite, the endpoint, the results root and the folder of run `r`.
+pub fn slow_run(dir: &Path) -> (PathBuf, Server, PathBuf, PathBuf) {
+    let suite = mini_suite(dir);
+    edit(&suite, "baseline: prompt", "baseline: prompt\nrepeats: 4");
+    let server = Server::for_suite(&suite, &["--latency-ms", "30"]);
+    let results = dir.join("results");
+    let run_dir = results.join("mini/r");
+    (suite, server, results, run_dir)
 }

@@ -150,19 +150,9 @@ pub fn report_md(data: &ReportData) -> String {
     out.push_str(&methods_section(data));
     let retries: usize = data.summaries.iter().map(|s| s.retries).sum();
     out.push_str("\n## Run\n\n");
-    let endpoint = match &metadata.endpoint {
-        crate::run::EndpointInfo::Simulated { .. } => "embedded endpoint (simulated models)".to_string(),
-        crate::run::EndpointInfo::Bedrock { endpoint_url, region } => format!(
-            "Amazon Bedrock{}{}",
-            region.as_ref().map_or(String::new(), |r| format!(", {r}")),
-            endpoint_url
-                .as_ref()
-                .map_or(String::new(), |u| format!(", endpoint {u}"))
-        ),
-    };
     let facts = [
         ("run", metadata.run_id.clone()),
-        ("endpoint", endpoint),
+        ("endpoint", metadata.endpoint_description()),
         (
             "mode",
             match metadata.mode {

@@ -1,0 +1,149 @@
+//! Stopping and writing safely: SIGTERM stops a run as Ctrl-C does, `run.json` says `interrupted` whenever a run
+//! stops early (in the judge phase too), a full disk never leaves half a report, and a closed pipe ends a command
+//! quietly.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Command;
+
+use common::{
+    binary, command, example_suite, mini_suite, records, resume_line, run_json, run_local, send_signal, shell,
+    slow_run, spawn_run, wait_for_records, Server,
+};
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_a_run_like_ctrl_c_and_the_printed_line_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (suite, server, results, run_dir) = slow_run(dir.path());
+    let run = spawn_run(&suite, &results, &["--run-id", "r", "--endpoint-url", &server.url]);
+    assert!(wait_for_records(&run_dir, 20) >= 20);
+    send_signal(&run, "TERM");
+    let output = run.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    let metadata = run_json(&run_dir);
+    assert_eq!(metadata["status"], "interrupted", "{metadata}");
+    assert!(
+        run_dir.join("report.md").is_file(),
+        "the reports of what was recorded are written"
+    );
+    // Every call made was recorded: the calls in flight finished before the run stopped.
+    let calls = server.stats()["total_requests"].as_u64().unwrap();
+    assert_eq!(records(&run_dir).len() as u64, calls);
+
+    let resumed = shell(&resume_line(&stderr))
+        .env("AWS_ACCESS_KEY_ID", "t")
+        .env("AWS_SECRET_ACCESS_KEY", "t")
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let records = records(&run_dir);
+    let unique: HashSet<&str> = records.iter().map(|r| r["fingerprint"].as_str().unwrap()).collect();
+    assert_eq!((records.len(), unique.len()), (96, 96));
+    assert_eq!(server.stats()["total_requests"], 96);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_run_interrupted_while_judging_says_so_in_run_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = example_suite(dir.path(), "");
+    let server = Server::for_suite(&suite, &["--latency-ms", "40"]);
+    let results = dir.path().join("results");
+    let run_dir = results.join("support-tone/r");
+    let run = spawn_run(&suite, &results, &["--run-id", "r", "--endpoint-url", &server.url]);
+    let judgements = run_dir.join("judgements.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_to_string(&judgements).map_or(0, |t| t.lines().count()) < 2
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(judgements.is_file(), "the judge phase began");
+    send_signal(&run, "INT");
+    let output = run.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let metadata = run_json(&run_dir);
+    assert_eq!(metadata["status"], "interrupted", "{metadata}");
+    assert_eq!(metadata["stop_reason"], "interrupted");
+    assert!(stderr.contains("resume it with:"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_leaves_no_truncated_report_and_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let results = dir.path().join("results");
+    let output = run_local(&suite, &results, &["--run-id", "r"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let run_dir = results.join("mini/r");
+    let examples = run_dir.join("examples.csv");
+    assert!(
+        std::fs::metadata(&examples).unwrap().len() > 8192,
+        "the file must outgrow the limit below"
+    );
+    std::fs::remove_file(&examples).unwrap();
+
+    // A file-size limit of a few kB stands in for a full disk: every write past it fails with EFBIG (the signal
+    // that would otherwise kill the process is ignored, and stays ignored across exec).
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 8; exec '{}' report '{}'",
+        binary().display(),
+        run_dir.display()
+    );
+    let output = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&examples.display().to_string()),
+        "the error names the file: {stderr}"
+    );
+    assert!(!examples.exists(), "no truncated examples.csv is left behind");
+    let leftovers: Vec<String> = std::fs::read_dir(&run_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// Runs the binary with `args`, its standard output a pipe whose reading end is already closed; returns the exit
+/// code and standard error.
+fn with_closed_stdout(args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = command().args(args).stdout(writer).output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_plan_and_data_check_quietly_with_their_own_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = root.join("tests/fixtures/data/duplicates.jsonl");
+    for args in [
+        vec!["plan", suite.to_str().unwrap(), "--json"],
+        vec!["plan", suite.to_str().unwrap()],
+        vec!["data", "check", data.to_str().unwrap(), "--json"],
+        vec!["data", "check", data.to_str().unwrap()],
+        vec!["validate", suite.to_str().unwrap()],
+    ] {
+        let expected = command().args(&args).output().unwrap().status.code();
+        let (code, stderr) = with_closed_stdout(&args);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(code, expected, "{args:?} keeps its exit code: {stderr}");
+        assert!(
+            !stderr.contains("standard output"),
+            "a closed pipe is not an error: {args:?}: {stderr}"
+        );
+    }
+}
