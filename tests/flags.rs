@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{command, command_with_test_credentials, mini_suite, run_json, run_local, Server};
+use common::{command, command_with_test_credentials, mini_suite, run_json, run_local_with, Server};
 
 #[test]
 fn bad_numbers_stop_a_run_before_any_call_or_folder() {
@@ -61,7 +61,7 @@ fn alpha_without_a_baseline_is_the_level_of_the_runs_report_and_stays_so() {
     let dir = tempfile::tempdir().unwrap();
     let suite = mini_suite(dir.path());
     let results = dir.path().join("results");
-    let output = run_local(&suite, &results, &["--run-id", "r", "--alpha", "0.01"]);
+    let output = run_local_with(&suite, &results, &["--run-id", "r", "--alpha", "0.01"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let run_dir = results.join("mini/r");
     let alpha = || {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Child;
 
 use common::{
-    command, edit, mini_suite, records, resume_line, run_json, run_local, send_signal, shell, slow_run, spawn_run,
+    command, edit, mini_suite, records, resume_line, run_json, run_local_with, send_signal, shell, slow_run, spawn_run,
     total_requests, wait_for_records, Server,
 };
 
@@ -134,7 +134,7 @@ fn resume_without_a_run_id_continues_the_run_started_last() {
     let results = dir.path().join("results");
     // Started first, but last by name.
     for id in ["zz-earlier", "aa-later"] {
-        assert!(run_local(&suite, &results, &["--run-id", id]).status.success());
+        assert!(run_local_with(&suite, &results, &["--run-id", id]).status.success());
     }
     edit(&suite, "baseline: prompt", "baseline: prompt\nrepeats: 2");
     let output = command()

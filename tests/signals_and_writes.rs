@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{
-    binary, command, example_suite, mini_suite, records, resume_line, run_json, run_local, send_signal, shell,
+    binary, command, example_suite, mini_suite, records, resume_line, run_json, run_local_with, send_signal, shell,
     slow_run, spawn_run, wait_for_records, Server,
 };
 
@@ -79,7 +79,7 @@ fn a_full_disk_leaves_no_truncated_report_and_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let suite = mini_suite(dir.path());
     let results = dir.path().join("results");
-    let output = run_local(&suite, &results, &["--run-id", "r"]);
+    let output = run_local_with(&suite, &results, &["--run-id", "r"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let run_dir = results.join("mini/r");
     let examples = run_dir.join("examples.csv");

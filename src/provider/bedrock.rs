@@ -363,6 +363,7 @@ mod tests {
                 text: "hello".into(),
             }],
             inference: Default::default(),
+            cache_after_messages: None,
         };
         let error = provider.converse(&request).await.expect_err("no credentials");
         assert_eq!(error.kind, CallErrorKind::Credentials, "{error}");

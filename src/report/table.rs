@@ -84,6 +84,22 @@ pub fn markdown_code(text: &str) -> String {
     format!("{fence}{pad}{text}{pad}{fence}")
 }
 
+/// One of the tool's own messages (a warning, a hint) as Markdown: its `` `key` `` spans become code spans and
+/// everything else is escaped as [`markdown_cell`]. Names quoted inside a message come from the suite or the data,
+/// so a backtick inside one can at most turn text into inert code: code spans hold no markup.
+pub fn markdown_message(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut rest = text;
+    while let Some(open) = rest.find('`') {
+        let Some(close) = rest[open + 1..].find('`') else { break };
+        out.push_str(&markdown_cell(&rest[..open]));
+        out.push_str(&markdown_code(&rest[open + 1..open + 1 + close]));
+        rest = &rest[open + close + 2..];
+    }
+    out.push_str(&markdown_cell(rest));
+    out
+}
+
 /// [`markdown_code`] in a table cell, where a pipe must be escaped even inside a code span (GFM splits the row
 /// into cells before it reads code spans, and takes `\|` back to `|`).
 pub fn markdown_code_cell(text: &str) -> String {
@@ -115,6 +131,20 @@ mod tests {
             assert!(csv_text(text).starts_with('\''), "{text}");
         }
         assert_eq!(csv_text("Hi Aiko,"), "Hi Aiko,");
+    }
+
+    #[test]
+    fn messages_keep_their_code_spans_and_escape_the_rest() {
+        assert_eq!(
+            markdown_message("<b>x</b> is unpriced: set `cost.custom.<b>x</b>.base_model`."),
+            "\\<b\\>x\\</b\\> is unpriced: set `cost.custom.<b>x</b>.base_model`."
+        );
+        // A backtick inside a quoted name cannot open markup: an unpaired one is escaped text.
+        assert_eq!(markdown_message("a`b"), "a\\`b");
+        assert_eq!(
+            markdown_message("set `<img src=x onerror=y>`"),
+            "set `<img src=x onerror=y>`"
+        );
     }
 
     #[test]

@@ -249,8 +249,8 @@ pub fn run_json(run_dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).expect("run.json")).expect("JSON")
 }
 
-/// `run SUITE --local --results RESULTS` with `extra` flags, to completion.
-pub fn run_local(suite: &Path, results: &Path, extra: &[&str]) -> std::process::Output {
+/// `run SUITE --local --results RESULTS` with `extra` flags, to completion, whatever its exit.
+pub fn run_local_with(suite: &Path, results: &Path, extra: &[&str]) -> std::process::Output {
     command()
         .arg("run")
         .arg(suite)

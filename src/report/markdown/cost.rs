@@ -2,7 +2,7 @@
 //! config's serving options side by side, the fine-tuning job, break-evens, and the run's own spend.
 
 use super::super::costs::CostReport;
-use super::super::table::{markdown_cell, markdown_code_cell, markdown_table};
+use super::super::table::{markdown_cell, markdown_code_cell, markdown_message, markdown_table};
 use super::super::ReportData;
 use super::NOT_ENOUGH;
 use crate::cost::{round_volume, ConfigCost, CostAtVolume, Serving, Training};
@@ -64,7 +64,7 @@ pub(super) fn recommendation_lines(data: &ReportData) -> String {
         None => out.push_str(" No runner-up: every other config is significantly worse or unpriced."),
     }
     if let Some(change) = &r.would_change {
-        out.push_str(&format!(" What would change it: {}.", markdown_cell(change)));
+        out.push_str(&format!(" What would change it: {}.", markdown_message(change)));
     }
     if !r.unpriced.is_empty() {
         out.push_str(&format!(
@@ -239,7 +239,7 @@ pub(super) fn cost_section(data: &ReportData) -> String {
         }
     }
     for warning in &cost.warnings {
-        out.push_str(&format!("\n> **Unpriced.** {}\n", markdown_cell(warning)));
+        out.push_str(&format!("\n> **Unpriced.** {}\n", markdown_message(warning)));
     }
     out.push_str(&prices_table(cost));
     out.push_str(&suite_prices(data));

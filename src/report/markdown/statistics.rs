@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::super::analysis::ComparisonAnalysis;
 use super::super::level_percent;
-use super::super::table::{markdown_cell, markdown_table};
+use super::super::table::{markdown_cell, markdown_message, markdown_table};
 use super::super::ReportData;
 use super::cost::cost_sentence;
 use super::{baseline_comparisons, count, interval, p_value, points, signed_points, NOT_ENOUGH};
@@ -50,7 +50,7 @@ pub(super) fn verdict_section(data: &ReportData) -> String {
     if !analysis.warnings.is_empty() {
         out.push_str("\nRead with care:\n\n");
         for warning in &analysis.warnings {
-            out.push_str(&format!("- {}\n", markdown_cell(warning)));
+            out.push_str(&format!("- {}\n", markdown_message(warning)));
         }
     }
     out
