@@ -99,7 +99,9 @@ pub struct ComparisonAnalysis {
     /// McNemar's exact test on pass/fail, without repeats (with repeats per-example pass rates are continuous and
     /// the paired t covers them).
     pub mcnemar: Option<McNemar>,
-    /// Holm-adjusted p-value of the paired t-test within the family.
+    /// The test whose Holm-adjusted p decides the verdict.
+    pub primary_test: PrimaryTest,
+    /// Holm-adjusted p-value of the primary test within the family.
     pub p_holm: Option<f64>,
     /// The verdict at α with the margin, from the adjusted p and the t interval.
     pub verdict: Verdict,
@@ -112,6 +114,37 @@ pub struct ComparisonAnalysis {
     /// The per-example differences (points), in held-out order, for the chart.
     #[serde(skip)]
     pub differences: Vec<f64>,
+}
+
+/// The test that decides a comparison's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrimaryTest {
+    /// The paired t-test on per-example quality (the default).
+    PairedT,
+    /// McNemar's exact test on per-example correctness: when the rubric is one `label` criterion and there are no
+    /// repeats, so quality is 0 or 1 (right or wrong).
+    McnemarExact,
+}
+
+impl PrimaryTest {
+    /// For `suite`'s rubric and repeats.
+    pub fn for_suite(suite: &Suite) -> Self {
+        let criteria = &suite.rubric.criteria;
+        if suite.file.repeats == 1 && criteria.len() == 1 && criteria[0].label().is_some() {
+            PrimaryTest::McnemarExact
+        } else {
+            PrimaryTest::PairedT
+        }
+    }
+
+    /// Its raw p-value in `comparison`.
+    fn p_value(self, comparison: &ComparisonAnalysis) -> Option<f64> {
+        match self {
+            PrimaryTest::PairedT => comparison.paired.t_test.p_value,
+            PrimaryTest::McnemarExact => comparison.mcnemar.as_ref().map(|m| m.p_value),
+        }
+    }
 }
 
 /// The whole analysis.
@@ -200,7 +233,9 @@ pub fn analyse(
     for (a, b, family) in pairs {
         let left = per_config.get(a).unwrap_or(&empty);
         let right = per_config.get(b).unwrap_or(&empty);
-        comparisons.push(compare(a, b, family, left, right, repeats, options)?);
+        let mut comparison = compare(a, b, family, left, right, repeats, options)?;
+        comparison.primary_test = PrimaryTest::for_suite(suite);
+        comparisons.push(comparison);
     }
     for family in ["baseline", "pairwise"] {
         adjust_family(&mut comparisons, family, options)?;
@@ -299,6 +334,7 @@ fn compare(
         paired,
         bootstrap,
         mcnemar,
+        primary_test: PrimaryTest::PairedT,
         p_holm: None,
         verdict: Verdict::NoDetectableDifference,
         min_detectable_difference: min_detectable,
@@ -308,7 +344,8 @@ fn compare(
     })
 }
 
-/// Holm within one family (comparisons whose t-test has no p-value are left out of it), then the verdicts.
+/// Holm within one family on each comparison's primary test (comparisons without its p-value are left out of
+/// it), then the verdicts.
 fn adjust_family(
     comparisons: &mut [ComparisonAnalysis],
     family: &str,
@@ -317,12 +354,12 @@ fn adjust_family(
     let members: Vec<usize> = comparisons
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.family == family && c.paired.t_test.p_value.is_some())
+        .filter(|(_, c)| c.family == family && c.primary_test.p_value(c).is_some())
         .map(|(i, _)| i)
         .collect();
     let raw: Vec<f64> = members
         .iter()
-        .filter_map(|&i| comparisons[i].paired.t_test.p_value)
+        .filter_map(|&i| comparisons[i].primary_test.p_value(&comparisons[i]))
         .collect();
     for (&i, p) in members.iter().zip(holm_adjust(&raw)?) {
         comparisons[i].p_holm = Some(p);

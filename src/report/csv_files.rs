@@ -5,7 +5,7 @@
 use super::table::{csv_text, number};
 use super::ReportData;
 
-fn finish(writer: csv::Writer<Vec<u8>>) -> std::io::Result<Vec<u8>> {
+pub(super) fn finish(writer: csv::Writer<Vec<u8>>) -> std::io::Result<Vec<u8>> {
     writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
 }
 
@@ -234,6 +234,7 @@ pub fn comparisons_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
         "min_detectable_difference",
         "sized_for",
         "examples_needed",
+        "primary_test",
     ])?;
     for c in &data.analysis.comparisons {
         let p = &c.paired;
@@ -283,6 +284,10 @@ pub fn comparisons_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
             number(c.min_detectable_difference, 4),
             number(c.sized_for, 4),
             c.examples_needed.map_or_else(String::new, |n| n.to_string()),
+            serde_json::to_value(c.primary_test)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
         ])?;
     }
     finish(writer)

@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod charts;
+pub mod classification;
 pub mod costs;
 mod csv_files;
 mod markdown;
@@ -112,6 +113,8 @@ pub struct ReportData<'a> {
     pub cost: Option<costs::CostReport>,
     /// What this run itself cost.
     pub run_cost: crate::cost::RunCost,
+    /// Per-field accuracy and classification metrics, for `json_fields` and `label` criteria.
+    pub structured: classification::StructuredResults,
 }
 
 /// How well the judge agrees with human labels on one criterion.
@@ -194,6 +197,7 @@ pub fn build<'a>(
     let calibration = calibrate(suite, &examples, &rows)?;
     let options = analysis::AnalysisOptions::new(&suite.file.analysis, target_difference);
     let analysis = analysis::analyse(suite, &rows, &summaries, &options)?;
+    let structured = classification::structured_results(suite, &rows, &options.bootstrap)?;
     let judge = suite.rubric.has_judge().then(|| JudgeUsage {
         calls: judgements.len(),
         failed_calls: judgements.iter().filter(|r| r.status == RecordStatus::Error).count(),
@@ -219,6 +223,7 @@ pub fn build<'a>(
         judge,
         calibration,
         analysis,
+        structured,
     })
 }
 
@@ -336,6 +341,7 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
         ),
     ];
     let mut files = files.to_vec();
+    files.extend(classification::csv_files(data)?);
     if let Some(cost) = &data.cost {
         files.push((
             "cost-volume.svg",
@@ -498,6 +504,8 @@ fn report_json(data: &ReportData) -> std::io::Result<Vec<u8>> {
         "calibration": data.calibration.iter().map(|c| serde_json::json!({
             "criterion": c.criterion, "field": c.field, "unjudged": c.unjudged, "agreement": c.agreement,
         })).collect::<Vec<_>>(),
+        "fields": data.structured.fields,
+        "classification": data.structured.labels,
         "stale_records": data.stale_records,
         "cost": data.cost,
         "run_cost": data.run_cost,

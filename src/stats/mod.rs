@@ -10,6 +10,7 @@
 
 pub mod agreement;
 pub mod bootstrap;
+pub mod classification;
 pub mod clustered;
 mod distributions;
 pub mod mcnemar;

@@ -1,5 +1,6 @@
 //! `report.md`: what a reviewer reads first.
 
+mod classification;
 mod cost;
 
 pub use cost::money;
@@ -59,6 +60,8 @@ pub fn report_md(data: &ReportData) -> String {
         })
         .collect();
     out.push_str(&markdown_table(&header, &rows));
+    let configs: Vec<String> = data.summaries.iter().map(|s| s.config.clone()).collect();
+    out.push_str(&classification::structured_sections(&data.structured, &configs));
     out.push_str(&lowest_section(data));
 
     if let (Some(usage), Some(judge)) = (&data.judge, &suite.file.judge) {
@@ -445,12 +448,24 @@ const COMPARISON_HEADER: [&str; 15] = [
 
 fn comparisons_section(data: &ReportData) -> String {
     let mut out = String::from("\n## Comparisons\n\n");
-    out.push_str(
+    let decided_by = if data
+        .analysis
+        .comparisons
+        .iter()
+        .any(|c| c.primary_test == super::analysis::PrimaryTest::McnemarExact)
+    {
+        "The rubric is a single `label` criterion, so quality is right (100) or wrong (0): the verdict comes from \
+         McNemar's exact test on correctness, Holm-adjusted, with the paired t interval of the difference in \
+         accuracy points; the t, Wilcoxon and sign tests are shown as checks."
+    } else {
+        "The verdict comes from the paired t-test's Holm-adjusted p and its interval; Wilcoxon, sign and McNemar \
+         tests are shown as checks."
+    };
+    out.push_str(&format!(
         "Each config against the baseline on the examples both scored (Δ = candidate − baseline, in quality \
-         points). The verdict comes from the paired t-test's Holm-adjusted p and its interval; Wilcoxon, sign and \
-         McNemar tests are shown as checks. *Detectable Δ* is the smallest difference this many examples detect at \
-         the chosen power; *n needed* is the examples needed to detect the observed difference (or `--target-diff`).\n\n",
-    );
+         points). {decided_by} *Detectable Δ* is the smallest difference this many examples detect at the chosen \
+         power; *n needed* is the examples needed to detect the observed difference (or `--target-diff`).\n\n",
+    ));
     let rows: Vec<Vec<String>> = baseline_comparisons(data).map(comparison_row).collect();
     out.push_str(&markdown_table(&COMPARISON_HEADER, &rows));
     let pairwise: Vec<Vec<String>> = data
@@ -515,10 +530,20 @@ fn lowest_section(data: &ReportData) -> String {
 
 fn methods_section(data: &ReportData) -> String {
     let options = &data.analysis.options;
+    let mcnemar_decides = data
+        .analysis
+        .comparisons
+        .iter()
+        .any(|c| c.primary_test == super::analysis::PrimaryTest::McnemarExact);
+    let t_role = if mcnemar_decides {
+        "the interval of the verdict; McNemar's exact test decides it, the rubric being one label criterion"
+    } else {
+        "the verdict's test"
+    };
     format!(
         "\n## Methods\n\nThe unit is the example (repeats averaged first). Per config: mean with a Student t interval \
          and a bootstrap BCa interval ({} resamples, seed {}); pass rate with a Wilson interval. Per comparison, on \
-         matched examples: paired t-test and its interval (the verdict's test), paired bootstrap BCa interval of the \
+         matched examples: paired t-test and its interval ({t_role}), paired bootstrap BCa interval of the \
          mean difference, Wilcoxon signed-rank as scipy computes it (zeros dropped; exact null without ties up to 50 \
          examples, otherwise the normal approximation with the tie-corrected variance and no continuity correction), \
          exact sign test, McNemar's exact test on pass/fail (without repeats), effect size d_z; Holm's adjustment \
