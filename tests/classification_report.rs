@@ -6,28 +6,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::command;
+use common::{command, labels_suite, run_local_ok};
 
-/// Copies the `labels` fixture into `dir` and runs it on the embedded endpoint; returns the run folder.
+/// Runs the `labels` fixture on the embedded endpoint in `dir`; returns the run folder.
 fn run_labels(dir: &Path) -> PathBuf {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/labels");
-    for name in [
-        "held-out.jsonl",
-        "train.jsonl",
-        "suite.yaml",
-        "rubric.yaml",
-        "label-only.yaml",
-    ] {
-        std::fs::copy(fixture.join(name), dir.join(name)).unwrap();
-    }
-    let output = command()
-        .arg("run")
-        .arg(dir.join("suite.yaml"))
-        .args(["--local", "--run-id", "r", "--results"])
-        .arg(dir.join("results"))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    run_local_ok(&labels_suite(dir), &dir.join("results"));
     dir.join("results/labels/r")
 }
 

@@ -9,14 +9,7 @@ use common::{command, edit, mini_suite};
 
 /// Runs a suite on the embedded endpoint as run `r`; returns the run folder.
 fn run_local(suite: &Path, results: &Path) -> std::path::PathBuf {
-    let output = command()
-        .arg("run")
-        .arg(suite)
-        .args(["--local", "--run-id", "r", "--results"])
-        .arg(results)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    common::run_local_ok(suite, results);
     results.join("mini/r")
 }
 

@@ -158,6 +158,17 @@ pub(crate) fn print_judging(judging: &bedrock_eval::run::judging::JudgingSummary
     }
 }
 
+/// Says what the `command` criteria's stage did; true when it was interrupted.
+pub(crate) fn print_command_scoring(scoring: &bedrock_eval::run::command_scoring::CommandScoringSummary) -> bool {
+    if scoring.calls > 0 || scoring.reused > 0 {
+        println!(
+            "scorers: {} results reused from earlier calls, {} calls made now ({} failed; see criterion_errors)",
+            scoring.reused, scoring.calls, scoring.failed
+        );
+    }
+    scoring.interrupted
+}
+
 /// Writes every report of the run, and records the run's own cost in `run.json`.
 pub(crate) fn write_reports(
     run_dir: &Path,
@@ -167,11 +178,13 @@ pub(crate) fn write_reports(
     let mut metadata = bedrock_eval::run::read_metadata(run_dir)?;
     let records = read_records(&run_dir.join(bedrock_eval::run::RECORDS_FILE))?;
     let judgements = read_records(&run_dir.join(bedrock_eval::run::judging::JUDGEMENTS_FILE))?;
-    let data = bedrock_eval::report::build(
+    let commands = read_records(&run_dir.join(bedrock_eval::run::command_scoring::COMMANDS_FILE))?;
+    let data = bedrock_eval::report::build_with_commands(
         suite,
         &metadata,
         &records.records,
         &judgements.records,
+        &commands.records,
         options.target_diff,
     )?;
     let written = bedrock_eval::report::write_all(run_dir, &data)?;

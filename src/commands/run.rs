@@ -11,10 +11,11 @@ use bedrock_eval::run::{self, RunOptions};
 use bedrock_eval::suite::{self, Suite};
 
 use super::{
-    check_suite_leakage, compare::compare_runs, connect, listen_for_interrupts, print_judging, print_run_cost,
-    write_reports, EXIT_INTERRUPTED,
+    check_suite_leakage, compare::compare_runs, connect, listen_for_interrupts, print_command_scoring, print_judging,
+    print_run_cost, write_reports, EXIT_INTERRUPTED,
 };
 use crate::cli::{Mode, RunArgs};
+use bedrock_eval::run::command_scoring::score_with_commands;
 
 /// The suite's batch settings, checked for `run --mode batch` before anything is called or created.
 fn batch_settings<'s>(suite: &'s Suite, args: &RunArgs) -> anyhow::Result<&'s batch::BatchSettings> {
@@ -144,6 +145,12 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ),
         _ => None,
     };
+    // The user's scorers run on the replies once generation and judging have finished.
+    let judged = matches!((&outcome, &judging), (Ok(o), Some(Ok(j))) if !o.execution.interrupted && !j.interrupted);
+    let scoring = match judged {
+        true => Some(score_with_commands(&suite, &suite.rubric, &run_dir, args.retry_errors, &mut interrupts).await),
+        false => None,
+    };
     interrupt_task.abort();
     if let Some(local) = local {
         local.shutdown().await;
@@ -153,6 +160,9 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let judging = judging?;
         print_judging(&judging);
         outcome.execution.interrupted |= judging.interrupted;
+    }
+    if let Some(scoring) = scoring {
+        outcome.execution.interrupted |= print_command_scoring(&scoring?);
     }
 
     let written = write_reports(&run_dir, &suite, args.report)?;

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use bedrock_eval::error::InputError;
 use bedrock_eval::run;
 
-use super::{connect, listen_for_interrupts, load_run_suite, print_judging, write_reports, EXIT_INTERRUPTED};
+use super::{
+    connect, listen_for_interrupts, load_run_suite, print_command_scoring, print_judging, write_reports,
+    EXIT_INTERRUPTED,
+};
 use crate::cli::ScoreArgs;
 
 pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
@@ -54,6 +57,17 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         judging = outcome?;
         print_judging(&judging);
     }
+    let (mut interrupts, interrupt_task) = listen_for_interrupts();
+    let scoring = run::command_scoring::score_with_commands(
+        &suite,
+        &suite.rubric,
+        &args.run_dir,
+        args.retry_errors,
+        &mut interrupts,
+    )
+    .await;
+    interrupt_task.abort();
+    judging.interrupted |= print_command_scoring(&scoring?);
     if let Some(path) = rubric {
         metadata.rubric_override = Some(run::RubricOverride {
             path,
@@ -65,7 +79,10 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         println!("wrote {}", path.display());
     }
     if judging.interrupted {
-        eprintln!("scoring interrupted; run the same command again to finish (verdicts already recorded are kept)");
+        eprintln!(
+            "scoring interrupted; run the same command again to finish (verdicts and scorer results already recorded \
+             are kept)"
+        );
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)

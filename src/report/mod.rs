@@ -19,8 +19,9 @@ use crate::run::plan::build_plan;
 use crate::run::plan::RequestFingerprint;
 use crate::run::records::{Record, RecordStatus};
 use crate::run::RunMetadata;
+use crate::score::command::command_outcome;
 use crate::score::judge::criterion_outcome;
-use crate::score::{score_output, OutputScore};
+use crate::score::{score_output_with, OutputScore};
 use crate::suite::schema::ConfigKind;
 use crate::suite::Suite;
 
@@ -138,6 +139,18 @@ pub fn build<'a>(
     judgements: &[Record],
     target_difference: Option<f64>,
 ) -> anyhow::Result<ReportData<'a>> {
+    build_with_commands(suite, metadata, records, judgements, &[], target_difference)
+}
+
+/// As [`build`], with the calls of the rubric's `command` criteria (`commands.jsonl`) to score them from.
+pub fn build_with_commands<'a>(
+    suite: &'a Suite,
+    metadata: &'a RunMetadata,
+    records: &'a [Record],
+    judgements: &[Record],
+    commands: &[Record],
+    target_difference: Option<f64>,
+) -> anyhow::Result<ReportData<'a>> {
     let plan = build_plan(suite)?;
     let mut latest: HashMap<&str, &Record> = HashMap::new();
     for record in records {
@@ -145,6 +158,8 @@ pub fn build<'a>(
     }
     let judged: HashMap<&RequestFingerprint, &Record> = judgements.iter().map(|r| (&r.fingerprint, r)).collect();
     let lookup = |fp: &RequestFingerprint| judged.get(fp).copied();
+    let commanded: HashMap<&RequestFingerprint, &Record> = commands.iter().map(|r| (&r.fingerprint, r)).collect();
+    let command_lookup = |fp: &RequestFingerprint| commanded.get(fp).copied();
     let judge_settings = suite.file.judge.as_ref();
     let examples: HashMap<&str, &crate::dataset::Example> =
         suite.held_out.examples.iter().map(|e| (e.id.as_str(), e)).collect();
@@ -163,7 +178,17 @@ pub fn build<'a>(
                     let spec = suite.rubric.criteria.iter().find(|c| c.id == id)?.judge()?;
                     Some(criterion_outcome(judge_settings?, spec, example, output, &lookup))
                 };
-                Some(score_output(&suite.rubric, example, output, &judge_outcome))
+                let command_outcome = |id: &str| {
+                    let check = suite.rubric.criteria.iter().find(|c| c.id == id)?.command()?;
+                    Some(command_outcome(id, check, example, output, &command_lookup))
+                };
+                Some(score_output_with(
+                    &suite.rubric,
+                    example,
+                    output,
+                    &judge_outcome,
+                    &command_outcome,
+                ))
             }
             _ => None,
         };

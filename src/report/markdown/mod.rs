@@ -1,7 +1,7 @@
 //! `report.md`: what a reviewer reads first.
 
-mod classification;
 mod cost;
+mod structured;
 
 pub use cost::money;
 use cost::{cost_section, cost_sentence, run_cost_section};
@@ -61,7 +61,8 @@ pub fn report_md(data: &ReportData) -> String {
         .collect();
     out.push_str(&markdown_table(&header, &rows));
     let configs: Vec<String> = data.summaries.iter().map(|s| s.config.clone()).collect();
-    out.push_str(&classification::structured_sections(&data.structured, &configs));
+    out.push_str(&structured::structured_sections(&data.structured, &configs));
+    out.push_str(&structured::scorers_section(data));
     out.push_str(&lowest_section(data));
 
     if let (Some(usage), Some(judge)) = (&data.judge, &suite.file.judge) {

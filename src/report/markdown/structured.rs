@@ -1,9 +1,11 @@
-//! `report.md`'s sections for structured output: per-field accuracy of `json_fields` criteria, and for each `label`
-//! criterion the classification metrics and a confusion matrix per config.
+//! `report.md`'s sections for replies beyond free text: per-field accuracy of `json_fields` criteria, for each
+//! `label` criterion the classification metrics and a confusion matrix per config, and what the `command` criteria's
+//! programs could not score.
 
 use super::super::classification::{LabelMetrics, StructuredResults};
 use super::super::table::{markdown_cell, markdown_table, number};
 use super::{percent_interval, NOT_ENOUGH};
+use crate::report::ReportData;
 
 fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| NOT_ENOUGH.to_string(), |v| format!("{:.1}", v * 100.0))
@@ -135,6 +137,58 @@ fn label_section(criterion: &str, metrics: &[&LabelMetrics]) -> String {
             })
             .collect();
         out.push_str(&markdown_table(&header, &rows));
+    }
+    out
+}
+
+/// The "Scorers" section: per `command` criterion and config, the replies its program scored and those it could
+/// not (crash, timeout, unreadable answer); empty without `command` criteria.
+pub(super) fn scorers_section(data: &ReportData) -> String {
+    let criteria: Vec<(usize, &crate::score::Criterion)> = data
+        .suite
+        .rubric
+        .criteria
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.command().is_some())
+        .collect();
+    if criteria.is_empty() {
+        return String::new();
+    }
+    let mut rows = Vec::new();
+    let mut first_errors = Vec::new();
+    for (i, criterion) in &criteria {
+        for summary in &data.summaries {
+            let outcomes: Vec<&crate::score::CriterionScore> = data
+                .rows
+                .iter()
+                .filter(|r| r.record.config == summary.config)
+                .filter_map(|r| r.score.as_ref().map(|s| &s.criteria[*i]))
+                .collect();
+            let errors: Vec<&str> = outcomes.iter().filter_map(|c| c.error.as_deref()).collect();
+            if let Some(first) = errors.first() {
+                first_errors.push(format!("`{}` ({}): {first}", criterion.id, summary.config));
+            }
+            rows.push(vec![
+                markdown_cell(&criterion.id),
+                markdown_cell(&summary.config),
+                (outcomes.len() - errors.len()).to_string(),
+                errors.len().to_string(),
+            ]);
+        }
+    }
+    let mut out = String::from(
+        "\n## Scorers\n\n`command` criteria are scored by your programs (each call kept in `commands.jsonl`). A reply \
+         a program could not score — it crashed, ran past its timeout, or did not print `{\"score\": …}` — is a \
+         criterion error: left out of that example's score, never counted as zero, and listed in `examples.csv`'s \
+         `criterion_errors`.\n\n",
+    );
+    out.push_str(&markdown_table(&["criterion", "config", "scored", "errors"], &rows));
+    if !first_errors.is_empty() {
+        out.push_str("\nFirst error of each:\n\n");
+        for error in first_errors {
+            out.push_str(&format!("- {}\n", markdown_cell(&error)));
+        }
     }
     out
 }
