@@ -68,6 +68,13 @@ pub fn report_error(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(EXIT_FAILURE)
 }
 
+/// Prints the suite's data warnings (lines repeated exactly, each read once).
+pub(crate) fn print_data_warnings(suite: &Suite) {
+    for warning in suite.data_warnings() {
+        eprintln!("warning: {warning}");
+    }
+}
+
 /// Held-out examples that leak into the suite's few-shot pool: warned about (refused with `strict`).
 pub(crate) fn check_suite_leakage(suite: &Suite, strict: bool) -> anyhow::Result<()> {
     let Some(training) = &suite.training else { return Ok(()) };

@@ -11,8 +11,8 @@ use bedrock_eval::run::{self, RunOptions};
 use bedrock_eval::suite::{self, Suite};
 
 use super::{
-    check_suite_leakage, compare::compare_runs, connect, listen_for_interrupts, print_command_scoring, print_judging,
-    print_run_cost, write_reports, EXIT_INTERRUPTED,
+    check_suite_leakage, compare::compare_runs, connect, listen_for_interrupts, print_command_scoring,
+    print_data_warnings, print_judging, print_run_cost, write_reports, EXIT_INTERRUPTED,
 };
 use crate::cli::{Mode, RunArgs};
 use bedrock_eval::run::command_scoring::score_with_commands;
@@ -106,6 +106,7 @@ fn check_budget(suite: &Suite, max_cost: f64) -> anyhow::Result<()> {
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let suite = suite::load(&args.suite)?;
+    print_data_warnings(&suite);
     check_suite_leakage(&suite, args.strict)?;
     if let Some(max_cost) = args.max_cost {
         check_budget(&suite, max_cost)?;

@@ -282,6 +282,10 @@ impl Checker<'_> {
             let (ConfigKind::FewShot, Some(shots)) = (config.kind, &config.shots) else {
                 continue;
             };
+            if file.dataset.training.is_some() && training.is_none() {
+                // The training file could not be read, and says why; its pool is unknown, not empty.
+                continue;
+            }
             let builder = RequestBuilder::new(config, pool);
             if let Some(example) = held_out.examples.iter().find(|e| builder.eligible_count(e) < shots.k) {
                 errors.push(self.at(&format!("configs[{i}].shots.k"), format!(
