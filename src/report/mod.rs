@@ -7,6 +7,7 @@ pub mod charts;
 pub mod classification;
 pub mod costs;
 mod csv_files;
+pub mod leakage;
 mod markdown;
 pub mod table;
 
@@ -116,6 +117,8 @@ pub struct ReportData<'a> {
     pub run_cost: crate::cost::RunCost,
     /// Per-field accuracy and classification metrics, for `json_fields` and `label` criteria.
     pub structured: classification::StructuredResults,
+    /// Held-out examples that also appear in the training pool, when the suite has one.
+    pub leakage: Option<crate::data::LeakageReport>,
 }
 
 /// How well the judge agrees with human labels on one criterion.
@@ -221,7 +224,11 @@ pub fn build_with_commands<'a>(
         .collect();
     let calibration = calibrate(suite, &examples, &rows)?;
     let options = analysis::AnalysisOptions::new(&suite.file.analysis, target_difference);
-    let analysis = analysis::analyse(suite, &rows, &summaries, &options)?;
+    let mut analysis = analysis::analyse(suite, &rows, &summaries, &options)?;
+    let leakage = leakage::suite_leakage(suite)?;
+    analysis
+        .warnings
+        .extend(leakage.as_ref().and_then(leakage::leak_warning));
     let structured = classification::structured_results(suite, &rows, &options.bootstrap)?;
     let judge = suite.rubric.has_judge().then(|| JudgeUsage {
         calls: judgements.len(),
@@ -249,6 +256,7 @@ pub fn build_with_commands<'a>(
         calibration,
         analysis,
         structured,
+        leakage,
     })
 }
 
@@ -529,6 +537,7 @@ fn report_json(data: &ReportData) -> std::io::Result<Vec<u8>> {
         "calibration": data.calibration.iter().map(|c| serde_json::json!({
             "criterion": c.criterion, "field": c.field, "unjudged": c.unjudged, "agreement": c.agreement,
         })).collect::<Vec<_>>(),
+        "leakage": data.leakage,
         "fields": data.structured.fields,
         "classification": data.structured.labels,
         "stale_records": data.stale_records,
