@@ -122,11 +122,15 @@ pub(crate) async fn connect(
         profile: args.profile.clone(),
         endpoint_url: args.endpoint_url.clone(),
     };
-    let bedrock: Arc<dyn Provider> = Arc::new(
-        BedrockProvider::from_environment(&settings)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?,
-    );
+    // A suite that sends nothing to Bedrock needs no AWS region or credentials.
+    let bedrock: Arc<dyn Provider> = match routing::needs_bedrock(suite) {
+        true => Arc::new(
+            BedrockProvider::from_environment(&settings)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?,
+        ),
+        false => Arc::new(routing::NoBedrock),
+    };
     let provider = routing::build(suite, bedrock).map_err(input_error)?;
     let endpoint_url = args
         .endpoint_url
