@@ -137,6 +137,13 @@ pub(crate) async fn connect(
         .clone()
         .or_else(|| std::env::var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").ok())
         .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+    // `bedrock-eval serve` behind the endpoint URL answers with simulated models: label the run so.
+    if let Some(url) = &endpoint_url {
+        if endpoint::is_embedded_endpoint(url).await {
+            eprintln!("{url} is bedrock-eval's embedded endpoint (simulated models); the run is labelled simulated");
+            return Ok((provider, EndpointInfo::Simulated { url: url.clone() }, None));
+        }
+    }
     Ok((
         provider,
         EndpointInfo::Bedrock {
