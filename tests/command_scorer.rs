@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 
 use common::{command, labels_suite, run_local_ok};
 
-const SCORERS: [(&str, &str); 4] = [
+const SCORERS: [(&str, &str); 5] = [
+    // Counts the calls running at the same moment (one marker file each), and says how many it saw.
+    (
+        "count.sh",
+        "cat > /dev/null\nmkdir -p running\ntouch running/$$\nn=$(ls running | wc -l)\nsleep 0.2\nrm running/$$\necho \"{\\\"score\\\": 1, \\\"reason\\\": \\\"$n\\\"}\"\n",
+    ),
     (
         "crash.sh",
         "echo 'something broke' >&2\necho 'Traceback: KeyError urgency' >&2\nexit 3\n",
@@ -48,6 +53,10 @@ criteria:
     kind: command
     argv: [sh, flood.sh]
     timeout_ms: 20000
+  - id: count
+    kind: command
+    argv: [sh, count.sh]
+    concurrency: 2
 ";
 
 /// The `labels` fixture with the rubric above and its scorers, run on the embedded endpoint; the run folder.
@@ -77,7 +86,7 @@ fn failing_scorers_are_criterion_errors_and_unchanged_calls_are_not_run_again() 
     let dir = tempfile::tempdir().unwrap();
     let run_dir = run_with_scorers(dir.path());
 
-    // 8 examples × 2 configs: each distinct reply scored by each of the five programs once (the same reply to the
+    // 8 examples × 2 configs: each distinct reply scored by each of the six programs once (the same reply to the
     // same example from both configs is one call).
     let mut distinct: Vec<(String, String)> = lines(&run_dir.join("records.jsonl"))
         .iter()
@@ -87,7 +96,7 @@ fn failing_scorers_are_criterion_errors_and_unchanged_calls_are_not_run_again() 
     distinct.dedup();
     let distinct = distinct.len();
     let calls = lines(&run_dir.join("commands.jsonl"));
-    assert_eq!(calls.len(), distinct * 5, "{calls:#?}");
+    assert_eq!(calls.len(), distinct * 6, "{calls:#?}");
     let by = |criterion: &'static str| calls.iter().filter(move |c| c["criterion"] == criterion);
     assert!(by("urgency_distance").all(|c| c["status"] == "ok"));
     assert!(by("crash").all(|c| c["error"]["message"]
@@ -101,6 +110,14 @@ fn failing_scorers_are_criterion_errors_and_unchanged_calls_are_not_run_again() 
         .unwrap()
         .contains("more than 65536 bytes")));
     assert!(by("garbage").all(|c| c["status"] == "ok" && c["output"] == "score: high\n"));
+    // Never more than the criterion's `concurrency` of its program at once.
+    let seen: Vec<u64> = by("count")
+        .map(|c| {
+            let output: serde_json::Value = serde_json::from_str(c["output"].as_str().unwrap()).unwrap();
+            output["reason"].as_str().unwrap().trim().parse().unwrap()
+        })
+        .collect();
+    assert!(seen.iter().all(|n| (1..=2).contains(n)), "{seen:?}");
 
     // Every reply: the working scorer's score, and four criterion errors — never a zero.
     for line in lines(&run_dir.join("scores.jsonl")) {
@@ -136,7 +153,7 @@ fn failing_scorers_are_criterion_errors_and_unchanged_calls_are_not_run_again() 
     let score = || command().arg("score").arg(&run_dir).output().unwrap();
     let output = score();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("80 results reused from earlier calls, 0 calls made now"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("96 results reused from earlier calls, 0 calls made now"));
     assert_eq!(std::fs::read(run_dir.join("commands.jsonl")).unwrap(), before);
     let report_only = command().arg("report").arg(&run_dir).output().unwrap();
     assert!(report_only.status.success());
@@ -153,7 +170,7 @@ fn failing_scorers_are_criterion_errors_and_unchanged_calls_are_not_run_again() 
     .unwrap();
     let output = score();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let expected = format!("64 results reused from earlier calls, {distinct} calls made now");
+    let expected = format!("80 results reused from earlier calls, {distinct} calls made now");
     assert!(
         String::from_utf8_lossy(&output.stdout).contains(&expected),
         "{}",
