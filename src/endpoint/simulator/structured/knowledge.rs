@@ -165,8 +165,10 @@ const CUE_PURITY: f64 = 0.8;
 pub struct Examples {
     pub(super) shape: Shape,
     answers: Vec<Answer>,
-    inputs: Vec<BTreeSet<String>>,
     corpus: Corpus,
+    /// Per key, the values the examples give (in order of first appearance), each with its own words and the
+    /// words learned for it.
+    fields: BTreeMap<String, Field>,
 }
 
 impl Examples {
@@ -188,61 +190,86 @@ impl Examples {
                 (Answer::Json(_), Shape::Json(_)) | (Answer::Label(_), Shape::Label)
             )
         });
-        uniform.then(|| Examples {
+        if !uniform {
+            return None;
+        }
+        let keys = match &shape {
+            Shape::Json(keys) => keys.clone(),
+            Shape::Label => vec![LABEL_KEY.to_string()],
+        };
+        let fields = keys
+            .into_iter()
+            .map(|key| {
+                let learned = learned_cues(&answers, &terms, &key);
+                let mut field = Field::default();
+                for answer in &answers {
+                    if let Some(value) = answer.value(&key) {
+                        field.add(value, "");
+                    }
+                }
+                for candidate in &mut field.candidates {
+                    candidate
+                        .cues
+                        .extend(learned.get(&candidate.value).into_iter().flatten().cloned());
+                }
+                (key, field)
+            })
+            .collect();
+        Some(Examples {
             shape,
             answers,
-            corpus: Corpus::new(terms.clone()),
-            inputs: terms,
+            corpus: Corpus::new(terms),
+            fields,
         })
     }
 
-    /// The words of the inputs that point to each value of `key`: found with it in at least [`CUE_SUPPORT`]
-    /// examples, and giving it in at least [`CUE_PURITY`] of the examples they appear in — what a model trained on
-    /// the examples associates with each value (a product's nicknames, a category's typical words).
-    pub(super) fn learned_cues(&self, key: &str) -> BTreeMap<String, BTreeSet<String>> {
-        let mut with_value: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-        let mut overall: BTreeMap<&str, usize> = BTreeMap::new();
-        for (answer, terms) in self.answers.iter().zip(&self.inputs) {
-            let Some(value) = answer.value(key) else { continue };
-            for term in terms {
-                *with_value.entry((term.as_str(), value)).or_default() += 1;
-                *overall.entry(term.as_str()).or_default() += 1;
-            }
-        }
-        let mut cues: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for ((term, value), count) in with_value {
-            let share = count as f64 / overall[term] as f64;
-            if count >= CUE_SUPPORT && share >= CUE_PURITY {
-                cues.entry(value.to_string()).or_default().insert(term.to_string());
-            }
-        }
-        cues
+    /// The values `key` takes in the examples, with their words; `None` for a key they never give.
+    pub(super) fn field(&self, key: &str) -> Option<&Field> {
+        self.fields.get(key)
     }
 
-    /// Each value of `key` weighted by the similarity of the `neighbours` examples most similar to `query` that give
-    /// it.
-    pub(super) fn votes(&self, key: &str, query: &BTreeSet<String>, neighbours: usize) -> BTreeMap<String, f64> {
-        let mut scored: Vec<(f64, usize)> = (0..self.answers.len())
-            .map(|i| (self.corpus.similarity(query, i), i))
+    /// The `neighbours` examples most similar to `query` (index and similarity), most similar first, the earlier
+    /// example first on ties.
+    pub(super) fn nearest(&self, query: &BTreeSet<String>, neighbours: usize) -> Vec<(usize, f64)> {
+        let mut scored: Vec<(usize, f64)> = (0..self.answers.len())
+            .map(|i| (i, self.corpus.similarity(query, i)))
             .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(neighbours);
+        scored
+    }
+
+    /// Each value of `key` weighted by the similarity of the `nearest` examples that give it.
+    pub(super) fn votes(&self, key: &str, nearest: &[(usize, f64)]) -> BTreeMap<String, f64> {
         let mut votes = BTreeMap::new();
-        for (similarity, i) in scored.into_iter().take(neighbours) {
+        for &(i, similarity) in nearest {
             if let Some(value) = self.answers[i].value(key) {
                 *votes.entry(value.to_string()).or_insert(0.0) += similarity;
             }
         }
         votes
     }
+}
 
-    /// Every value `key` takes, in order of first appearance.
-    pub(super) fn values(&self, key: &str) -> Vec<String> {
-        let mut values: Vec<String> = Vec::new();
-        for answer in &self.answers {
-            if let Some(value) = answer.value(key).filter(|v| !values.iter().any(|seen| seen == v)) {
-                values.push(value.to_string());
-            }
+/// The words of the inputs that point to each value of `key`: found with it in at least [`CUE_SUPPORT`] examples,
+/// and giving it in at least [`CUE_PURITY`] of the examples they appear in — what a model trained on the examples
+/// associates with each value (a product's nicknames, a category's typical words).
+fn learned_cues(answers: &[Answer], inputs: &[BTreeSet<String>], key: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut with_value: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut overall: BTreeMap<&str, usize> = BTreeMap::new();
+    for (answer, terms) in answers.iter().zip(inputs) {
+        let Some(value) = answer.value(key) else { continue };
+        for term in terms {
+            *with_value.entry((term.as_str(), value)).or_default() += 1;
+            *overall.entry(term.as_str()).or_default() += 1;
         }
-        values
     }
+    let mut cues: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for ((term, value), count) in with_value {
+        let share = count as f64 / overall[term] as f64;
+        if count >= CUE_SUPPORT && share >= CUE_PURITY {
+            cues.entry(value.to_string()).or_default().insert(term.to_string());
+        }
+    }
+    cues
 }

@@ -175,27 +175,26 @@ pub fn structured_answer<R: Rng>(
         Shape::Json(keys) => keys.clone(),
         Shape::Label => vec![LABEL_KEY.to_string()],
     };
+    let nearest = examples
+        .map(|e| e.nearest(&terms, habits.neighbours))
+        .unwrap_or_default();
     let mut pairs: Vec<(String, String)> = Vec::new();
     for key in &keys {
-        let hinted = schema.and_then(|s| s.fields.get(key)).cloned().unwrap_or_default();
-        let mut field = hinted;
-        if let Some(examples) = examples {
-            let learned = examples.learned_cues(key);
-            for value in examples.values(key) {
-                field.add(&value, "");
-                if let (Some(cues), Some(candidate)) = (
-                    learned.get(&value),
-                    field.candidates.iter_mut().find(|c| c.value == value),
-                ) {
-                    candidate.cues.extend(cues.iter().cloned());
-                }
+        let mut field = schema.and_then(|s| s.fields.get(key)).cloned().unwrap_or_default();
+        for learned in examples
+            .and_then(|e| e.field(key))
+            .map_or(&[][..], |f| f.candidates.as_slice())
+        {
+            field.add(&learned.value, "");
+            if let Some(candidate) = field.candidates.iter_mut().find(|c| c.value == learned.value) {
+                candidate.cues.extend(learned.cues.iter().cloned());
             }
         }
         let candidates: Vec<String> = field.candidates.iter().map(|c| c.value.clone()).collect();
         let mut votes = normalised(hint_votes(&field, &terms));
         votes.values_mut().for_each(|v| *v *= habits.hint_weight);
         if let Some(examples) = examples {
-            for (value, vote) in normalised(examples.votes(key, &terms, habits.neighbours)) {
+            for (value, vote) in normalised(examples.votes(key, &nearest)) {
                 *votes.entry(value).or_insert(0.0) += habits.example_weight * vote;
             }
         }
