@@ -57,12 +57,19 @@ criteria:
     kind: command
     argv: [sh, count.sh]
     concurrency: 2
+  - id: helpful
+    kind: judge
+    instructions: Is the category right?
+    scale: {1: no, 2: yes}
 ";
 
 /// The `labels` fixture with the rubric above and its scorers, run on the embedded endpoint; the run folder.
 fn run_with_scorers(dir: &Path) -> PathBuf {
     let suite = labels_suite(dir);
     std::fs::write(dir.join("rubric.yaml"), RUBRIC).unwrap();
+    let mut text = std::fs::read_to_string(&suite).unwrap();
+    text.push_str("judge: {model: amazon.nova-pro-v1:0}\n");
+    std::fs::write(&suite, text).unwrap();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("rubrics/scorers/urgency_distance.py");
     std::fs::copy(example, dir.join("urgency_distance.py")).unwrap();
     for (name, script) in SCORERS {
@@ -142,6 +149,11 @@ fn failing_scorers_are_criterion_errors_and_unchanged_calls_are_not_run_again() 
     assert!(report.contains("## Scorers"), "{report}");
     assert!(report.contains("| hang | terse | 0 | 8 |"), "{report}");
     assert!(report.contains("| urgency_distance | terse | 8 | 0 |"), "{report}");
+    // The judge's own count leaves the scorers' errors out.
+    assert!(!report.contains("could not be judged"), "{report}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["judge"]["criterion_errors"], 0);
     let examples = std::fs::read_to_string(run_dir.join("examples.csv")).unwrap();
     assert!(
         examples.contains("hang: the scorer did not finish within 300 ms"),

@@ -181,7 +181,7 @@ pub fn build_with_commands<'a>(
                     let spec = suite.rubric.criteria.iter().find(|c| c.id == id)?.judge()?;
                     Some(criterion_outcome(judge_settings?, spec, example, output, &lookup))
                 };
-                let command_outcome = |id: &str| {
+                let scorer_outcome = |id: &str| {
                     let check = suite.rubric.criteria.iter().find(|c| c.id == id)?.command()?;
                     Some(command_outcome(id, check, example, output, &command_lookup))
                 };
@@ -190,7 +190,7 @@ pub fn build_with_commands<'a>(
                     example,
                     output,
                     &judge_outcome,
-                    &command_outcome,
+                    &scorer_outcome,
                 ))
             }
             _ => None,
@@ -238,8 +238,8 @@ pub fn build_with_commands<'a>(
         criterion_errors: rows
             .iter()
             .filter_map(|r| r.score.as_ref())
-            .flat_map(|s| &s.criteria)
-            .filter(|c| c.error.is_some())
+            .flat_map(|s| s.criteria.iter().zip(&suite.rubric.criteria))
+            .filter(|(c, criterion)| c.error.is_some() && criterion.judge().is_some())
             .count(),
     });
     let cost = costs::cost_report(suite, &summaries, &analysis);
