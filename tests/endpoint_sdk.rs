@@ -216,7 +216,7 @@ async fn converse_with_a_model_id_answers_with_text_usage_and_stop_reason() {
     );
     assert_eq!(
         get_json(&endpoint, "/_local/health").await,
-        serde_json::json!({"status": "ok"})
+        serde_json::json!({"status": "ok", "service": "bedrock-eval embedded endpoint", "simulated": true})
     );
     endpoint.shutdown().await;
 }

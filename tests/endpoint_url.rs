@@ -35,7 +35,9 @@ fn check_run(use_flag: bool) {
     assert_eq!(requests_for(&stats, ARN), 8, "{stats}");
     let metadata: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("results/mini/r/run.json")).unwrap()).unwrap();
-    assert_eq!(metadata["endpoint"]["endpoint_url"], server.url.as_str());
+    // The URL is bedrock-eval's own endpoint, so the run is labelled simulated, with that URL.
+    assert_eq!(metadata["endpoint"]["kind"], "simulated");
+    assert_eq!(metadata["endpoint"]["url"], server.url.as_str());
 }
 
 #[test]

@@ -105,6 +105,9 @@ pub(crate) fn data_command(command: DataCommand) -> anyhow::Result<ExitCode> {
                     train.display(),
                     report.train_records
                 );
+                if report.shared_references > 0 {
+                    println!("{}", report.shared_references_note());
+                }
             }
             Ok(if report.leaks.is_empty() {
                 ExitCode::SUCCESS

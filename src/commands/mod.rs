@@ -25,7 +25,7 @@ use bedrock_eval::error::{InputError, InputErrors};
 use bedrock_eval::provider::bedrock::{BedrockProvider, BedrockSettings};
 use bedrock_eval::provider::routing::{self, RoutingProvider};
 use bedrock_eval::provider::Provider;
-use bedrock_eval::redact::redact_urls_in;
+use bedrock_eval::redact::{redact_url, redact_urls_in};
 use bedrock_eval::run::{folder::FolderError, records::read_records, EndpointInfo};
 use bedrock_eval::suite::{self, Suite};
 
@@ -77,6 +77,13 @@ pub fn report_error(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(EXIT_FAILURE)
 }
 
+/// Prints the suite's data warnings (lines repeated exactly, each read once).
+pub(crate) fn print_data_warnings(suite: &Suite) {
+    for warning in suite.data_warnings() {
+        eprintln!("warning: {warning}");
+    }
+}
+
 /// Held-out examples that leak into the suite's few-shot pool: warned about (refused with `strict`).
 pub(crate) fn check_suite_leakage(suite: &Suite, strict: bool) -> anyhow::Result<()> {
     let Some(training) = &suite.training else { return Ok(()) };
@@ -124,34 +131,34 @@ pub(crate) async fn connect(
         profile: args.profile.clone(),
         endpoint_url: args.endpoint_url.clone(),
     };
-    let bedrock = BedrockProvider::from_environment(&settings)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let region = bedrock.region().map(ToString::to_string);
-    let provider = routing::build(suite, Arc::new(bedrock.clone())).map_err(input_error)?;
-    if routes_to_bedrock(suite, &provider) {
+    // A suite that sends nothing to Bedrock needs no AWS region or credentials.
+    let (bedrock, region): (Arc<dyn Provider>, Option<String>) = if routing::needs_bedrock(suite) {
+        let bedrock = BedrockProvider::from_environment(&settings)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         // Before any call: a machine without usable credentials stops here, not after a retried failure per call.
         bedrock
             .check_credentials()
             .await
             .map_err(|e| anyhow::anyhow!("{}; nothing was called", e.message))?;
-    }
+        let region = bedrock.region().map(ToString::to_string);
+        (Arc::new(bedrock), region)
+    } else {
+        (Arc::new(routing::NoBedrock), args.region.clone())
+    };
+    let provider = routing::build(suite, bedrock).map_err(input_error)?;
     let endpoint_url = args.endpoint_url.clone().or_else(resume::endpoint_url_from_environment);
+    // `bedrock-eval serve` behind the endpoint URL answers with simulated models: label the run so.
+    if let Some(url) = &endpoint_url {
+        if endpoint::is_embedded_endpoint(url).await {
+            eprintln!(
+                "{} is bedrock-eval's embedded endpoint (simulated models); the run is labelled simulated",
+                redact_url(url)
+            );
+            return Ok((provider, EndpointInfo::Simulated { url: url.clone() }, None));
+        }
+    }
     Ok((provider, EndpointInfo::Bedrock { endpoint_url, region }, None))
-}
-
-/// Whether any of the suite's requests (its configs', or the judge's) go to Bedrock rather than an
-/// OpenAI-compatible server.
-fn routes_to_bedrock(suite: &Suite, router: &RoutingProvider) -> bool {
-    let routed = router.routed_models();
-    let judge = suite.file.judge.as_ref().filter(|_| suite.rubric.has_judge());
-    suite
-        .file
-        .configs
-        .iter()
-        .map(|c| c.model.as_str())
-        .chain(judge.map(|j| j.model.as_str()))
-        .any(|model| !routed.contains(&model))
 }
 
 pub(crate) fn print_judging(judging: &bedrock_eval::run::judging::JudgingSummary) {
@@ -164,6 +171,17 @@ pub(crate) fn print_judging(judging: &bedrock_eval::run::judging::JudgingSummary
     }
 }
 
+/// Says what the `command` criteria's stage did; true when it was interrupted.
+pub(crate) fn print_command_scoring(scoring: &bedrock_eval::run::command_scoring::CommandScoringSummary) -> bool {
+    if scoring.calls > 0 || scoring.reused > 0 {
+        println!(
+            "scorers: {} results reused from earlier calls, {} calls made now ({} failed; see criterion_errors)",
+            scoring.reused, scoring.calls, scoring.failed
+        );
+    }
+    scoring.interrupted
+}
+
 /// Writes every report of the run, and records the run's own cost in `run.json`.
 pub(crate) fn write_reports(
     run_dir: &Path,
@@ -173,11 +191,13 @@ pub(crate) fn write_reports(
     let mut metadata = bedrock_eval::run::read_metadata(run_dir)?;
     let records = read_records(&run_dir.join(bedrock_eval::run::RECORDS_FILE))?;
     let judgements = read_records(&run_dir.join(bedrock_eval::run::judging::JUDGEMENTS_FILE))?;
-    let data = bedrock_eval::report::build(
+    let commands = read_records(&run_dir.join(bedrock_eval::run::command_scoring::COMMANDS_FILE))?;
+    let data = bedrock_eval::report::build_with_commands(
         suite,
         &metadata,
         &records.records,
         &judgements.records,
+        &commands.records,
         options.target_diff,
     )?;
     let written = bedrock_eval::report::write_all(run_dir, &data)?;

@@ -19,11 +19,12 @@ use tokio::sync::mpsc;
 
 use super::resume::RunSettings;
 use super::{
-    check_suite_leakage, compare::compare_runs, connect, print_judging, print_run_cost, resume, signals::Interrupts,
-    write_reports, EXIT_FAILURE,
+    check_suite_leakage, compare::compare_runs, connect, print_command_scoring, print_data_warnings, print_judging,
+    print_run_cost, resume, signals::Interrupts, write_reports, EXIT_FAILURE,
 };
 use crate::cli::{Mode, RegressionOptions, RunArgs};
 use crate::commands::output::outln;
+use bedrock_eval::run::command_scoring::score_with_commands;
 
 /// The suite's batch settings, checked for `run --mode batch` before anything is called or created.
 fn batch_settings<'s>(suite: &'s Suite, plan: &RunSettings) -> anyhow::Result<&'s batch::BatchSettings> {
@@ -134,6 +135,7 @@ struct Started {
 /// endpoint and credentials, and the run folder.
 async fn start(args: &RunArgs) -> anyhow::Result<Started> {
     let mut suite = suite::load(&args.suite)?;
+    print_data_warnings(&suite);
     check_suite_leakage(&suite, args.strict)?;
     if let Some(max_cost) = args.max_cost {
         check_budget(&suite, max_cost)?;
@@ -238,7 +240,13 @@ async fn make_calls(
     )
     .await?;
     print_judging(&judging);
-    Ok((outcome, judging.stop))
+    if judging.stop.is_some() {
+        return Ok((outcome, judging.stop));
+    }
+    // The user's scorers run on the replies once generation and judging have finished.
+    let scoring = score_with_commands(suite, &suite.rubric, run_dir, options.retry_errors, interrupts).await?;
+    let interrupted = print_command_scoring(&scoring);
+    Ok((outcome, interrupted.then_some(Stop::Interrupted)))
 }
 
 pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {

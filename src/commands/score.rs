@@ -8,7 +8,7 @@ use bedrock_eval::run;
 use bedrock_eval::run::executor::Stop;
 
 use super::signals::Interrupts;
-use super::{connect, load_run_suite, print_judging, resume, write_reports, EXIT_FAILURE};
+use super::{connect, load_run_suite, print_command_scoring, print_judging, resume, write_reports, EXIT_FAILURE};
 use crate::cli::ScoreArgs;
 use crate::commands::output::outln;
 
@@ -27,7 +27,7 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
     let suite = load_run_suite(&metadata, rubric.as_deref())?;
-    if !resume::endpoint_given(&args.endpoint) {
+    if suite.rubric.has_judge() && !resume::endpoint_given(&args.endpoint) {
         eprintln!(
             "judging on the endpoint this run was made on, {} (pass --local or --endpoint-url to judge elsewhere)",
             metadata.endpoint.describe()
@@ -54,6 +54,19 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         judging = outcome?;
         print_judging(&judging);
     }
+    if judging.stop.is_none() {
+        let scoring = run::command_scoring::score_with_commands(
+            &suite,
+            &suite.rubric,
+            &args.run_dir,
+            args.retry_errors,
+            interrupts.receiver(),
+        )
+        .await?;
+        if print_command_scoring(&scoring) {
+            judging.stop = Some(Stop::Interrupted);
+        }
+    }
     if let Some(path) = rubric {
         metadata.rubric_override = Some(run::RubricOverride {
             path,
@@ -73,7 +86,10 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_FAILURE));
         }
         Some(_) => {
-            eprintln!("scoring interrupted; run the same command again to finish (verdicts already recorded are kept)");
+            eprintln!(
+                "scoring interrupted; run the same command again to finish (verdicts and scorer results already \
+                 recorded are kept)"
+            );
             return Ok(interrupts.exit_code());
         }
         None => {}

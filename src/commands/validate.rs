@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use bedrock_eval::{run, suite};
 
-use super::check_suite_leakage;
+use super::{check_suite_leakage, print_data_warnings};
 use crate::commands::output::outln;
 
 pub(crate) fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     let suite = suite::load(path)?;
+    print_data_warnings(&suite);
     check_suite_leakage(&suite, false)?;
     let plan = run::plan::build_plan(&suite)?;
     outln!(

@@ -154,7 +154,8 @@ pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
     let suite = suite::load_with_rubric(&metadata.suite_path, rubric.as_deref())?;
     let records = read_records(&dir.join(run::RECORDS_FILE))?.records;
     let judgements = read_records(&dir.join(run::judging::JUDGEMENTS_FILE))?.records;
-    let data = report::build(&suite, &metadata, &records, &judgements, None)?;
+    let commands = read_records(&dir.join(run::command_scoring::COMMANDS_FILE))?.records;
+    let data = report::build_with_commands(&suite, &metadata, &records, &judgements, &commands, None)?;
     let mut configs: BTreeMap<String, ConfigSide> = BTreeMap::new();
     for row in &data.rows {
         if let Some(quality) = row.quality {

@@ -1,8 +1,11 @@
 //! `data leakage`: held-out examples that the model may have seen in training.
 //!
 //! Inputs (the prompt, or every turn before the reply) are compared: equal after normalisation is an exact leak,
-//! Jaccard ≥ threshold over word shingles a near one (found with the MinHash index, verified exactly). A held-out reference equal (after normalisation) to a training
-//! reply is reported too: the model was taught the very answer it is scored against.
+//! Jaccard ≥ threshold over word shingles a near one (found with the MinHash index, verified exactly). A held-out
+//! reference equal (after normalisation) to a training reply is a leak too — the model was taught the very answer it
+//! is scored against — but only when that reply is **distinctive**: taught by fewer than [`SHARED_REPLY_ROWS`]
+//! training rows. A label or a stock answer shared by several rows (a class of a classifier, a `{"category": …}`
+//! object whose every value recurs) is what fine-tuning is meant to teach, not a leak.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -15,6 +18,11 @@ use crate::error::InputError;
 
 use super::record::{load_records, Record};
 use super::similarity::{jaccard, normalise, shingle_sets, LshIndex, Threshold};
+
+/// A training reply taught by this many rows or more is shared (a label, a stock answer), not distinctive: a held-out
+/// reference equal to it is not a leak. For a reply that is a JSON object, each of its values counts the same way:
+/// the reply is distinctive only if it, and at least one of its leaf values, are taught by fewer rows than this.
+pub const SHARED_REPLY_ROWS: usize = 3;
 
 /// How a held-out example leaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -67,12 +75,77 @@ impl fmt::Display for Leak {
     }
 }
 
+/// The leaves of a JSON object reply as `path=value` keys (values normalised), or nothing for any other reply.
+fn json_leaves(reply: &str) -> Vec<String> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    walk(&format!("{prefix}.{key}"), value, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, value) in items.iter().enumerate() {
+                    walk(&format!("{prefix}[{i}]"), value, out);
+                }
+            }
+            serde_json::Value::String(s) => out.push(format!("{prefix}={}", normalise(s))),
+            other => out.push(format!("{prefix}={other}")),
+        }
+    }
+    let mut leaves = Vec::new();
+    if let Ok(value @ serde_json::Value::Object(_)) = serde_json::from_str::<serde_json::Value>(reply.trim()) {
+        walk("", &value, &mut leaves);
+    }
+    leaves
+}
+
+/// Which training replies are distinctive (see [`SHARED_REPLY_ROWS`]), from how many rows teach each reply and each
+/// JSON leaf value.
+struct ReplyCounts {
+    leaves: HashMap<String, usize>,
+}
+
+impl ReplyCounts {
+    fn new(train: &[Record]) -> Self {
+        let mut leaves: HashMap<String, usize> = HashMap::new();
+        for reply in train.iter().filter_map(Record::reference) {
+            let mut distinct = json_leaves(reply);
+            distinct.sort();
+            distinct.dedup();
+            for leaf in distinct {
+                *leaves.entry(leaf).or_default() += 1;
+            }
+        }
+        ReplyCounts { leaves }
+    }
+
+    /// Whether `reply`, taught by `rows` training rows, is distinctive.
+    fn distinctive(&self, reply: &str, rows: usize) -> bool {
+        if rows >= SHARED_REPLY_ROWS {
+            return false;
+        }
+        let leaves = json_leaves(reply);
+        leaves.is_empty()
+            || leaves
+                .iter()
+                .any(|leaf| self.leaves.get(leaf).copied().unwrap_or(0) < SHARED_REPLY_ROWS)
+    }
+}
+
 /// Every leak between `train` and `held_out`, at most one per held-out line and kind, ordered by held-out line, then
 /// kind. A training line whose input matches exactly is not counted again among the near matches.
 pub fn find_leakage(train: &[Record], held_out: &[Record], threshold: Threshold) -> Vec<Leak> {
+    find_leakage_counting_shared(train, held_out, threshold).0
+}
+
+/// As [`find_leakage`], also counting the held-out references equal to a shared (not distinctive) training reply.
+fn find_leakage_counting_shared(train: &[Record], held_out: &[Record], threshold: Threshold) -> (Vec<Leak>, usize) {
     let train_inputs: Vec<String> = train.iter().map(|r| normalise(&r.input_text())).collect();
     let lines_by_input = index_by_normalised(train.iter().zip(&train_inputs).map(|(r, t)| (r.line, t.clone())));
     let lines_by_reply = index_by_normalised(train.iter().filter_map(|r| Some((r.line, normalise(r.reference()?)))));
+    let counts = ReplyCounts::new(train);
+    let mut shared_references = 0;
     // One collection, so boilerplate is judged over both files.
     let inputs: Vec<String> = train.iter().chain(held_out).map(Record::input_text).collect();
     let mut sets = shingle_sets(&inputs.iter().map(String::as_str).collect::<Vec<_>>());
@@ -112,12 +185,16 @@ pub fn find_leakage(train: &[Record], held_out: &[Record], threshold: Threshold)
         if let Some((similarity, j)) = best {
             leaks.push(leak(LeakKind::NearInput, train[j].line, similarity, count - 1));
         }
-        let reply = record.reference().map(normalise);
-        if let Some(lines) = reply.and_then(|r| lines_by_reply.get(&r)) {
-            leaks.push(leak(LeakKind::ReferenceIsTrainingReply, lines[0], 1.0, lines.len() - 1));
+        let reference = record.reference();
+        if let Some((reference, lines)) = reference.and_then(|r| Some((r, lines_by_reply.get(&normalise(r))?))) {
+            if counts.distinctive(reference, lines.len()) {
+                leaks.push(leak(LeakKind::ReferenceIsTrainingReply, lines[0], 1.0, lines.len() - 1));
+            } else {
+                shared_references += 1;
+            }
         }
     }
-    leaks
+    (leaks, shared_references)
 }
 
 /// Training lines by normalised text; blank texts are left out (an empty reply is a data error, not a leak).
@@ -144,9 +221,29 @@ pub struct LeakageReport {
     pub held_out_records: usize,
     /// Every leak found.
     pub leaks: Vec<Leak>,
+    /// Held-out references equal to a training reply that several rows share (a label, a stock answer): not leaks.
+    pub shared_references: usize,
 }
 
 impl LeakageReport {
+    /// A sentence on the references that equal a shared training reply and are therefore not counted.
+    pub fn shared_references_note(&self) -> String {
+        format!(
+            "{} held-out references equal a label or answer that {SHARED_REPLY_ROWS} or more training rows share; \
+             not counted as leaks",
+            self.shared_references
+        )
+    }
+
+    /// The number of held-out examples with each kind of leak, in kind order.
+    pub fn leaked_by_kind(&self) -> Vec<(LeakKind, usize)> {
+        let mut counts: std::collections::BTreeMap<LeakKind, usize> = std::collections::BTreeMap::new();
+        for leak in &self.leaks {
+            *counts.entry(leak.kind).or_default() += 1;
+        }
+        counts.into_iter().collect()
+    }
+
     /// Held-out lines with at least one leak, in order.
     pub fn leaked_held_out_lines(&self) -> Vec<usize> {
         let mut lines: Vec<usize> = self.leaks.iter().map(|l| l.held_out_line).collect();
@@ -163,12 +260,14 @@ pub fn find_leakage_in_files(
 ) -> Result<LeakageReport, InputError> {
     let train = load_records(train_path)?;
     let held_out = load_records(held_out_path)?;
+    let (leaks, shared_references) = find_leakage_counting_shared(&train, &held_out, threshold);
     Ok(LeakageReport {
         train_path: train_path.to_path_buf(),
         held_out_path: held_out_path.to_path_buf(),
         train_records: train.len(),
         held_out_records: held_out.len(),
-        leaks: find_leakage(&train, &held_out, threshold),
+        leaks,
+        shared_references,
     })
 }
 
@@ -225,5 +324,68 @@ mod tests {
                 (LeakKind::ReferenceIsTrainingReply, 1, 3, 1),
             ]
         );
+    }
+
+    #[test]
+    fn a_reference_shared_by_several_training_rows_is_a_label_not_a_leak() {
+        let train = vec![
+            record(1, "I was charged twice this month", Some("billing")),
+            record(2, "Refund the duplicate payment please", Some("billing")),
+            record(3, "My invoice shows the wrong address", Some("Billing")),
+            record(4, "The hub is offline since last night", Some("outage")),
+            record(5, "No video from any camera", Some("outage")),
+            record(
+                6,
+                "Which plan includes cloud storage?",
+                Some("Plan B includes 30 days of clips."),
+            ),
+        ];
+        let held_out = vec![
+            record(1, "Why was my card billed two times", Some("billing")),
+            record(2, "Everything went dark after the storm", Some("outage")),
+            record(
+                3,
+                "How long are clips kept on my plan?",
+                Some("Plan B includes 30 days of clips."),
+            ),
+        ];
+        let (leaks, shared) = find_leakage_counting_shared(&train, &held_out, Threshold::DEFAULT);
+        let found: Vec<_> = leaks.iter().map(|l| (l.kind, l.held_out_line, l.train_line)).collect();
+        // "billing" is taught by 3 rows (shared); "outage" by 2 (distinctive, so still a leak); the sentence by 1.
+        assert_eq!(
+            found,
+            vec![
+                (LeakKind::ReferenceIsTrainingReply, 2, 4),
+                (LeakKind::ReferenceIsTrainingReply, 3, 6),
+            ]
+        );
+        assert_eq!(shared, 1);
+    }
+
+    #[test]
+    fn a_json_reply_leaks_only_through_a_value_few_rows_share() {
+        let json = |category: &str, urgency: &str| format!(r#"{{"category": "{category}", "urgency": "{urgency}"}}"#);
+        let summary = r#"{"category": "billing", "summary": "charged twice for the March plan"}"#;
+        let train = vec![
+            record(1, "a", Some(&json("billing", "high"))),
+            record(2, "b", Some(&json("billing", "low"))),
+            record(3, "c", Some(&json("billing", "low"))),
+            record(4, "d", Some(&json("outage", "high"))),
+            record(5, "e", Some(&json("outage", "high"))),
+            record(6, "f", Some(&json("login", "low"))),
+            record(7, "g", Some(summary)),
+        ];
+        let held_out = vec![
+            // Taught once, but every value recurs: a combination of labels, not an answer given away.
+            record(1, "x", Some(&json("billing", "high"))),
+            // Taught once, and `login` is taught once: distinctive.
+            record(2, "y", Some(&json("login", "low"))),
+            // The free-text value is the giveaway.
+            record(3, "z", Some(summary)),
+        ];
+        let (leaks, shared) = find_leakage_counting_shared(&train, &held_out, Threshold::DEFAULT);
+        let lines: Vec<usize> = leaks.iter().map(|l| l.held_out_line).collect();
+        assert_eq!(lines, [2, 3]);
+        assert_eq!(shared, 1);
     }
 }

@@ -93,6 +93,36 @@ pub struct Dataset {
     pub examples: Vec<Example>,
     /// SHA-256 of the file's bytes, for run metadata.
     pub sha256: String,
+    /// Lines without an `id` that repeat an earlier line exactly (same system prompt, turns and reply), each with
+    /// the line it repeats: they are read once, and warned about.
+    pub repeated_lines: Vec<RepeatedLine>,
+}
+
+/// A line left out because it repeats an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RepeatedLine {
+    /// The repeating line (1-based).
+    pub line: usize,
+    /// The earlier line it repeats.
+    pub first_line: usize,
+}
+
+impl Dataset {
+    /// One warning per repeated line, naming both lines; `what` says what the examples are for ("training
+    /// example", "held-out example").
+    pub fn repeat_warnings(&self, what: &str) -> Vec<String> {
+        self.repeated_lines
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}:{}: this {what} repeats line {} exactly (same prompt and reply); it is used once",
+                    self.path.display(),
+                    r.line,
+                    r.first_line
+                )
+            })
+            .collect()
+    }
 }
 
 impl Dataset {
@@ -111,6 +141,7 @@ impl Dataset {
     pub fn parse(path: &Path, text: &str) -> Result<Dataset, InputError> {
         let mut examples = Vec::new();
         let mut first_line_of_id: HashMap<String, usize> = HashMap::new();
+        let mut repeated_lines = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let line_number = index + 1;
             if line.trim().is_empty() {
@@ -123,7 +154,22 @@ impl Dataset {
                     None => error,
                 }
             })?;
-            if let Some(first) = first_line_of_id.insert(example.id.clone(), line_number) {
+            if let Some(&first) = first_line_of_id.get(&example.id) {
+                // An id derived from the content repeats only when the whole example does: a repeated line, not a
+                // clash of ids the user chose.
+                let derived = derived_id(
+                    example.system.as_deref(),
+                    &example.history,
+                    &example.input,
+                    example.reference.as_deref(),
+                );
+                if example.id == derived {
+                    repeated_lines.push(RepeatedLine {
+                        line: line_number,
+                        first_line: first,
+                    });
+                    continue;
+                }
                 return Err(InputError::at_line(
                     path,
                     line_number,
@@ -134,6 +180,7 @@ impl Dataset {
                 )
                 .field("id"));
             }
+            first_line_of_id.insert(example.id.clone(), line_number);
             examples.push(example);
         }
         if examples.is_empty() {
@@ -143,6 +190,7 @@ impl Dataset {
             path: path.to_path_buf(),
             examples,
             sha256: sha256_hex(text.as_bytes()),
+            repeated_lines,
         })
     }
 }

@@ -40,6 +40,32 @@ pub use self::stats::{ConnectionStats, EndpointStats, ModelStats};
 /// The largest `max_connections` accepted: more than a process can usually hold open.
 const MAX_CONNECTIONS: usize = 65_536;
 
+/// The `service` the health route names, by which a client tells this endpoint from real Bedrock.
+pub const HEALTH_SERVICE: &str = "bedrock-eval embedded endpoint";
+
+/// How long [`is_embedded_endpoint`] waits for the health route.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Whether `url` is served by this embedded endpoint (`bedrock-eval serve`): one `GET {url}/_local/health`, whose
+/// answer names [`HEALTH_SERVICE`]. Anything else — another server, an error, no answer within a few seconds — is
+/// "no". The probe goes straight to `url`, never through a proxy.
+pub async fn is_embedded_endpoint(url: &str) -> bool {
+    let Ok(client) = reqwest::Client::builder().no_proxy().timeout(PROBE_TIMEOUT).build() else {
+        return false;
+    };
+    let health = format!("{}/_local/health", url.trim_end_matches('/'));
+    let Ok(response) = client.get(health).send().await else {
+        return false;
+    };
+    if !response.status().is_success() {
+        return false;
+    }
+    response
+        .json::<serde_json::Value>()
+        .await
+        .is_ok_and(|body| body["service"] == HEALTH_SERVICE)
+}
+
 /// How long [`RunningEndpoint::shutdown`] waits for requests in flight before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 

@@ -411,9 +411,9 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Json<EndpointStats> {
     Json(shared.stats())
 }
 
-/// `GET /_local/health`.
+/// `GET /_local/health`: up, and which server this is, so a client given its URL can tell it serves simulated models.
 async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+    Json(json!({ "status": "ok", "service": super::HEALTH_SERVICE, "simulated": true }))
 }
 
 /// Any other path: the error AWS services give for an operation they do not have.

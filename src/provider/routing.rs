@@ -170,6 +170,43 @@ pub fn build_with_env(
     Ok(router)
 }
 
+/// Whether any request of `suite` goes to Bedrock: a config without `provider: openai`, or a judge whose model is not
+/// one of the OpenAI-compatible configs' models. When none does, no Bedrock client (and so no AWS region or
+/// credentials) is needed.
+pub fn needs_bedrock(suite: &Suite) -> bool {
+    let openai_models: Vec<&str> = openai_configs(suite).map(|(_, model, _)| model).collect();
+    let bedrock_config = suite.file.configs.iter().any(|c| c.provider == ProviderKind::Bedrock);
+    let bedrock_judge = suite
+        .file
+        .judge
+        .as_ref()
+        .filter(|_| suite.rubric.has_judge())
+        .is_some_and(|judge| !openai_models.contains(&judge.model.as_str()));
+    bedrock_config || bedrock_judge
+}
+
+/// The default route of a suite that sends nothing to Bedrock: it answers every request with an error saying so
+/// (routing makes it unreachable; it exists so that no AWS configuration is loaded for such a suite).
+#[derive(Debug, Clone, Copy)]
+pub struct NoBedrock;
+
+impl Provider for NoBedrock {
+    fn converse<'a>(&'a self, request: &'a ModelRequest) -> BoxFuture<'a, Result<Completion, CallError>> {
+        let message = format!(
+            "model `{}` has no route: this suite's configs and judge use OpenAI-compatible servers only, so no \
+             Bedrock client was set up",
+            request.model
+        );
+        Box::pin(async move {
+            Err(CallError {
+                kind: super::CallErrorKind::Other,
+                status: None,
+                message,
+            })
+        })
+    }
+}
+
 /// The configs of one OpenAI-compatible server.
 struct Server<'a> {
     base_url: String,

@@ -6,7 +6,7 @@ use super::snake_case;
 use super::table::{csv_text, number};
 use super::ReportData;
 
-fn finish(writer: csv::Writer<Vec<u8>>) -> std::io::Result<Vec<u8>> {
+pub(super) fn finish(writer: csv::Writer<Vec<u8>>) -> std::io::Result<Vec<u8>> {
     writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
 }
 

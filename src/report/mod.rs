@@ -4,9 +4,11 @@
 
 pub mod analysis;
 pub mod charts;
+pub mod classification;
 pub mod cost_charts;
 pub mod costs;
 mod csv_files;
+pub mod leakage;
 mod markdown;
 pub mod table;
 
@@ -19,8 +21,9 @@ use crate::run::plan::build_plan;
 use crate::run::plan::RequestFingerprint;
 use crate::run::records::{Record, RecordStatus};
 use crate::run::RunMetadata;
+use crate::score::command::command_outcome;
 use crate::score::judge::criterion_outcome;
-use crate::score::{score_output, OutputScore};
+use crate::score::{score_output_with, OutputScore};
 use crate::suite::schema::ConfigKind;
 use crate::suite::Suite;
 
@@ -118,6 +121,10 @@ pub struct ReportData<'a> {
     pub cost: costs::CostReport,
     /// What this run itself cost.
     pub run_cost: crate::cost::RunCost,
+    /// Per-field accuracy and classification metrics, for `json_fields` and `label` criteria.
+    pub structured: classification::StructuredResults,
+    /// Held-out examples that also appear in the training pool, when the suite has one.
+    pub leakage: Option<crate::data::LeakageReport>,
 }
 
 /// How well the judge agrees with human labels on one criterion.
@@ -141,6 +148,18 @@ pub fn build<'a>(
     judgements: &[Record],
     target_difference: Option<f64>,
 ) -> anyhow::Result<ReportData<'a>> {
+    build_with_commands(suite, metadata, records, judgements, &[], target_difference)
+}
+
+/// As [`build`], with the calls of the rubric's `command` criteria (`commands.jsonl`) to score them from.
+pub fn build_with_commands<'a>(
+    suite: &'a Suite,
+    metadata: &'a RunMetadata,
+    records: &'a [Record],
+    judgements: &[Record],
+    commands: &[Record],
+    target_difference: Option<f64>,
+) -> anyhow::Result<ReportData<'a>> {
     let plan = build_plan(suite)?;
     let mut latest: HashMap<&str, &Record> = HashMap::new();
     for record in records {
@@ -148,6 +167,8 @@ pub fn build<'a>(
     }
     let judged: HashMap<&RequestFingerprint, &Record> = judgements.iter().map(|r| (&r.fingerprint, r)).collect();
     let lookup = |fp: &RequestFingerprint| judged.get(fp).copied();
+    let commanded: HashMap<&RequestFingerprint, &Record> = commands.iter().map(|r| (&r.fingerprint, r)).collect();
+    let command_lookup = |fp: &RequestFingerprint| commanded.get(fp).copied();
     let judge_settings = suite.file.judge.as_ref();
     let examples: HashMap<&str, &crate::dataset::Example> =
         suite.held_out.examples.iter().map(|e| (e.id.as_str(), e)).collect();
@@ -166,7 +187,17 @@ pub fn build<'a>(
                     let spec = suite.rubric.criteria.iter().find(|c| c.id == id)?.judge()?;
                     Some(criterion_outcome(judge_settings?, spec, example, output, &lookup))
                 };
-                Some(score_output(&suite.rubric, example, output, &judge_outcome))
+                let scorer_outcome = |id: &str| {
+                    let check = suite.rubric.criteria.iter().find(|c| c.id == id)?.command()?;
+                    Some(command_outcome(id, check, example, output, &command_lookup))
+                };
+                Some(score_output_with(
+                    &suite.rubric,
+                    example,
+                    output,
+                    &judge_outcome,
+                    &scorer_outcome,
+                ))
             }
             _ => None,
         };
@@ -199,7 +230,12 @@ pub fn build<'a>(
         .collect();
     let calibration = calibrate(suite, &examples, &rows)?;
     let options = analysis::AnalysisOptions::new(&suite.file.analysis, target_difference);
-    let analysis = analysis::analyse(suite, &rows, &summaries, &options)?;
+    let mut analysis = analysis::analyse(suite, &rows, &summaries, &options)?;
+    let leakage = leakage::suite_leakage(suite)?;
+    analysis
+        .warnings
+        .extend(leakage.as_ref().and_then(leakage::leak_warning));
+    let structured = classification::structured_results(suite, &rows, &options.bootstrap)?;
     let judge = suite.rubric.has_judge().then(|| JudgeUsage {
         calls: judgements.len(),
         failed_calls: judgements.iter().filter(|r| r.status == RecordStatus::Error).count(),
@@ -208,8 +244,8 @@ pub fn build<'a>(
         criterion_errors: rows
             .iter()
             .filter_map(|r| r.score.as_ref())
-            .flat_map(|s| &s.criteria)
-            .filter(|c| c.error.is_some())
+            .flat_map(|s| s.criteria.iter().zip(&suite.rubric.criteria))
+            .filter(|(c, criterion)| c.error.is_some() && criterion.judge().is_some())
             .count(),
     });
     let cost = costs::cost_report(suite, &summaries, &analysis);
@@ -225,6 +261,8 @@ pub fn build<'a>(
         judge,
         calibration,
         analysis,
+        structured,
+        leakage,
     })
 }
 
@@ -361,6 +399,7 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
         ),
     ];
     let mut files = files.to_vec();
+    files.extend(classification::csv_files(data)?);
     files.push((
         "cost-volume.svg",
         cost_charts::cost_volume_chart(&cost_charts::cost_lines(&data.cost))?.into_bytes(),
@@ -460,6 +499,9 @@ fn report_json(data: &ReportData) -> std::io::Result<Vec<u8>> {
         "calibration": data.calibration.iter().map(|c| serde_json::json!({
             "criterion": c.criterion, "field": c.field, "unjudged": c.unjudged, "agreement": c.agreement,
         })).collect::<Vec<_>>(),
+        "leakage": data.leakage,
+        "fields": data.structured.fields,
+        "classification": data.structured.labels,
         "stale_records": data.stale_records,
         "recommendation": data.cost.recommendation,
         "cost": data.cost,

@@ -54,6 +54,17 @@ pub fn latest_replies(records: &[Record]) -> Vec<&Record> {
     latest
 }
 
+/// Each reply with the held-out example it answers (replies to examples no longer in the suite are left out).
+pub fn replies_with_examples<'r>(
+    examples: &'r HashMap<&str, &Example>,
+    replies: &'r [&Record],
+) -> impl Iterator<Item = (&'r Record, &'r Example, &'r str)> {
+    replies.iter().filter_map(|reply| {
+        let example = examples.get(reply.example_id.as_str())?;
+        Some((*reply, *example, reply.output.as_deref()?))
+    })
+}
+
 /// The judge calls still needed for `replies` under `rubric`, given the judge calls recorded so far (latest per
 /// fingerprint); also how many needed verdicts were found recorded. With `retry_errors`, failed judge calls are
 /// asked again.
@@ -74,10 +85,7 @@ pub fn pending_judgements(
     let mut pending = Vec::new();
     let mut seen = HashSet::new();
     let mut reused = 0;
-    for reply in replies {
-        let (Some(example), Some(output)) = (examples.get(reply.example_id.as_str()), &reply.output) else {
-            continue;
-        };
+    for (reply, example, output) in replies_with_examples(examples, replies) {
         for criterion in rubric.judge_criteria() {
             let Some(spec) = criterion.judge() else { continue };
             for sample in 0..spec.samples {

@@ -1,5 +1,6 @@
 //! Running a suite: plan the requests, skip those already recorded, execute the rest, record every outcome.
 
+pub mod command_scoring;
 pub mod errors;
 pub mod executor;
 pub mod folder;

@@ -2,9 +2,11 @@
 //!
 //! Deterministic criteria are pure functions of the example and the output. Judge criteria take the verdicts the
 //! judge stage collected (`score::judge`); a missing or malformed verdict is a judge error for that criterion, never
-//! a silent zero.
+//! a silent zero. `command` criteria take the user's program's answers the same way (`score::command`).
 
+pub mod command;
 pub mod common_criteria;
+pub mod fields;
 pub mod judge;
 pub mod rubric;
 pub mod text;
@@ -29,6 +31,29 @@ pub struct CriterionScore {
     /// For a judge criterion: the median level on its scale, and the judge's reasons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judged: Option<judge::Judged>,
+    /// For a `json_fields` criterion: each field's outcome.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<fields::FieldResult>,
+    /// For a `label` criterion: the expected and predicted labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<fields::LabelResult>,
+    /// For a `command` criterion: the reason the program gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl CriterionScore {
+    fn new(id: &str, score: Option<f64>) -> Self {
+        CriterionScore {
+            id: id.to_string(),
+            score,
+            error: None,
+            judged: None,
+            fields: Vec::new(),
+            label: None,
+            reason: None,
+        }
+    }
 }
 
 /// An output's scores.
@@ -53,23 +78,54 @@ pub fn score_output(
     output: &str,
     judged: &dyn Fn(&str) -> Option<JudgeOutcome>,
 ) -> OutputScore {
+    score_output_with(rubric, example, output, judged, &|_| None)
+}
+
+/// As [`score_output`], with `commanded` giving each `command` criterion's outcome by criterion id (`None`: not
+/// scored).
+pub fn score_output_with(
+    rubric: &Rubric,
+    example: &Example,
+    output: &str,
+    judged: &dyn Fn(&str) -> Option<JudgeOutcome>,
+    commanded: &dyn Fn(&str) -> Option<command::CommandOutcome>,
+) -> OutputScore {
     let criteria: Vec<CriterionScore> = rubric
         .criteria
         .iter()
         .map(|criterion| {
-            let (score, error, verdict) = match &criterion.check {
-                Check::Judge(spec) => match judged(&criterion.id) {
-                    Some(Ok(verdict)) => (Some(spec.normalise(verdict.level)), None, Some(verdict)),
-                    Some(Err(error)) => (None, Some(error), None),
-                    None => (None, Some("no judge verdict recorded".to_string()), None),
-                },
-                check => (deterministic_score(check, example, output), None, None),
-            };
-            CriterionScore {
-                id: criterion.id.clone(),
-                score,
-                error,
-                judged: verdict,
+            let id = criterion.id.as_str();
+            match &criterion.check {
+                Check::Judge(spec) => {
+                    scored_elsewhere(id, judged(id), "no judge verdict recorded", |verdict| CriterionScore {
+                        judged: Some(verdict.clone()),
+                        ..CriterionScore::new(id, Some(spec.normalise(verdict.level)))
+                    })
+                }
+                Check::Command(_) => scored_elsewhere(
+                    id,
+                    commanded(id),
+                    "not scored: the scorer's results are not available here",
+                    |verdict| CriterionScore {
+                        reason: Some(verdict.reason),
+                        ..CriterionScore::new(id, Some(verdict.score))
+                    },
+                ),
+                Check::JsonFields(check) => {
+                    let (score, fields) = fields::score_json_fields(check, example, output);
+                    CriterionScore {
+                        fields,
+                        ..CriterionScore::new(id, score)
+                    }
+                }
+                Check::Label(check) => {
+                    let (score, label) = fields::score_label(check, example, output);
+                    CriterionScore {
+                        label,
+                        ..CriterionScore::new(id, score)
+                    }
+                }
+                check => CriterionScore::new(id, deterministic_score(check, example, output)),
             }
         })
         .collect();
@@ -78,6 +134,27 @@ pub fn score_output(
         pass: quality.map(|q| q >= rubric.pass_threshold),
         criteria,
         quality,
+    }
+}
+
+/// A criterion scored outside this function (by a judge, by the user's program): its outcome, or an error for the
+/// criterion (`missing` when there is no outcome at all) — never a zero.
+fn scored_elsewhere<T>(
+    id: &str,
+    outcome: Option<Result<T, String>>,
+    missing: &str,
+    scored: impl FnOnce(T) -> CriterionScore,
+) -> CriterionScore {
+    match outcome {
+        Some(Ok(value)) => scored(value),
+        Some(Err(error)) => CriterionScore {
+            error: Some(error),
+            ..CriterionScore::new(id, None)
+        },
+        None => CriterionScore {
+            error: Some(missing.to_string()),
+            ..CriterionScore::new(id, None)
+        },
     }
 }
 
@@ -128,7 +205,8 @@ fn weigh<'c>(results: impl Iterator<Item = (&'c Criterion, Option<f64>, bool)>) 
     (total_weight > 0.0).then(|| (weighted / total_weight).clamp(0.0, 1.0))
 }
 
-/// A deterministic criterion's score; `None` when it does not apply (no terms in the field, no reference).
+/// A deterministic criterion's score; `None` when it does not apply (no terms in the field, no reference, no expected
+/// value), and for the criteria scored by a judge or a program.
 pub fn deterministic_score(check: &Check, example: &Example, output: &str) -> Option<f64> {
     match check {
         Check::Terms { mode, terms, matching } => {
@@ -191,7 +269,9 @@ pub fn deterministic_score(check: &Check, example: &Example, output: &str) -> Op
                 }
             })
         }
-        Check::Judge(_) => None,
+        Check::JsonFields(check) => fields::score_json_fields(check, example, output).0,
+        Check::Label(check) => fields::score_label(check, example, output).0,
+        Check::Judge(_) | Check::Command(_) => None,
     }
 }
 
@@ -205,5 +285,7 @@ fn resolve(terms: &Terms, example: &Example) -> Option<Vec<String>> {
     (!terms.is_empty()).then_some(terms)
 }
 
+#[cfg(test)]
+mod structured_tests;
 #[cfg(test)]
 mod tests;

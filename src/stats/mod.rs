@@ -17,6 +17,7 @@
 pub mod agreement;
 mod beta;
 pub mod bootstrap;
+pub mod classification;
 pub mod clustered;
 mod distributions;
 pub mod mcnemar;
@@ -49,7 +50,9 @@ pub use power::{
 };
 pub use proportion::wilson_interval;
 pub use summary::{quantile_linear, summarize, Summary};
-pub use verdict::{decide_family, minimum_pairs_for_verdict, verdict, FamilyDecision, LeftOut, Verdict, VerdictTest};
+pub use verdict::{
+    decide_family, decide_family_by, minimum_pairs_for_verdict, verdict, FamilyDecision, LeftOut, Verdict, VerdictTest,
+};
 pub use wilcoxon::{wilcoxon_signed_rank, WilcoxonMethod, WilcoxonSignedRank};
 
 use serde::Serialize;

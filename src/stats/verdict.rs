@@ -77,6 +77,9 @@ pub enum VerdictTest {
     /// The exact sign test: every difference is the same non-zero number, so the t statistic is ±∞ and its p of 0
     /// says nothing about how many examples back it.
     SignTest,
+    /// McNemar's exact test on per-example correctness: chosen by the caller when quality is right-or-wrong (one
+    /// classification criterion, no repeats), where it is the test made for the data.
+    McnemarExact,
 }
 
 /// Why a comparison is not in its family's Holm adjustment (and so gets no verdict from a test).
@@ -132,18 +135,40 @@ pub fn decide_family(
     alpha: f64,
     margin: f64,
 ) -> Result<Vec<FamilyDecision>, StatsError> {
+    decide_family_by(comparisons, None, alpha, margin)
+}
+
+/// As [`decide_family`], with McNemar's exact test deciding every comparison when `mcnemar_p` gives its p-value for
+/// each (in the same order): for right-or-wrong scores. The same comparisons are left out (too few matched
+/// examples, no difference at all, no p-value), and the verdict still reads the t interval against the margin.
+pub fn decide_family_by(
+    comparisons: &[&PairedComparison],
+    mcnemar_p: Option<&[Option<f64>]>,
+    alpha: f64,
+    margin: f64,
+) -> Result<Vec<FamilyDecision>, StatsError> {
     super::check_open_unit("alpha", alpha)?;
+    if let Some(p) = mcnemar_p.filter(|p| p.len() != comparisons.len()) {
+        return Err(StatsError::LengthMismatch {
+            what: "McNemar p-values and comparisons",
+            left: p.len(),
+            right: comparisons.len(),
+        });
+    }
     let minimum = minimum_pairs_for_verdict(alpha);
     let chosen: Vec<Result<(VerdictTest, f64), LeftOut>> = comparisons
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
             if c.n < minimum {
                 return Err(LeftOut::TooFewPairs);
             }
             if c.all_differences_zero {
                 return Err(LeftOut::NoDifferenceObserved);
             }
-            let (test, p) = if c.sd_difference == Some(0.0) {
+            let (test, p) = if let Some(mcnemar_p) = mcnemar_p {
+                (VerdictTest::McnemarExact, mcnemar_p[i])
+            } else if c.sd_difference == Some(0.0) {
                 (VerdictTest::SignTest, c.sign_test.p_value)
             } else {
                 (VerdictTest::PairedT, c.t_test.p_value)

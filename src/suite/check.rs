@@ -308,6 +308,10 @@ impl Checker<'_> {
             let (ConfigKind::FewShot, Some(shots)) = (config.kind, &config.shots) else {
                 continue;
             };
+            if file.dataset.training.is_some() && training.is_none() {
+                // The training file could not be read, and says why; its pool is unknown, not empty.
+                continue;
+            }
             let builder = RequestBuilder::new(config, pool);
             if let Some(example) = held_out.examples.iter().find(|e| builder.eligible_count(e) < shots.k) {
                 errors.push(self.at(&format!("configs[{i}].shots.k"), format!(
@@ -330,22 +334,26 @@ impl Checker<'_> {
             }
             errors.extend(self.check_human_scores(file, held_out, rubric));
             for criterion in &rubric.criteria {
-                let Some(field) = criterion.field() else {
-                    continue;
-                };
-                if let Some(example) = held_out.examples.iter().find(|e| !e.fields.contains_key(field)) {
-                    errors.push(
-                        InputError::at_line(
-                            &held_out.path,
-                            example.line,
-                            format!(
-                                "rubric criterion `{}` takes its terms from field `{field}`, which example `{}` lacks",
-                                criterion.id,
-                                excerpt(&example.id)
-                            ),
-                        )
-                        .field(field),
-                    );
+                for field in criterion.example_fields() {
+                    if let Some(example) = held_out.examples.iter().find(|e| !e.fields.contains_key(field)) {
+                        let reads = if criterion.field().is_some() {
+                            "its terms"
+                        } else {
+                            "what it expects"
+                        };
+                        errors.push(
+                            InputError::at_line(
+                                &held_out.path,
+                                example.line,
+                                format!(
+                                    "rubric criterion `{}` takes {reads} from field `{field}`, which example `{}` lacks",
+                                    criterion.id,
+                                    excerpt(&example.id)
+                                ),
+                            )
+                            .field(field),
+                        );
+                    }
                 }
             }
         }

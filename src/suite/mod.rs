@@ -63,6 +63,21 @@ impl Suite {
         }
     }
 
+    /// Warnings about the suite's data that do not stop it: lines repeated exactly in the held-out set, the
+    /// training pool, or a simulated model's training data (each read once).
+    pub fn data_warnings(&self) -> Vec<String> {
+        let mut warnings = self.held_out.repeat_warnings("held-out example");
+        if let Some(training) = &self.training {
+            warnings.extend(training.repeat_warnings("training example"));
+        }
+        for dataset in self.simulated_custom_models.values() {
+            if self.training.as_ref().is_none_or(|t| t.path != dataset.path) {
+                warnings.extend(dataset.repeat_warnings("training example"));
+            }
+        }
+        warnings
+    }
+
     /// The training pool's examples (empty without one).
     pub fn pool(&self) -> &[Example] {
         self.training.as_ref().map_or(&[], |d| d.examples.as_slice())
@@ -145,6 +160,13 @@ pub fn load_with_rubric(path: &Path, rubric: Option<&Path>) -> Result<Suite, Inp
         });
     let mut simulated_custom_models = BTreeMap::new();
     for (arn, model) in &file.local_endpoint.custom_models {
+        if file.dataset.training.as_ref() == Some(&model.tuned_on) {
+            // The training pool itself, read (and any error in it reported) once.
+            if let Some(training) = &training {
+                simulated_custom_models.insert(arn.clone(), training.clone());
+            }
+            continue;
+        }
         let field = format!("local_endpoint.custom_models.{arn}.tuned_on");
         if let Some(dataset) = checker
             .existing(&model.tuned_on, &field, &mut errors)

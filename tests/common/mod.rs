@@ -173,6 +173,34 @@ pub fn mini_suite(dir: &Path) -> PathBuf {
     dir.join("suite.yaml")
 }
 
+/// Copies the `labels` fixture (a small classification suite: data, suite, rubrics) into `dir`; returns the suite's
+/// path there.
+pub fn labels_suite(dir: &Path) -> PathBuf {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/labels");
+    for name in [
+        "held-out.jsonl",
+        "train.jsonl",
+        "suite.yaml",
+        "rubric.yaml",
+        "label-only.yaml",
+    ] {
+        std::fs::copy(fixture.join(name), dir.join(name)).unwrap();
+    }
+    dir.join("suite.yaml")
+}
+
+/// Runs `suite` on the embedded endpoint as run `r` under `results`, and asserts it succeeded.
+pub fn run_local_ok(suite: &Path, results: &Path) {
+    let output = command()
+        .arg("run")
+        .arg(suite)
+        .args(["--local", "--run-id", "r", "--results"])
+        .arg(results)
+        .output()
+        .expect("run bedrock-eval");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
 /// Writes a copy of the example suite into `dir` (its data and rubric still read from the repository), plus
 /// `extra` YAML appended; returns its path.
 pub fn example_suite(dir: &Path, extra: &str) -> PathBuf {

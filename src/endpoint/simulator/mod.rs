@@ -9,12 +9,17 @@
 //! - a **fine-tuned model** ([`FineTunedModel`]) does the same from everything it was tuned on, with steadier style
 //!   ([`compose::FINE_TUNED`]).
 //!
+//! Structured and classification tasks — a system prompt asking for JSON keys or one of some labels, or
+//! demonstrations and training answers that are JSON objects or labels — are answered by [`structured`] instead, in
+//! the same three ways; support replies are unaffected by it.
+//!
 //! Every random choice comes from a ChaCha20 generator seeded with a SHA-256 of the seed, the model id, the
 //! conversation and the sampling index, so the same request always gets the same answer; `maxTokens` and stop
 //! sequences only cut that answer, as they would a real model's.
 
 pub mod compose;
 pub mod judge;
+pub mod structured;
 pub mod style;
 pub mod text;
 
@@ -113,6 +118,8 @@ pub struct FineTunedModel {
     examples: Vec<Demonstration>,
     corpus: Corpus,
     style: HouseStyle,
+    /// What it learned when its training answers are JSON objects or labels.
+    structured: Option<structured::Examples>,
 }
 
 impl FineTunedModel {
@@ -124,10 +131,13 @@ impl FineTunedModel {
             .collect();
         let corpus = Corpus::new(examples.iter().map(|e| e.terms.clone()).collect());
         let style = HouseStyle::learn(&examples);
+        let structured =
+            structured::Examples::learn(tuned_on.iter().map(|p| (p.prompt.as_str(), p.completion.as_str())));
         FineTunedModel {
             examples,
             corpus,
             style,
+            structured,
         }
     }
 }
@@ -184,7 +194,8 @@ pub fn complete(
         .and_then(|t| judge::GradingTask::read(&t.text));
     let text = match (grading, fine_tuned) {
         (Some(task), _) => judge::verdict(&task, &mut rng),
-        (None, fine_tuned) => answer(&query, &instructions, fine_tuned, conversation, temperature, &mut rng),
+        (None, fine_tuned) => structured_reply(last_user, fine_tuned, conversation, &mut rng)
+            .unwrap_or_else(|| answer(&query, &instructions, fine_tuned, conversation, temperature, &mut rng)),
     };
     let (text, stop_reason) = cut(&text, conversation.max_tokens, &conversation.stop_sequences);
     Completion {
@@ -195,6 +206,35 @@ pub fn complete(
         cache_read_tokens: 0,
         cache_write_tokens: 0,
     }
+}
+
+/// The answer to a structured or classification task, when this is one (see [`structured`]); `None` otherwise, before
+/// any random draw, so support replies come out exactly as without it.
+fn structured_reply(
+    query: &str,
+    fine_tuned: Option<&FineTunedModel>,
+    conversation: &Conversation,
+    rng: &mut ChaCha20Rng,
+) -> Option<String> {
+    let schema = structured::PromptSchema::read(&conversation.system);
+    let earlier = &conversation.turns[..conversation.turns.len().saturating_sub(1)];
+    let demonstrations;
+    let (examples, habits) = match fine_tuned {
+        Some(model) => (Some(model.structured.as_ref()?), &structured::FINE_TUNED),
+        None if earlier.is_empty() => (None, &structured::PROMPTED),
+        None => {
+            demonstrations = structured::Examples::learn(
+                earlier
+                    .chunks_exact(2)
+                    .map(|pair| (pair[0].text.as_str(), pair[1].text.as_str())),
+            )?;
+            (Some(&demonstrations), &structured::FEW_SHOT)
+        }
+    };
+    if examples.is_none() && schema.is_none() {
+        return None;
+    }
+    structured::structured_answer(query, schema.as_ref(), examples, habits, rng)
 }
 
 /// A support reply: from a fine-tuned model, from demonstrations, or from instructions alone.

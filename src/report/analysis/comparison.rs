@@ -4,7 +4,7 @@
 use super::{AnalysisOptions, ComparisonAnalysis, ConfigReplies, Design};
 use crate::score::common_criteria::{pair_all, SideScore};
 use crate::stats::{
-    self, compare_paired, decide_family, mcnemar_exact, min_detectable_difference, paired_bootstrap_mean_difference,
+    self, compare_paired, decide_family_by, mcnemar_exact, min_detectable_difference, paired_bootstrap_mean_difference,
     paired_t_power, required_sample_size, StatsError, Verdict,
 };
 
@@ -31,7 +31,7 @@ pub(super) fn compare_all(
         .map(|(a, b, family)| compare(design, a, b, family, options))
         .collect::<Result<Vec<_>, _>>()?;
     for family in ["baseline", "pairwise"] {
-        decide(&mut comparisons, family, options)?;
+        decide(&mut comparisons, family, design, options)?;
     }
     Ok(comparisons)
 }
@@ -89,12 +89,24 @@ fn compare(
 }
 
 /// Holm within one family, the verdicts, and then each comparison's power answers at its family's level.
-fn decide(comparisons: &mut [ComparisonAnalysis], family: &str, options: &AnalysisOptions) -> Result<(), StatsError> {
+fn decide(
+    comparisons: &mut [ComparisonAnalysis],
+    family: &str,
+    design: &Design,
+    options: &AnalysisOptions,
+) -> Result<(), StatsError> {
     let members: Vec<usize> = (0..comparisons.len())
         .filter(|&i| comparisons[i].family == family)
         .collect();
     let paired: Vec<&stats::PairedComparison> = members.iter().map(|&i| &comparisons[i].paired).collect();
-    let decisions = decide_family(&paired, options.alpha, options.margin)?;
+    // Right-or-wrong scores are decided by the test made for them (see `Design::mcnemar_decides`).
+    let mcnemar_p: Option<Vec<Option<f64>>> = design.mcnemar_decides().then(|| {
+        members
+            .iter()
+            .map(|&i| comparisons[i].mcnemar.as_ref().map(|m| m.p_value))
+            .collect()
+    });
+    let decisions = decide_family_by(&paired, mcnemar_p.as_deref(), options.alpha, options.margin)?;
     for (&i, decision) in members.iter().zip(decisions) {
         let c = &mut comparisons[i];
         c.verdict_test = decision.test;

@@ -188,6 +188,14 @@ pub struct Design<'a> {
     pub held_out: usize,
 }
 
+impl Design<'_> {
+    /// Whether McNemar's exact test decides the comparisons instead of the paired t: when the rubric is a single
+    /// `label` criterion and there are no repeats, so each reply is right or wrong and the quality is 0 or 1.
+    pub fn mcnemar_decides(&self) -> bool {
+        self.repeats == 1 && self.rubric.criteria.len() == 1 && self.rubric.criteria[0].label().is_some()
+    }
+}
+
 /// Runs the analysis over the scored rows of a run.
 pub fn analyse(
     suite: &Suite,

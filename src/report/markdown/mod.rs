@@ -2,6 +2,7 @@
 
 mod cost;
 mod statistics;
+mod structured;
 
 pub use cost::money;
 use cost::{cost_section, recommendation_lines, run_cost_section};
@@ -62,6 +63,9 @@ pub fn report_md(data: &ReportData) -> String {
         })
         .collect();
     out.push_str(&markdown_table(&header, &rows));
+    let configs: Vec<String> = data.summaries.iter().map(|s| s.config.clone()).collect();
+    out.push_str(&structured::structured_sections(&data.structured, &configs));
+    out.push_str(&structured::scorers_section(data));
     out.push_str(&lowest_section(data));
 
     if let (Some(usage), Some(judge)) = (&data.judge, &suite.file.judge) {

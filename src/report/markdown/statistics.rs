@@ -166,11 +166,17 @@ fn comparison_header(data: &ReportData) -> Vec<String> {
 
 pub(super) fn comparisons_section(data: &ReportData) -> String {
     let mut out = String::from("\n## Comparisons\n\n");
+    let decided_by = if mcnemar_decides(data) {
+        "The rubric is a single `label` criterion, so quality is right (100) or wrong (0): the verdict comes from \
+         McNemar's exact test on correctness, Holm-adjusted, with the paired t interval of the difference in \
+         accuracy points; the t, Wilcoxon and sign tests are shown as checks."
+    } else {
+        "The verdict comes from the paired t-test's Holm-adjusted p and its interval (the exact sign test's p when \
+         every difference is the same number); Wilcoxon, sign and McNemar tests are shown as checks."
+    };
     out.push_str(&format!(
         "Each config against the baseline on the examples both scored (Δ = candidate − baseline, in quality \
-         points), each pair on the criteria both replies were scored on. The verdict comes from the paired t-test's \
-         Holm-adjusted p and its interval (the exact sign test's p when every difference is the same number); \
-         Wilcoxon, sign and McNemar tests are shown as checks. *Power* is the chance this many examples detect the \
+         points), each pair on the criteria both replies were scored on. {decided_by} *Power* is the chance this many examples detect the \
          observed difference (or `--target-diff`), *detectable Δ* the smallest difference they detect at {:.0}% \
          power, and *n needed* the examples needed for the observed difference: all at the level the verdict faces, \
          α/m for a Holm family of m comparisons.\n\n",
@@ -195,6 +201,14 @@ pub(super) fn comparisons_section(data: &ReportData) -> String {
         out.push_str("\n![Per-example differences from the baseline](differences.svg)\n");
     }
     out
+}
+
+/// Whether McNemar's exact test decided the comparisons (a single `label` criterion without repeats).
+fn mcnemar_decides(data: &ReportData) -> bool {
+    data.analysis
+        .comparisons
+        .iter()
+        .any(|c| c.verdict_test == Some(VerdictTest::McnemarExact))
 }
 
 /// What was computed, naming each branch actually taken.
@@ -231,7 +245,10 @@ pub(super) fn methods_section(data: &ReportData) -> String {
         )
     };
     let sign_decided = compared.iter().any(|c| c.verdict_test == Some(VerdictTest::SignTest));
-    let verdict_test = if sign_decided {
+    let verdict_test = if mcnemar_decides(data) {
+        "paired t-test and its interval (the verdict's interval; McNemar's exact test on correctness decides it, \
+         the rubric being one label criterion)"
+    } else if sign_decided {
         "paired t-test and its interval (the verdict's test), and for comparisons whose differences have no spread \
          the exact sign test instead (a t of ±∞ says nothing about how many examples back it)"
     } else {

@@ -44,6 +44,12 @@ pub enum CriterionKind {
     Reference,
     /// An LLM judge grades the output on a scale.
     Judge,
+    /// Fields of the JSON reply compared with the example's fields; scored as the fraction right.
+    JsonFields,
+    /// A predicted label extracted from the reply, compared with the example's label.
+    Label,
+    /// The user's own program scores the reply.
+    Command,
 }
 
 impl CriterionKind {
@@ -58,6 +64,9 @@ impl CriterionKind {
             CriterionKind::Length => "length",
             CriterionKind::Reference => "reference",
             CriterionKind::Judge => "judge",
+            CriterionKind::JsonFields => "json_fields",
+            CriterionKind::Label => "label",
+            CriterionKind::Command => "command",
         }
     }
 }
@@ -166,4 +175,134 @@ pub struct CriterionSection {
     /// The example field with a human's score on the same scale, for calibration (judge).
     #[serde(default)]
     pub human_score_field: Option<String>,
+
+    /// The reply's JSON fields to compare with the example's (json_fields).
+    #[serde(default)]
+    pub fields: Option<Vec<JsonFieldSection>>,
+
+    /// Where the predicted label comes from (label): the whole reply, a regex group, or a JSON path.
+    #[serde(default)]
+    pub from: Option<LabelSource>,
+    /// The capture group holding the label (label with `from: regex`): its number or name.
+    #[serde(default)]
+    pub group: Option<GroupRef>,
+    /// The JSON path of the label in the reply (label with `from: json`), e.g. `triage.category`.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The example field holding the expected label (label; default `label`).
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Canonical label → other spellings counted as it (label).
+    #[serde(default)]
+    pub synonyms: Option<BTreeMap<String, Vec<String>>>,
+
+    /// The program and its arguments, run without a shell (command; paths relative to the rubric).
+    #[serde(default)]
+    pub argv: Option<Vec<String>>,
+    /// Longest a call may take before the program is killed (command; default 10,000 ms).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Most calls of the program running at once (command; default 4).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// Parameters handed to the program with every reply (command).
+    #[serde(default)]
+    pub params: Option<serde_json::Value>,
+}
+
+/// One field of a `json_fields` criterion, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonFieldSection {
+    /// Where the value is in the reply: keys joined by dots, list items by `[index]` (`items[0].sku`).
+    pub path: String,
+    /// The example field holding the expected value (default: the path itself).
+    #[serde(default)]
+    pub field: Option<String>,
+    /// How the two values are compared (default `exact`).
+    #[serde(default)]
+    pub compare: FieldComparison,
+    /// Largest difference counted as equal (`number`; default 0).
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+    /// The values accepted for every example (`one_of`; otherwise the example's field lists them).
+    #[serde(default)]
+    pub accepted: Option<Vec<serde_json::Value>>,
+}
+
+/// How a `json_fields` field is compared with the example's value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldComparison {
+    /// Equal JSON values (numbers by value).
+    #[default]
+    Exact,
+    /// Equal text after case folding, NFKC and collapsing white space.
+    Text,
+    /// Numbers within `tolerance`.
+    Number,
+    /// Lists with the same elements (as text), in any order.
+    Set,
+    /// The reply's value is one of the accepted values (as text).
+    OneOf,
+}
+
+impl FieldComparison {
+    /// The name used in rubric files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldComparison::Exact => "exact",
+            FieldComparison::Text => "text",
+            FieldComparison::Number => "number",
+            FieldComparison::Set => "set",
+            FieldComparison::OneOf => "one_of",
+        }
+    }
+}
+
+/// Where a `label` criterion finds the predicted label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelSource {
+    /// The whole reply, trimmed.
+    Reply,
+    /// A capture group of `pattern`.
+    Regex,
+    /// The value at `path` in the JSON reply.
+    Json,
+}
+
+/// A regex capture group, by number or by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupRef {
+    /// `group: 1`.
+    Index(usize),
+    /// `group: label`.
+    Name(String),
+}
+
+impl<'de> Deserialize<'de> for GroupRef {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = GroupRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a capture group number or name")
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<GroupRef, E> {
+                usize::try_from(value)
+                    .map(GroupRef::Index)
+                    .map_err(|_| E::custom("group number too large"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<GroupRef, E> {
+                usize::try_from(value)
+                    .map(GroupRef::Index)
+                    .map_err(|_| E::custom(format!("a group number must be 0 or more, got {value}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<GroupRef, E> {
+                Ok(GroupRef::Name(value.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }

@@ -6,10 +6,17 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::file::{CriterionKind, CriterionSection, ReferenceMethod};
+use super::structured::{command_check, json_fields_check, label_check};
 use super::{Check, JsonCheck, JudgeSpec, Matching, Terms, TermsMode};
 
-/// A problem with one key of a criterion: the key, and what is wrong.
-pub type KeyError = (&'static str, String);
+/// A problem with one key of a criterion: the key (a path below the criterion, such as `fields[1].compare`), and
+/// what is wrong.
+pub type KeyError = (String, String);
+
+/// A [`KeyError`].
+pub fn key_error(key: impl Into<String>, message: impl Into<String>) -> KeyError {
+    (key.into(), message.into())
+}
 
 /// The kind-specific keys a section has set.
 fn keys_set(section: &CriterionSection) -> Vec<&'static str> {
@@ -33,6 +40,16 @@ fn keys_set(section: &CriterionSection) -> Vec<&'static str> {
         ("sees_reference", section.sees_reference.is_some()),
         ("samples", section.samples.is_some()),
         ("human_score_field", section.human_score_field.is_some()),
+        ("fields", section.fields.is_some()),
+        ("from", section.from.is_some()),
+        ("group", section.group.is_some()),
+        ("path", section.path.is_some()),
+        ("field", section.field.is_some()),
+        ("synonyms", section.synonyms.is_some()),
+        ("argv", section.argv.is_some()),
+        ("timeout_ms", section.timeout_ms.is_some()),
+        ("concurrency", section.concurrency.is_some()),
+        ("params", section.params.is_some()),
     ];
     present.iter().filter(|(_, set)| *set).map(|(key, _)| *key).collect()
 }
@@ -57,6 +74,9 @@ fn allowed_keys(kind: CriterionKind) -> &'static [&'static str] {
             "samples",
             "human_score_field",
         ],
+        CriterionKind::JsonFields => &["fields", "allow_fenced"],
+        CriterionKind::Label => &["from", "pattern", "group", "path", "allow_fenced", "field", "synonyms"],
+        CriterionKind::Command => &["argv", "timeout_ms", "concurrency", "params"],
     }
 }
 
@@ -64,7 +84,7 @@ fn allowed_keys(kind: CriterionKind) -> &'static [&'static str] {
 pub fn check(section: &CriterionSection, rubric_dir: &Path) -> Result<Check, KeyError> {
     let allowed = allowed_keys(section.kind);
     if let Some(key) = keys_set(section).into_iter().find(|k| !allowed.contains(k)) {
-        return Err((
+        return Err(key_error(
             key,
             format!(
                 "`{key}` does not apply to `{}` criteria (they take: {})",
@@ -79,8 +99,9 @@ pub fn check(section: &CriterionSection, rubric_dir: &Path) -> Result<Check, Key
             let pattern = section
                 .pattern
                 .as_deref()
-                .ok_or(("kind", "a `regex` criterion needs a `pattern`".to_string()))?;
-            let regex = Regex::new(pattern).map_err(|e| ("pattern", format!("invalid regular expression: {e}")))?;
+                .ok_or_else(|| key_error("kind", "a `regex` criterion needs a `pattern`".to_string()))?;
+            let regex =
+                Regex::new(pattern).map_err(|e| key_error("pattern", format!("invalid regular expression: {e}")))?;
             Ok(Check::Regex {
                 regex,
                 must_match: section.must_match.unwrap_or(true),
@@ -88,16 +109,18 @@ pub fn check(section: &CriterionSection, rubric_dir: &Path) -> Result<Check, Key
         }
         CriterionKind::Json => json_check(section, rubric_dir),
         CriterionKind::Length => {
-            let unit = section.unit.ok_or((
-                "kind",
-                "a `length` criterion needs a `unit` (characters or words)".to_string(),
-            ))?;
+            let unit = section.unit.ok_or_else(|| {
+                key_error(
+                    "kind",
+                    "a `length` criterion needs a `unit` (characters or words)".to_string(),
+                )
+            })?;
             if section.min.is_none() && section.max.is_none() {
-                return Err(("kind", "a `length` criterion needs `min`, `max` or both".into()));
+                return Err(key_error("kind", "a `length` criterion needs `min`, `max` or both"));
             }
             if let (Some(min), Some(max)) = (section.min, section.max) {
                 if min > max {
-                    return Err(("min", format!("min ({min}) is above max ({max})")));
+                    return Err(key_error("min", format!("min ({min}) is above max ({max})")));
                 }
             }
             Ok(Check::Length {
@@ -107,27 +130,32 @@ pub fn check(section: &CriterionSection, rubric_dir: &Path) -> Result<Check, Key
             })
         }
         CriterionKind::Reference => {
-            let method: ReferenceMethod = section.method.ok_or((
-                "kind",
-                "a `reference` criterion needs a `method` (exact, normalized_exact, token_f1, rouge_l)".to_string(),
-            ))?;
+            let method: ReferenceMethod = section.method.ok_or_else(|| {
+                key_error(
+                    "kind",
+                    "a `reference` criterion needs a `method` (exact, normalized_exact, token_f1, rouge_l)".to_string(),
+                )
+            })?;
             Ok(Check::Reference { method })
         }
         CriterionKind::Judge => judge_check(section),
+        CriterionKind::JsonFields => json_fields_check(section),
+        CriterionKind::Label => label_check(section),
+        CriterionKind::Command => command_check(section, rubric_dir),
     }
 }
 
 fn terms_check(section: &CriterionSection) -> Result<Check, KeyError> {
     let terms = match (&section.terms, &section.terms_from) {
-        (Some(_), Some(_)) => return Err(("terms_from", "give either `terms` or `terms_from`, not both".into())),
-        (None, None) => return Err(("kind", "needs `terms` or `terms_from`".into())),
+        (Some(_), Some(_)) => return Err(key_error("terms_from", "give either `terms` or `terms_from`, not both")),
+        (None, None) => return Err(key_error("kind", "needs `terms` or `terms_from`")),
         (Some(terms), None) => {
             if terms.is_empty() || terms.iter().any(|t| t.trim().is_empty()) {
-                return Err(("terms", "needs at least one term, and no empty terms".into()));
+                return Err(key_error("terms", "needs at least one term, and no empty terms"));
             }
             Terms::Literal(terms.clone())
         }
-        (None, Some(field)) if field.trim().is_empty() => return Err(("terms_from", "must name a field".into())),
+        (None, Some(field)) if field.trim().is_empty() => return Err(key_error("terms_from", "must name a field")),
         (None, Some(field)) => Terms::FromField(field.clone()),
     };
     let mode = match section.kind {
@@ -152,12 +180,12 @@ fn json_check(section: &CriterionSection, rubric_dir: &Path) -> Result<Check, Ke
         Some(relative) => {
             let path = rubric_dir.join(relative);
             let text = crate::input_file::read_text(&path, "JSON Schema")
-                .map_err(|e| ("schema", e.to_string()))?
+                .map_err(|e| key_error("schema", e.to_string()))?
                 .text;
-            let value: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| ("schema", format!("{} is not JSON: {e}", path.display())))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| key_error("schema", format!("{} is not JSON: {e}", path.display())))?;
             let validator = jsonschema::validator_for(&value).map_err(|e| {
-                (
+                key_error(
                     "schema",
                     format!("{} is not a valid JSON Schema: {}", path.display(), schema_problem(&e)),
                 )
@@ -167,7 +195,7 @@ fn json_check(section: &CriterionSection, rubric_dir: &Path) -> Result<Check, Ke
     };
     let required_keys = section.required_keys.clone().unwrap_or_default();
     if required_keys.iter().any(|k| k.is_empty()) {
-        return Err(("required_keys", "must not contain an empty key".into()));
+        return Err(key_error("required_keys", "must not contain an empty key"));
     }
     Ok(Check::Json(JsonCheck {
         allow_fenced: section.allow_fenced.unwrap_or(true),
@@ -199,24 +227,29 @@ fn judge_check(section: &CriterionSection) -> Result<Check, KeyError> {
         .instructions
         .clone()
         .filter(|i| !i.trim().is_empty())
-        .ok_or(("kind", "a `judge` criterion needs `instructions`".to_string()))?;
-    let scale = section.scale.clone().ok_or((
-        "kind",
-        "a `judge` criterion needs a `scale` (each level with what it means)".to_string(),
-    ))?;
+        .ok_or_else(|| key_error("kind", "a `judge` criterion needs `instructions`".to_string()))?;
+    let scale = section.scale.clone().ok_or_else(|| {
+        key_error(
+            "kind",
+            "a `judge` criterion needs a `scale` (each level with what it means)".to_string(),
+        )
+    })?;
     if scale.len() < 2 {
-        return Err(("scale", "needs at least two levels".into()));
+        return Err(key_error("scale", "needs at least two levels"));
     }
     let levels: Vec<i64> = scale.keys().copied().collect();
     if levels.windows(2).any(|w| w[1] != w[0] + 1) {
-        return Err(("scale", format!("levels must be consecutive integers, got {levels:?}")));
+        return Err(key_error(
+            "scale",
+            format!("levels must be consecutive integers, got {levels:?}"),
+        ));
     }
     if let Some((level, _)) = scale.iter().find(|(_, meaning)| meaning.trim().is_empty()) {
-        return Err(("scale", format!("level {level} needs a description")));
+        return Err(key_error("scale", format!("level {level} needs a description")));
     }
     let samples = section.samples.unwrap_or(1);
     if !(1..=15).contains(&samples) {
-        return Err(("samples", format!("must be between 1 and 15, got {samples}")));
+        return Err(key_error("samples", format!("must be between 1 and 15, got {samples}")));
     }
     Ok(Check::Judge(JudgeSpec {
         instructions,

@@ -2,6 +2,7 @@
 
 mod file;
 mod kinds;
+mod structured;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,14 @@ use regex::Regex;
 
 use crate::error::{InputError, InputErrors};
 use crate::yaml_file::read_yaml;
-pub use file::{CriterionKind, CriterionSection, LengthUnit, ReferenceMethod, RubricFile};
+pub use file::{
+    CriterionKind, CriterionSection, FieldComparison, GroupRef, JsonFieldSection, LabelSource, LengthUnit,
+    ReferenceMethod, RubricFile,
+};
+pub use structured::{
+    CommandCheck, FieldSpec, JsonFieldsCheck, LabelCheck, LabelExtractor, DEFAULT_COMMAND_CONCURRENCY,
+    DEFAULT_COMMAND_TIMEOUT_MS,
+};
 
 /// Where a criterion's terms come from.
 #[derive(Debug, Clone)]
@@ -135,6 +143,12 @@ pub enum Check {
     },
     /// An LLM judge.
     Judge(JudgeSpec),
+    /// Fields of the JSON reply against the example's fields.
+    JsonFields(JsonFieldsCheck),
+    /// The reply's label against the example's.
+    Label(LabelCheck),
+    /// The user's program.
+    Command(CommandCheck),
 }
 
 /// A validated criterion.
@@ -160,6 +174,37 @@ impl Criterion {
                 terms: Terms::FromField(field),
                 ..
             } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// Every example field this criterion reads its expected values from (terms, `json_fields`, `label`), in the
+    /// order written; `reference` (the reference reply) is not a field and is left out.
+    pub fn example_fields(&self) -> Vec<&str> {
+        match &self.check {
+            Check::JsonFields(check) => check
+                .fields
+                .iter()
+                .filter(|f| f.accepted.is_none())
+                .map(|f| f.field.as_str())
+                .collect(),
+            Check::Label(check) if check.field != "reference" => vec![check.field.as_str()],
+            _ => self.field().into_iter().collect(),
+        }
+    }
+
+    /// The label settings, for `label` criteria.
+    pub fn label(&self) -> Option<&LabelCheck> {
+        match &self.check {
+            Check::Label(check) => Some(check),
+            _ => None,
+        }
+    }
+
+    /// The program settings, for `command` criteria.
+    pub fn command(&self) -> Option<&CommandCheck> {
+        match &self.check {
+            Check::Command(check) => Some(check),
             _ => None,
         }
     }
@@ -230,7 +275,7 @@ impl Rubric {
                     description: section.description.clone(),
                     check,
                 }),
-                Err((key, message)) => errors.push(at(&field(key), message)),
+                Err((key, message)) => errors.push(at(&field(&key), message)),
             }
         }
         if !criteria.is_empty() && criteria.iter().all(|c| c.weight == 0.0) {
@@ -256,5 +301,10 @@ impl Rubric {
     /// The criteria scored by the LLM judge, in rubric order.
     pub fn judge_criteria(&self) -> impl Iterator<Item = &Criterion> {
         self.criteria.iter().filter(|c| c.judge().is_some())
+    }
+
+    /// The criteria scored by the user's programs, in rubric order.
+    pub fn command_criteria(&self) -> impl Iterator<Item = &Criterion> {
+        self.criteria.iter().filter(|c| c.command().is_some())
     }
 }
