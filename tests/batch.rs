@@ -150,6 +150,7 @@ async fn a_batch_run_records_what_a_live_run_records() {
     let (_keep, mut interrupts) = tokio::sync::mpsc::channel(1);
     let info = EndpointInfo::Simulated {
         url: live_endpoint.url(),
+        external: false,
     };
     run_suite(
         &suite,

@@ -117,10 +117,10 @@ fn another_endpoint_is_refused_unless_asked_for_and_the_report_says_which_record
     let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
     assert!(
         report.contains(&format!(
-            "records 1–24 from Amazon Bedrock, us-east-1, endpoint {}",
+            "records 1–24 from embedded endpoint (simulated models) at {}",
             first.url
         )) && report.contains(&format!(
-            "records 25 onward from Amazon Bedrock, us-east-1, endpoint {}",
+            "records 25 onward from embedded endpoint (simulated models) at {}",
             second.url
         )),
         "{report}"

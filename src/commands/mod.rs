@@ -108,12 +108,22 @@ pub(crate) fn check_suite_leakage(suite: &Suite, strict: bool) -> anyhow::Result
     Ok(())
 }
 
-/// The provider for a run (Bedrock, and any OpenAI-compatible servers the suite's configs name), what to record
-/// about it, and the in-process endpoint when `--local`.
-pub(crate) async fn connect(
-    args: &EndpointArgs,
-    suite: &Suite,
-) -> anyhow::Result<(RoutingProvider, EndpointInfo, Option<endpoint::RunningEndpoint>)> {
+/// Where a run's calls go, once connected.
+pub(crate) struct Connection {
+    /// Bedrock, and any OpenAI-compatible servers the suite's configs name.
+    pub provider: RoutingProvider,
+    /// What to record about the endpoint.
+    pub endpoint: EndpointInfo,
+    /// The AWS region the Bedrock client uses (recorded so a resume uses it too), even when the endpoint behind
+    /// `--endpoint-url` turns out to be the embedded one.
+    pub region: Option<String>,
+    /// The in-process endpoint, with `--local`.
+    pub local: Option<endpoint::RunningEndpoint>,
+}
+
+/// Connects a run to where its calls go: the embedded endpoint with `--local`, else Bedrock (credentials checked
+/// before any call) and the suite's OpenAI-compatible servers.
+pub(crate) async fn connect(args: &EndpointArgs, suite: &Suite) -> anyhow::Result<Connection> {
     let input_error = |e: routing::RoutingError| InputError::in_file(&suite.path, e.to_string());
     if args.local {
         let bind = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -124,7 +134,12 @@ pub(crate) async fn connect(
         eprintln!("embedded endpoint (simulated models) listening on {url}");
         let bedrock: Arc<dyn Provider> = Arc::new(BedrockProvider::for_local_endpoint(&url));
         let provider = routing::build_for_local_endpoint(suite, bedrock, &url).map_err(input_error)?;
-        return Ok((provider, EndpointInfo::Simulated { url }, Some(running)));
+        return Ok(Connection {
+            provider,
+            endpoint: EndpointInfo::Simulated { url, external: false },
+            region: None,
+            local: Some(running),
+        });
     }
     let settings = BedrockSettings {
         region: args.region.clone(),
@@ -155,10 +170,26 @@ pub(crate) async fn connect(
                 "{} is bedrock-eval's embedded endpoint (simulated models); the run is labelled simulated",
                 redact_url(url)
             );
-            return Ok((provider, EndpointInfo::Simulated { url: url.clone() }, None));
+            return Ok(Connection {
+                provider,
+                endpoint: EndpointInfo::Simulated {
+                    url: url.clone(),
+                    external: true,
+                },
+                region,
+                local: None,
+            });
         }
     }
-    Ok((provider, EndpointInfo::Bedrock { endpoint_url, region }, None))
+    Ok(Connection {
+        provider,
+        endpoint: EndpointInfo::Bedrock {
+            endpoint_url,
+            region: region.clone(),
+        },
+        region,
+        local: None,
+    })
 }
 
 pub(crate) fn print_judging(judging: &bedrock_eval::run::judging::JudgingSummary) {

@@ -50,7 +50,8 @@ pub(crate) fn recorded_endpoint(
                 merged.local = launch.local;
                 merged.endpoint_url = launch.endpoint_url.clone();
             }
-            (None, EndpointInfo::Simulated { .. }) => merged.local = true,
+            (None, EndpointInfo::Simulated { external: false, .. }) => merged.local = true,
+            (None, EndpointInfo::Simulated { url, external: true }) => merged.endpoint_url = Some(url.clone()),
             (None, EndpointInfo::Bedrock { endpoint_url, .. }) => merged.endpoint_url = endpoint_url.clone(),
         }
         if let Some(url) = merged.endpoint_url.as_deref().filter(|u| has_redacted_credentials(u)) {

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use super::resume::RunSettings;
 use super::{
     check_suite_leakage, compare::compare_runs, connect, print_command_scoring, print_data_warnings, print_judging,
-    print_run_cost, resume, signals::Interrupts, write_reports, EXIT_FAILURE,
+    print_run_cost, resume, signals::Interrupts, write_reports, Connection, EXIT_FAILURE,
 };
 use crate::cli::{Mode, RegressionOptions, RunArgs};
 use crate::commands::output::outln;
@@ -174,11 +174,12 @@ async fn start(args: &RunArgs) -> anyhow::Result<Started> {
     if plan.mode == Mode::Batch {
         batch_settings(&suite, &plan)?;
     }
-    let (provider, endpoint, local) = connect(&plan.endpoint, &suite).await?;
-    let region = match &endpoint {
-        run::EndpointInfo::Bedrock { region, .. } => region.clone(),
-        run::EndpointInfo::Simulated { .. } => None,
-    };
+    let Connection {
+        provider,
+        endpoint,
+        region,
+        local,
+    } = connect(&plan.endpoint, &suite).await?;
     let (run_dir, lock, previous) = match resumed {
         Some((dir, lock, previous)) => {
             resume::check_same_endpoint(&previous, &endpoint, args.endpoint_change, &dir)?;

@@ -37,7 +37,7 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let mut judging = run::judging::JudgingSummary::default();
     let mut interrupts = Interrupts::listen();
     if suite.rubric.has_judge() {
-        let (provider, _, local) = connect(&endpoint_args, &suite).await?;
+        let super::Connection { provider, local, .. } = connect(&endpoint_args, &suite).await?;
         let outcome = run::judging::judge_run(
             &suite,
             &suite.rubric,

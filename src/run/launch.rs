@@ -14,7 +14,15 @@ impl EndpointInfo {
     /// when none) in the same region.
     pub fn same_endpoint(&self, other: &EndpointInfo) -> bool {
         match (self, other) {
-            (EndpointInfo::Simulated { .. }, EndpointInfo::Simulated { .. }) => true,
+            // `--local` starts a new endpoint on a new port each time: any two are the same simulation. One reached
+            // by URL is the process behind that URL.
+            (
+                EndpointInfo::Simulated { url, external },
+                EndpointInfo::Simulated {
+                    url: other_url,
+                    external: other_external,
+                },
+            ) => external == other_external && (!external || url == other_url),
             (
                 EndpointInfo::Bedrock { endpoint_url, region },
                 EndpointInfo::Bedrock {
@@ -30,7 +38,10 @@ impl EndpointInfo {
     /// Bedrock, us-east-1`, `Amazon Bedrock, us-east-1, endpoint http://127.0.0.1:4000`.
     pub fn describe(&self) -> String {
         match self {
-            EndpointInfo::Simulated { .. } => "embedded endpoint (simulated models)".to_string(),
+            EndpointInfo::Simulated { external: false, .. } => "embedded endpoint (simulated models)".to_string(),
+            EndpointInfo::Simulated { url, external: true } => {
+                format!("embedded endpoint (simulated models) at {url}")
+            }
             EndpointInfo::Bedrock { endpoint_url, region } => format!(
                 "Amazon Bedrock{}{}",
                 region.as_ref().map_or(String::new(), |r| format!(", {r}")),
@@ -44,7 +55,10 @@ impl EndpointInfo {
     /// The same, with credentials in its URL redacted.
     pub fn redacted(self) -> EndpointInfo {
         match self {
-            EndpointInfo::Simulated { url } => EndpointInfo::Simulated { url: redact_url(&url) },
+            EndpointInfo::Simulated { url, external } => EndpointInfo::Simulated {
+                url: redact_url(&url),
+                external,
+            },
             EndpointInfo::Bedrock { endpoint_url, region } => EndpointInfo::Bedrock {
                 endpoint_url: endpoint_url.map(|u| redact_url(&u)),
                 region,
@@ -206,12 +220,35 @@ mod tests {
     fn the_embedded_endpoint_on_another_port_is_the_same_endpoint() {
         let simulated = |port: u16| EndpointInfo::Simulated {
             url: format!("http://127.0.0.1:{port}"),
+            external: false,
         };
         let first = metadata(simulated(1), "2026-01-01T00:00:00Z");
         let second = metadata(simulated(2), "2026-01-02T00:00:00Z").continuing(Some(&first), 24);
         assert!(second.endpoint_history.is_empty());
         assert_eq!(second.endpoint_description(), "embedded endpoint (simulated models)");
         assert!(!simulated(1).same_endpoint(&bedrock("http://127.0.0.1:1")));
+    }
+
+    #[test]
+    fn a_served_endpoint_is_named_by_its_url() {
+        let served = |port: u16| EndpointInfo::Simulated {
+            url: format!("http://127.0.0.1:{port}"),
+            external: true,
+        };
+        assert!(served(1).same_endpoint(&served(1)));
+        assert!(!served(1).same_endpoint(&served(2)));
+        let in_process = EndpointInfo::Simulated {
+            url: "http://127.0.0.1:1".to_string(),
+            external: false,
+        };
+        assert!(!served(1).same_endpoint(&in_process));
+        assert_eq!(
+            served(7).describe(),
+            "embedded endpoint (simulated models) at http://127.0.0.1:7"
+        );
+        // A run.json written before the field existed was made with --local.
+        let old: EndpointInfo = serde_json::from_str(r#"{"kind":"simulated","url":"http://127.0.0.1:1"}"#).unwrap();
+        assert_eq!(old, in_process);
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub enum EndpointInfo {
     Simulated {
         /// Its URL.
         url: String,
+        /// Reached through `--endpoint-url` (a `bedrock-eval serve` process), not started in-process by `--local`:
+        /// then its URL names it, and another URL is another endpoint.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        external: bool,
     },
     /// Amazon Bedrock, or whatever `--endpoint-url` pointed at.
     Bedrock {
