@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod charts;
 pub mod costs;
 mod csv_files;
+pub mod html;
 mod markdown;
 pub mod table;
 
@@ -346,6 +347,7 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
             charts::cost_quality_chart(&cost_points(data, cost))?.into_bytes(),
         ));
     }
+    files.push((html::REPORT_FILE, html::report_html(data, &files)?));
     let mut written = Vec::new();
     for (name, bytes) in files {
         let path = run_dir.join(name);

@@ -1,0 +1,411 @@
+//! `report.html` in a real browser: headless Chromium opens the page written by the example run (with one reply
+//! made hostile), and the test reads the DOM after the page's script ran — every example counted and shown with each
+//! config's reply side by side, the filters (taken from the URL's fragment) giving the examples `examples.csv` says
+//! they should, sortable tables, word diffs that rebuild both texts, the hostile reply shown as text and nothing of
+//! it run, no script error — and a screenshot that is not blank.
+
+#[path = "common/browser.rs"]
+mod browser;
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use browser::{screenshot_content, text, text_without, Browser, Dom};
+use common::{command, example_suite, rewrite_records, run_local};
+
+/// A reply that would run script, load an image, and break out of its element and a table, were it markup.
+const HOSTILE_REPLY: &str = "<script>document.documentElement.setAttribute('data-injected','script')</script>\
+    <img src=x onerror=\"document.documentElement.setAttribute('data-injected','img')\"></script>\
+    </td></tr></table></pre></div> hostile-marker &amp; \u{2028}end";
+
+/// The example suite's configs, in order, and its baseline.
+const CONFIGS: [&str; 3] = ["prompt", "few-shot", "fine-tuned"];
+
+/// One row of `examples.csv`.
+struct Row {
+    example: String,
+    config: String,
+    quality: Option<f64>,
+    criteria: BTreeMap<String, Option<f64>>,
+    output: String,
+}
+
+fn examples_csv(run_dir: &Path) -> Vec<Row> {
+    let mut reader = csv::Reader::from_path(run_dir.join("examples.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            let field = |name: &str| record.get(headers.iter().position(|h| h == name).unwrap()).unwrap();
+            let number = |text: &str| (!text.is_empty()).then(|| text.parse::<f64>().unwrap());
+            Row {
+                example: field("example_id").to_string(),
+                config: field("config").to_string(),
+                quality: number(field("quality")),
+                criteria: headers
+                    .iter()
+                    .zip(record.iter())
+                    .filter_map(|(h, v)| Some((h.strip_prefix("criterion:")?.to_string(), number(v))))
+                    .collect(),
+                output: field("output").to_string(),
+            }
+        })
+        .collect()
+}
+
+/// The quality of `example` under `config`.
+fn quality(rows: &[Row], example: &str, config: &str) -> Option<f64> {
+    rows.iter()
+        .find(|r| r.example == example && r.config == config)
+        .and_then(|r| r.quality)
+}
+
+/// The example ids in the order the page shows them (held-out order).
+fn examples_in_order(rows: &[Row]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for row in rows {
+        if !ids.contains(&row.example) {
+            ids.push(row.example.clone());
+        }
+    }
+    ids
+}
+
+fn matching(dom: &Dom) -> usize {
+    let count = dom.one("#example-count");
+    count.value().attr("data-matching").unwrap().parse().unwrap()
+}
+
+fn cards(dom: &Dom) -> Vec<String> {
+    dom.select("article.example")
+        .iter()
+        .map(|card| card.value().attr("data-example-id").unwrap().to_string())
+        .collect()
+}
+
+fn columns(card: scraper::ElementRef<'_>) -> Vec<String> {
+    let selector = scraper::Selector::parse(".reply-column").unwrap();
+    card.select(&selector)
+        .map(|c| c.value().attr("data-config").unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn report_html_shows_the_example_run_side_by_side_filters_it_and_keeps_a_hostile_reply_as_text() {
+    let Some(browser) = Browser::find() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let suite = example_suite(dir.path(), "");
+    let run_dir = run_local(&suite, &dir.path().join("results"));
+
+    // One few-shot reply becomes hostile; the reports are rebuilt from the records.
+    let mut hostile_example = String::new();
+    rewrite_records(&run_dir, |record| {
+        if hostile_example.is_empty() && record["config"] == "few-shot" && record["output"].is_string() {
+            hostile_example = record["example_id"].as_str().unwrap().to_string();
+            record["output"] = HOSTILE_REPLY.into();
+        }
+    });
+    let output = command().arg("report").arg(&run_dir).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let page = run_dir.join("report.html");
+    let rows = examples_csv(&run_dir);
+    let ids = examples_in_order(&rows);
+    assert_eq!(ids.len(), 66);
+
+    // Unfiltered: every example counted, the first 20 shown, each with the three configs' replies side by side.
+    let dom = browser.dom(&page, "");
+    dom.assert_rendered_without_errors();
+    let count = dom.one("#example-count");
+    assert_eq!(count.value().attr("data-total"), Some("66"));
+    assert_eq!(matching(&dom), 66);
+    assert_eq!(cards(&dom), ids[..20].to_vec());
+    let first = dom.select("article.example")[0];
+    assert_eq!(columns(first), CONFIGS);
+    for config in CONFIGS {
+        let reply = dom.one(&format!(
+            "article.example[data-example-id=\"{}\"] .reply-column[data-config=\"{config}\"] pre.text",
+            ids[0]
+        ));
+        let expected = rows.iter().find(|r| r.example == ids[0] && r.config == config).unwrap();
+        assert_eq!(text(reply), expected.output, "{config}");
+    }
+    let sections: Vec<String> = dom
+        .select("#app > section")
+        .iter()
+        .map(|s| s.value().id().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        sections,
+        ["verdict", "charts", "configs", "comparisons", "examples", "details"]
+    );
+    assert_eq!(dom.select("#verdict ul.verdicts li").len(), 2);
+    let charts: Vec<&str> = dom
+        .select("#charts img")
+        .iter()
+        .map(|i| i.value().attr("src").unwrap())
+        .collect();
+    assert_eq!(charts.len(), 4);
+    assert!(charts.iter().all(|src| src.starts_with("data:image/svg+xml;base64,")));
+
+    // A config and "lost to the baseline": exactly the examples where few-shot scored below prompt.
+    let lost: Vec<String> = ids
+        .iter()
+        .filter(
+            |id| match (quality(&rows, id, "few-shot"), quality(&rows, id, "prompt")) {
+                (Some(candidate), Some(baseline)) => candidate < baseline,
+                _ => false,
+            },
+        )
+        .cloned()
+        .collect();
+    assert!(!lost.is_empty() && lost.len() < 20, "{lost:?}");
+    let dom = browser.dom(&page, "config=few-shot&lost=1");
+    dom.assert_rendered_without_errors();
+    assert_eq!(matching(&dom), lost.len());
+    assert_eq!(cards(&dom), lost);
+    for card in dom.select("article.example") {
+        assert_eq!(columns(card), ["prompt", "few-shot"]);
+    }
+    assert_eq!(
+        dom.select(".reply-column[data-config=\"few-shot\"] .reply-head .delta.lost")
+            .len(),
+        lost.len()
+    );
+    assert_eq!(
+        dom.one("#filter-config option[selected]").value().attr("value"),
+        Some("few-shot")
+    );
+
+    // A failing criterion of one config: the examples where fine-tuned did not score full marks on right_fix.
+    let failing: Vec<String> = ids
+        .iter()
+        .filter(|id| {
+            rows.iter()
+                .find(|r| &&r.example == id && r.config == "fine-tuned")
+                .and_then(|r| r.criteria["right_fix"])
+                .is_some_and(|score| score < 1.0)
+        })
+        .cloned()
+        .collect();
+    assert!(!failing.is_empty());
+    let dom = browser.dom(&page, "config=fine-tuned&fail=right_fix");
+    dom.assert_rendered_without_errors();
+    assert_eq!(matching(&dom), failing.len());
+    assert_eq!(cards(&dom), failing[..failing.len().min(20)].to_vec());
+
+    // The search finds the hostile reply, which is on the page as the very text it is, and ran nothing.
+    let dom = browser.dom(&page, "q=HOSTILE-marker");
+    dom.assert_rendered_without_errors();
+    assert_eq!(cards(&dom), [hostile_example.clone()]);
+    let reply = dom.one(".reply-column[data-config=\"few-shot\"] pre.text");
+    assert_eq!(text(reply), HOSTILE_REPLY);
+    assert_eq!(dom.root_attribute("data-injected"), None);
+    assert_eq!(dom.select("img").len(), dom.select("#charts img").len());
+    assert_eq!(dom.select("script").len(), 3, "only the page's own scripts");
+    assert_eq!(dom.select("table").len(), dom.select("#app table").len());
+    let dom = browser.dom(&page, "q=no+such+words+anywhere");
+    assert_eq!(matching(&dom), 0);
+    assert!(text(dom.one("#example-count")).starts_with("No example matches"));
+
+    // Word diffs against the reference: each rebuilds the reply without its deletions and the reference without its
+    // insertions.
+    let dom = browser.dom(&page, "diff=1&config=prompt");
+    dom.assert_rendered_without_errors();
+    let card = dom.select("article.example")[0];
+    let diff_selector = scraper::Selector::parse("pre.diff").unwrap();
+    let reference_selector = scraper::Selector::parse(".reference pre.text").unwrap();
+    let diff = card.select(&diff_selector).next().expect("a word diff");
+    let reference = text(card.select(&reference_selector).next().unwrap());
+    let reply = rows
+        .iter()
+        .find(|r| r.example == ids[0] && r.config == "prompt")
+        .unwrap();
+    assert_eq!(text_without(diff, "del"), reply.output);
+    assert_eq!(text_without(diff, "ins"), reference);
+    assert!(diff.value().attr("data-added").unwrap().parse::<usize>().unwrap() > 0);
+    assert!(diff.value().attr("data-removed").unwrap().parse::<usize>().unwrap() > 0);
+
+    // Sortable tables, their order kept in the fragment: configs by quality, highest first.
+    let dom = browser.dom(&page, "configs-table=quality+%28points%29%2Cdesc&page=2");
+    dom.assert_rendered_without_errors();
+    let order: Vec<String> = dom
+        .select("#configs-table tbody tr td:first-child .config-name")
+        .iter()
+        .map(|c| text(*c))
+        .collect();
+    assert_eq!(order, ["fine-tuned", "few-shot", "prompt"]);
+    assert_eq!(
+        dom.one("#configs-table th[aria-sort]").value().attr("aria-sort"),
+        Some("descending")
+    );
+    assert_eq!(
+        cards(&dom),
+        ids[20..40].to_vec(),
+        "the page number is in the fragment too"
+    );
+
+    // What a reviewer sees is not blank.
+    let png = browser.screenshot(&page, "", 1400, 1800);
+    let (colours, share) = screenshot_content(&png);
+    assert!(colours > 100, "{colours} colours in the screenshot");
+    assert!(
+        share > 0.05,
+        "{:.1}% of the screenshot differs from its background",
+        share * 100.0
+    );
+}
+
+/// Examples and configs of the synthetic run that sizes the page.
+const LARGE_EXAMPLES: usize = 1000;
+const LARGE_CONFIGS: usize = 4;
+
+/// The stated budget of `report.html` (docs/report-format.md): beyond the texts themselves (ids, inputs,
+/// references, replies and judge reasons, as JSON strings) and the charts (base64 of the SVG files), at most this
+/// much for the page's own script, style and summary…
+const PAGE_BYTES: usize = 128 * 1024;
+/// …this much per example…
+const BYTES_PER_EXAMPLE: usize = 64;
+/// …and this much per reply, plus [`BYTES_PER_CRITERION`] for each criterion of the rubric.
+const BYTES_PER_REPLY: usize = 80;
+const BYTES_PER_CRITERION: usize = 12;
+/// The stated time at 1,000 examples × 4 configs, generous for a shared machine: the page is ready (parsed,
+/// filtered, drawn) within this many milliseconds of navigation…
+const READY_MS: f64 = 5000.0;
+/// …and one filtering and redrawing takes at most this long.
+const FILTER_MS: f64 = 1000.0;
+
+/// The mini suite with a fourth config and `LARGE_EXAMPLES` held-out examples (its eight, each made distinct).
+fn large_suite(dir: &Path) -> std::path::PathBuf {
+    let suite = common::mini_suite(dir);
+    common::edit(
+        &suite,
+        "baseline: prompt",
+        "  - name: prompt-brief\n    kind: prompt\n    model: amazon.nova-lite-v1:0\n    system: You are a support \
+         agent for Kestrel Home. Be brief.\n    inference:\n      max_tokens: 300\n      temperature: 0\nbaseline: prompt",
+    );
+    let held_out = dir.join("held-out.jsonl");
+    let originals: Vec<serde_json::Value> = std::fs::read_to_string(&held_out)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let lines: Vec<String> = (0..LARGE_EXAMPLES)
+        .map(|i| {
+            let mut example = originals[i % originals.len()].clone();
+            example["id"] = format!("ex-{i:04}").into();
+            let text = &mut example["messages"][0]["content"][0]["text"];
+            *text = format!("{}\n\nTicket {i:04}", text.as_str().unwrap()).into();
+            example.to_string()
+        })
+        .collect();
+    std::fs::write(&held_out, lines.join("\n") + "\n").unwrap();
+    suite
+}
+
+/// Length of `value` as the page embeds it: compact JSON with `<`, `>` and `&` as six-byte `\u` escapes, and
+/// U+2028 and U+2029 (three bytes in UTF-8) too.
+fn json_len(value: &serde_json::Value) -> usize {
+    let json = serde_json::to_string(value).unwrap();
+    json.len() + 5 * json.matches(['<', '>', '&']).count() + 3 * json.matches(['\u{2028}', '\u{2029}']).count()
+}
+
+#[test]
+fn report_html_of_a_thousand_examples_by_four_configs_keeps_its_size_budget_and_filters_in_time() {
+    let Some(browser) = Browser::find() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let suite = large_suite(dir.path());
+    let output = command()
+        .arg("run")
+        .arg(&suite)
+        .args(["--local", "--run-id", "r", "--concurrency", "64", "--results"])
+        .arg(dir.path().join("results"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let run_dir = dir.path().join("results/mini/r");
+    let page = run_dir.join("report.html");
+
+    // The size budget, from the page's own embedded data.
+    let html = std::fs::read_to_string(&page).unwrap();
+    let data_json = html
+        .split("<script type=\"application/json\" id=\"data\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .expect("the page's data");
+    let data: serde_json::Value = serde_json::from_str(data_json).unwrap();
+    let examples = data["examples"].as_array().unwrap();
+    let criteria = data["criteria"].as_array().unwrap().len();
+    assert_eq!(examples.len(), LARGE_EXAMPLES);
+    let replies: usize = examples.iter().map(|e| e["replies"].as_array().unwrap().len()).sum();
+    assert_eq!(replies, LARGE_EXAMPLES * LARGE_CONFIGS);
+    let mut texts = 0;
+    for example in examples {
+        texts += json_len(&example["id"]) + json_len(&example["input"]) + json_len(&example["reference"]);
+        for reply in example["replies"].as_array().unwrap() {
+            texts += json_len(&reply["text"]) + reply.get("reasons").map_or(0, json_len);
+        }
+    }
+    let examples_len = json_len(&data["examples"]);
+    let charts_len = json_len(&data["charts"]);
+    let page_len = html.len() - examples_len - charts_len;
+    assert!(page_len <= PAGE_BYTES, "the page itself is {page_len} bytes");
+    let structure = examples_len - texts;
+    let allowed = LARGE_EXAMPLES * BYTES_PER_EXAMPLE + replies * (BYTES_PER_REPLY + criteria * BYTES_PER_CRITERION);
+    assert!(
+        structure <= allowed,
+        "{structure} bytes of structure around the texts, over the budget of {allowed}"
+    );
+
+    // Loaded, all examples counted, within the stated time.
+    let dom = browser.dom(&page, "");
+    dom.assert_rendered_without_errors();
+    assert_eq!(dom.one("#example-count").value().attr("data-total"), Some("1000"));
+    assert_eq!(matching(&dom), LARGE_EXAMPLES);
+    assert_eq!(dom.select("article.example").len(), 20);
+    let timing = |dom: &Dom, name: &str| -> f64 {
+        dom.root_attribute(&format!("data-{name}-ms"))
+            .unwrap_or_else(|| panic!("no data-{name}-ms"))
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        timing(&dom, "ready") <= READY_MS,
+        "ready after {} ms",
+        timing(&dom, "ready")
+    );
+
+    // Filtered: the count examples.csv gives, within the stated time; the search finds one ticket among 1,000.
+    let rows = examples_csv(&run_dir);
+    let lost = examples_in_order(&rows)
+        .iter()
+        .filter(
+            |id| match (quality(&rows, id, "few-shot"), quality(&rows, id, "prompt")) {
+                (Some(candidate), Some(baseline)) => candidate < baseline,
+                _ => false,
+            },
+        )
+        .count();
+    let dom = browser.dom(&page, "config=few-shot&lost=1");
+    dom.assert_rendered_without_errors();
+    assert_eq!(matching(&dom), lost);
+    assert!(
+        timing(&dom, "filter") <= FILTER_MS,
+        "filtered in {} ms",
+        timing(&dom, "filter")
+    );
+    assert!(
+        timing(&dom, "ready") <= READY_MS,
+        "ready after {} ms",
+        timing(&dom, "ready")
+    );
+    let dom = browser.dom(&page, "q=ticket+0420&order=delta");
+    dom.assert_rendered_without_errors();
+    assert_eq!(cards(&dom), ["ex-0420"]);
+    assert!(
+        timing(&dom, "filter") <= FILTER_MS,
+        "filtered in {} ms",
+        timing(&dom, "filter")
+    );
+}
