@@ -28,6 +28,17 @@ pub struct RunSide {
     pub rubric_sha256: String,
     /// Per config.
     pub configs: BTreeMap<String, ConfigSide>,
+    /// Example id → its input and reference reply, for `compare.html`.
+    pub texts: BTreeMap<String, ExampleText>,
+}
+
+/// What a held-out example asked, and the reference reply.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExampleText {
+    /// The final user turn.
+    pub input: String,
+    /// The reference reply, if any.
+    pub reference: Option<String>,
 }
 
 /// An example's (mean quality points, pass fraction) in one run.
@@ -44,6 +55,8 @@ pub struct ConfigSide {
     pub per_thousand: Option<f64>,
     /// Mean input + output tokens per reply.
     pub tokens_per_request: Option<f64>,
+    /// Example id → its scored replies, one per repeat, for `compare.html`.
+    pub replies: BTreeMap<String, Vec<String>>,
 }
 
 /// The outcome for one config.
@@ -151,6 +164,15 @@ pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
                 .entry((row.record.config.clone(), row.record.example_id.clone()))
                 .or_default()
                 .push((quality * 100.0, row.pass == Some(true)));
+            if let Some(reply) = &row.record.output {
+                configs
+                    .entry(row.record.config.clone())
+                    .or_default()
+                    .replies
+                    .entry(row.record.example_id.clone())
+                    .or_default()
+                    .push(reply.clone());
+            }
         }
     }
     for ((config, example), scores) in grouped {
@@ -175,11 +197,24 @@ pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
             .and_then(|c| c.at_volumes.first())
             .map(|a| a.per_thousand);
     }
+    let texts = suite
+        .held_out
+        .examples
+        .iter()
+        .map(|e| {
+            let text = ExampleText {
+                input: e.input.clone(),
+                reference: e.reference.clone(),
+            };
+            (e.id.clone(), text)
+        })
+        .collect();
     Ok(RunSide {
         dir: dir.to_path_buf(),
         rubric_sha256: suite.rubric.sha256.clone(),
         metadata,
         configs,
+        texts,
     })
 }
 
@@ -386,6 +421,10 @@ pub fn compare_md(c: &Comparison) -> String {
                 .join(", ")
         )
     });
+    out.push_str(&format!(
+        "\nEvery example that regressed or improved, with both runs' replies side by side: [{0}]({0}).\n",
+        crate::compare_html::COMPARE_FILE
+    ));
     if !c.warnings.is_empty() {
         out.push_str("\nWarnings:\n\n");
         for w in &c.warnings {
@@ -553,9 +592,11 @@ pub fn junit_xml(c: &Comparison, suite: &str) -> String {
     out
 }
 
-/// Writes `compare.md`, `compare.csv`, `compare.json` and `compare-junit.xml` into `dir`.
-pub fn write_outputs(c: &Comparison, suite: &str, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// Writes `compare.md`, `compare.csv`, `compare.json`, `compare-junit.xml` and `compare.html` (which shows the
+/// two runs' replies) into `dir`.
+pub fn write_outputs(c: &Comparison, base: &RunSide, new: &RunSide, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
+    let suite = &new.metadata.suite;
     let mut json = serde_json::to_vec_pretty(c)?;
     json.push(b'\n');
     let files = [
@@ -563,6 +604,10 @@ pub fn write_outputs(c: &Comparison, suite: &str, dir: &Path) -> anyhow::Result<
         ("compare.csv", compare_csv(c)?),
         ("compare.json", json),
         ("compare-junit.xml", junit_xml(c, suite).into_bytes()),
+        (
+            crate::compare_html::COMPARE_FILE,
+            crate::compare_html::compare_html(c, base, new)?.into_bytes(),
+        ),
     ];
     let mut written = Vec::new();
     for (name, bytes) in files {

@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod compare;
+pub mod compare_html;
 pub mod cost;
 pub mod data;
 pub mod dataset;

@@ -48,7 +48,7 @@ pub(crate) fn compare_runs(
     for change in &comparison.configs {
         println!("{}: {} — {}", change.config, change.change.label(), change.reason);
     }
-    let written = compare::write_outputs(&comparison, &new_side.metadata.suite, out.unwrap_or(new))?;
+    let written = compare::write_outputs(&comparison, &base_side, &new_side, out.unwrap_or(new))?;
     for path in written {
         println!("wrote {}", path.display());
     }

@@ -3,6 +3,7 @@
 //! Chromium is found on PATH (`chromium`, `chromium-browser`, `google-chrome`) or at `BEDROCK_EVAL_CHROMIUM`. When it
 //! is missing the browser tests fail — `.ci/run` installs it — unless `BEDROCK_EVAL_SKIP_BROWSER=1` is set, when
 //! they say loudly that they were skipped.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -113,6 +114,23 @@ impl Browser {
         );
         std::fs::read(&shot).expect("chromium wrote the screenshot")
     }
+
+    /// Takes a screenshot of `page` as a reviewer's window shows it (1400 × 1800) and asserts it is not blank: many
+    /// colours (text, charts, badges), and more than a twentieth of it unlike the background.
+    pub fn assert_screenshot_not_blank(&self, page: &Path) {
+        let (colours, share) = screenshot_content(&self.screenshot(page, "", 1400, 1800));
+        assert!(
+            colours > 100,
+            "{colours} colours in the screenshot of {}",
+            page.display()
+        );
+        assert!(
+            share > 0.05,
+            "{:.1}% of the screenshot of {} differs from its background",
+            share * 100.0,
+            page.display()
+        );
+    }
 }
 
 impl Dom {
@@ -177,7 +195,7 @@ pub fn text_without(element: scraper::ElementRef<'_>, skip: &str) -> String {
 }
 
 /// What a screenshot shows: its distinct colours and the share of pixels unlike its top-left (background) pixel.
-pub fn screenshot_content(png_bytes: &[u8]) -> (usize, f64) {
+fn screenshot_content(png_bytes: &[u8]) -> (usize, f64) {
     let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     let mut reader = decoder.read_info().expect("a PNG screenshot");
     let mut buffer = vec![0; reader.output_buffer_size().expect("a PNG of sensible size")];

@@ -74,7 +74,7 @@ function plainNumber(value) {
 
 /**
  * A sortable table: `columns` are {label, value(row) → number | string | null, text?(row) → node or string,
- * numeric?, title?}; clicking a header sorts by its column (again: the other way); missing values sort last. A table
+ * numeric?, wide? (a sentence, wrapped), title?}; clicking a header sorts by its column (again: the other way); missing values sort last. A table
  * with an id keeps its order in the URL's fragment (`#configs-table=quality+(points),desc`), so it can be shared.
  */
 function sortableTable(columns, rows, attributes) {
@@ -98,7 +98,7 @@ function sortableTable(columns, rows, attributes) {
           {},
           columns.map((column) => {
             const content = column.text ? column.text(row) : column.value(row);
-            return h("td", { class: column.numeric ? "num" : null }, content === null ? NOT_AVAILABLE : content);
+            return h("td", { class: column.numeric ? "num" : column.wide ? "wide" : null }, content === null ? NOT_AVAILABLE : content);
           })
         )
       )
@@ -310,4 +310,118 @@ function searchControl(label, value, onChange) {
 /** Marks the page's timing on <html>: `data-<name>-ms`, so a test or a curious reader can see it. */
 function markTime(name, milliseconds) {
   document.documentElement.setAttribute("data-" + name + "-ms", milliseconds.toFixed(1));
+}
+
+/** Items shown per page of a filtered list. */
+const PAGE_SIZE = 20;
+
+/**
+ * A filtered, paged list (of examples) whose filters live in the URL's fragment. `spec`:
+ * - items: everything that can be shown; noun: what they are ("examples");
+ * - readState(params) → the filters, from the fragment's parameters; stateParams(state) → {name: value or null};
+ * - controls(state, change) → the filter controls, `change(patch)` applying a change to the filters;
+ * - matches(item, state) → whether it passes the filters; order(found, state) → the matching items in order;
+ * - card(item, state) → the item's element.
+ * Returns {nodes, apply}: the list's elements (controls, count, pagers, cards) and a function drawing them.
+ */
+function filteredList(spec) {
+  const controls = h("div", { class: "filters", id: "filters" });
+  const count = h("p", { class: "count", id: "example-count" });
+  const list = h("div", { class: "example-list", id: "example-list" });
+  const pagerTop = h("div");
+  const pagerBottom = h("div");
+  const pageOf = (params) => Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
+  let state = spec.readState(readFragment());
+  let page = pageOf(readFragment());
+
+  function save() {
+    updateFragment(Object.assign(spec.stateParams(state), { page: page > 1 ? String(page) : null }));
+  }
+  function change(patch) {
+    state = Object.assign({}, state, patch);
+    page = 1;
+    save();
+    drawControls();
+    apply();
+  }
+  function drawControls() {
+    controls.replaceChildren(...spec.controls(state, change));
+  }
+  function goTo(target) {
+    page = target;
+    save();
+    apply();
+    list.scrollIntoView();
+  }
+  function apply() {
+    const started = performance.now();
+    const found = spec.order(spec.items.filter((item) => spec.matches(item, state)), state);
+    const pages = Math.max(1, Math.ceil(found.length / PAGE_SIZE));
+    page = Math.min(page, pages);
+    const first = (page - 1) * PAGE_SIZE;
+    const visible = found.slice(first, first + PAGE_SIZE);
+    count.replaceChildren(
+      found.length === 0
+        ? "No " + spec.noun.replace(/s$/, "") + " matches these filters"
+        : "Showing " + (first + 1) + "\u2013" + (first + visible.length) + " of " + found.length + " matching " + spec.noun,
+      " (" + spec.items.length + " in all)."
+    );
+    count.setAttribute("data-matching", found.length);
+    count.setAttribute("data-total", spec.items.length);
+    pagerTop.replaceChildren(pager(page, pages, goTo));
+    pagerBottom.replaceChildren(pager(page, pages, goTo));
+    list.replaceChildren(...visible.map((item) => spec.card(item, state)));
+    markTime("filter", performance.now() - started);
+  }
+  window.addEventListener("hashchange", () => {
+    state = spec.readState(readFragment());
+    page = pageOf(readFragment());
+    drawControls();
+    apply();
+  });
+  drawControls();
+  return { nodes: [controls, count, pagerTop, list, pagerBottom], apply };
+}
+
+/** A difference in quality points as a coloured badge: lost, won or tied. */
+function deltaBadge(value, label, attributes) {
+  const kind = isNumber(value) ? (value < 0 ? "lost" : value > 0 ? "won" : "tied") : "na";
+  return h("span", Object.assign({ class: "delta " + kind }, attributes || {}), (label ? label + " " : "") + signed(value, 1));
+}
+
+/** A titled block of text from the data (an input, a reference, a reply). */
+function textBlock(title, text, cls) {
+  return h("div", { class: "block " + cls }, h("h4", {}, title), h("pre", { class: "text" }, text));
+}
+
+/**
+ * A text, or its word diff against `from` (when `diff` is set and there is a `from`); without `diff`, the diff can be
+ * opened under the text (and is computed then).
+ */
+function textOrDiff(from, text, diff, label) {
+  if (from === null || from === undefined) return h("pre", { class: "text" }, text);
+  if (diff) return diffView(from, text);
+  const toggle = h("details", { class: "diff-toggle" }, h("summary", {}, label));
+  toggle.addEventListener("toggle", () => {
+    if (toggle.open && toggle.childElementCount === 1) toggle.appendChild(diffView(from, text));
+  });
+  return [h("pre", { class: "text" }, text), toggle];
+}
+
+/** Lower-case text of everything the search looks at, per item, made when first needed. */
+function searchText(parts) {
+  const cache = new Map();
+  return (item) => {
+    if (!cache.has(item)) cache.set(item, parts(item).join("\n").toLowerCase());
+    return cache.get(item);
+  };
+}
+
+/** Whether every word of the query is in the text. */
+function matchesQuery(query, text) {
+  return query
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
+    .every((word) => text.includes(word));
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::rounded;
 use crate::report::ReportData;
 
 /// One held-out example and everything recorded for it.
@@ -130,10 +131,4 @@ fn role_name(role: crate::dataset::Role) -> &'static str {
         crate::dataset::Role::User => "user",
         crate::dataset::Role::Assistant => "assistant",
     }
-}
-
-/// `value` to `decimals` places: the page shows one or two, and shorter numbers keep the file small.
-fn rounded(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
 }

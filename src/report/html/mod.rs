@@ -119,6 +119,12 @@ pub(crate) fn page_html(title: &str, script: &str, data: &impl Serialize) -> std
         .replace("{{DATA}}", &script_json(&json)))
 }
 
+/// `value` to `decimals` places: the pages show one or two, and shorter numbers keep the files small.
+pub(crate) fn rounded(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
+
 /// A CSP source allowing exactly this inline script or style.
 fn csp_hash(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());

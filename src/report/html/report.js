@@ -1,9 +1,6 @@
 // report.html: the verdict, the charts, the tables, and every example with each config's reply side by side.
 // Reads the page's data (report.json's value, the criteria, the charts, the examples) and builds the page from it.
 
-/** Examples shown per page. */
-const PAGE_SIZE = 20;
-
 /** Keys of report.json this page shows in its own sections; every other key is shown generically under "Details". */
 const SHOWN_KEYS = new Set(["format", "suite", "simulated", "configs", "comparisons", "warnings", "recommendation"]);
 
@@ -243,7 +240,7 @@ function detailsSection(report) {
 
 // ---- The examples ----
 
-/** The filters, from the URL fragment: config in focus, failing criterion, lost to baseline, search, order, page. */
+/** The filters, from the URL fragment: config in focus, failing criterion, lost to baseline, search, order. */
 function filterState(params, configs, criteria) {
   const config = configs.indexOf(params.get("config"));
   const criterion = criteria.findIndex((c) => c.id === params.get("fail"));
@@ -255,7 +252,6 @@ function filterState(params, configs, criteria) {
     q: params.get("q") || "",
     order: ["delta", "quality"].includes(params.get("order")) ? params.get("order") : "data",
     diff: params.get("diff") === "1",
-    page: Math.max(1, parseInt(params.get("page") || "1", 10) || 1),
   };
 }
 
@@ -269,7 +265,6 @@ function stateParams(state, configs, criteria) {
     q: state.q || null,
     order: state.order === "data" ? null : state.order,
     diff: state.diff ? "1" : null,
-    page: state.page > 1 ? String(state.page) : null,
   };
 }
 
@@ -281,66 +276,35 @@ function criterionFails(reply, index) {
 
 function examplesSection(data, configs, baseline) {
   const criteria = data.criteria;
-  const examples = data.examples;
-  const haystacks = new Map();
-  const haystack = (example) => {
-    if (!haystacks.has(example)) {
-      haystacks.set(
-        example,
-        [example.id, example.history || "", example.input, example.reference || "", ...example.replies.map((r) => r.text || r.error || "")]
-          .join("\n")
-          .toLowerCase()
-      );
-    }
-    return haystacks.get(example);
-  };
-  let state = filterState(readFragment(), configs, criteria);
-  const controls = h("div", { class: "filters", id: "filters" });
-  const count = h("p", { class: "count", id: "example-count" });
-  const list = h("div", { class: "example-list", id: "example-list" });
-  const pagerTop = h("div");
-  const pagerBottom = h("div");
-  const candidates = () => (state.config === null ? configs.map((_, i) => i).filter((i) => i !== baseline) : [state.config]);
-  const shownConfigs = () => (state.config === null ? configs.map((_, i) => i) : [...new Set([baseline, state.config])]);
+  const haystack = searchText((e) => [e.id, e.history || "", e.input, e.reference || "", ...e.replies.map((r) => r.text || r.error || "")]);
+  const candidates = (state) => (state.config === null ? configs.map((_, i) => i).filter((i) => i !== baseline) : [state.config]);
+  const shownConfigs = (state) => (state.config === null ? configs.map((_, i) => i) : [...new Set([baseline, state.config])]);
   const delta = (example, c) =>
     isNumber(example.points[c]) && isNumber(example.points[baseline]) ? example.points[c] - example.points[baseline] : null;
 
-  function matches(example) {
-    const shown = shownConfigs();
-    const focus = state.config === null ? shown : [state.config];
-    if (state.fail !== null) {
-      const failing = example.replies.some((r) => focus.includes(r.config) && criterionFails(r, state.fail));
-      if (!failing) return false;
-    }
-    if (state.lost && !candidates().some((c) => c !== baseline && isNumber(delta(example, c)) && delta(example, c) < 0)) return false;
+  function matches(example, state) {
+    const focus = state.config === null ? shownConfigs(state) : [state.config];
+    if (state.fail !== null && !example.replies.some((r) => focus.includes(r.config) && criterionFails(r, state.fail))) return false;
+    if (state.lost && !candidates(state).some((c) => c !== baseline && delta(example, c) < 0)) return false;
     if (state.errors && !example.replies.some((r) => focus.includes(r.config) && r.text === null)) return false;
-    if (state.q) {
-      const words = state.q.toLowerCase().split(/\s+/).filter(Boolean);
-      const text = haystack(example);
-      if (!words.every((w) => text.includes(w))) return false;
-    }
-    return true;
+    return !state.q || matchesQuery(state.q, haystack(example));
   }
 
-  function ordered(found) {
+  function order(found, state) {
     if (state.order === "data") return found;
+    const lowest = (values) => Math.min(...values.map((v) => (isNumber(v) ? v : Infinity)));
     const key =
       state.order === "delta"
-        ? (e) => Math.min(...candidates().map((c) => (isNumber(delta(e, c)) ? delta(e, c) : Infinity)))
-        : (e) => Math.min(...(state.config === null ? configs.map((_, i) => i) : [state.config]).map((c) => (isNumber(e.points[c]) ? e.points[c] : Infinity)));
+        ? (e) => lowest(candidates(state).map((c) => delta(e, c)))
+        : (e) => lowest((state.config === null ? configs.map((_, i) => i) : [state.config]).map((c) => e.points[c]));
     return found
       .map((e, i) => [key(e), i, e])
       .sort((a, b) => compareValues(a[0], b[0], true) || a[1] - b[1])
       .map((x) => x[2]);
   }
 
-  function drawControls() {
-    const change = (patch) => {
-      state = Object.assign({}, state, patch, patch.page === undefined ? { page: 1 } : {});
-      updateFragment(stateParams(state, configs, criteria));
-      apply();
-    };
-    controls.replaceChildren(
+  function controls(state, change) {
+    return [
       selectControl(
         "Config",
         "config",
@@ -364,72 +328,41 @@ function examplesSection(data, configs, baseline) {
         state.order,
         (v) => change({ order: v })
       ),
-      checkboxControl("Word diffs", "diff", state.diff, (v) => change({ diff: v, page: state.page })),
-      searchControl("Search", state.q, (v) => change({ q: v.trim() }))
-    );
+      checkboxControl("Word diffs", "diff", state.diff, (v) => change({ diff: v })),
+      searchControl("Search", state.q, (v) => change({ q: v.trim() })),
+    ];
   }
 
-  function apply() {
-    const started = performance.now();
-    const found = ordered(examples.filter(matches));
-    const pages = Math.max(1, Math.ceil(found.length / PAGE_SIZE));
-    const page = Math.min(state.page, pages);
-    const first = (page - 1) * PAGE_SIZE;
-    const visible = found.slice(first, first + PAGE_SIZE);
-    const goTo = (target) => {
-      state = Object.assign({}, state, { page: target });
-      updateFragment(stateParams(state, configs, criteria));
-      apply();
-      list.scrollIntoView();
-    };
-    count.replaceChildren(
-      found.length === 0
-        ? "No example matches these filters"
-        : "Showing " + (first + 1) + "\u2013" + (first + visible.length) + " of " + found.length + " matching examples",
-      " (" + examples.length + " in all)."
-    );
-    count.setAttribute("data-matching", found.length);
-    count.setAttribute("data-total", examples.length);
-    pagerTop.replaceChildren(pager(page, pages, goTo));
-    pagerBottom.replaceChildren(pager(page, pages, goTo));
-    const shown = shownConfigs();
-    list.replaceChildren(...visible.map((example) => exampleCard(example, shown)));
-    markTime("filter", performance.now() - started);
-  }
-
-  function exampleCard(example, shown) {
-    const deltas = shown
-      .filter((c) => c !== baseline)
-      .map((c) => {
-        const d = delta(example, c);
-        return h(
-          "span",
-          { class: "delta " + (isNumber(d) ? (d < 0 ? "lost" : d > 0 ? "won" : "tied") : "na"), "data-config": configs[c] },
-          configs[c] + " " + signed(d, 1)
-        );
-      });
+  function card(example, state) {
+    const shown = shownConfigs(state);
     return h(
       "article",
       { class: "example", "data-example-id": example.id },
-      h("header", {}, h("h3", {}, example.id), h("div", { class: "deltas", title: "difference from the baseline, in quality points" }, deltas)),
+      h(
+        "header",
+        {},
+        h("h3", {}, example.id),
+        h(
+          "div",
+          { class: "deltas", title: "difference from the baseline, in quality points" },
+          shown.filter((c) => c !== baseline).map((c) => deltaBadge(delta(example, c), configs[c], { "data-config": configs[c] }))
+        )
+      ),
       h(
         "div",
         { class: "io" },
         example.history ? textBlock("Earlier turns", example.history, "history") : null,
         textBlock("Input", example.input, "input"),
-        example.reference === null ? h("div", { class: "block reference" }, h("h4", {}, "Reference"), h("p", { class: "na" }, "no reference reply")) : textBlock("Reference", example.reference, "reference")
+        example.reference === null
+          ? h("div", { class: "block reference" }, h("h4", {}, "Reference"), h("p", { class: "na" }, "no reference reply"))
+          : textBlock("Reference", example.reference, "reference")
       ),
-      h(
-        "div",
-        { class: "replies", "data-columns": shown.length },
-        shown.map((c) => replyColumn(example, c))
-      )
+      h("div", { class: "replies", "data-columns": shown.length }, shown.map((c) => replyColumn(example, c, state)))
     );
   }
 
-  function replyColumn(example, c) {
+  function replyColumn(example, c, state) {
     const replies = example.replies.filter((r) => r.config === c);
-    const d = c === baseline ? null : delta(example, c);
     return h(
       "div",
       { class: "reply-column", "data-config": configs[c] },
@@ -439,26 +372,17 @@ function examplesSection(data, configs, baseline) {
         h("span", { class: "config-name" }, configs[c]),
         c === baseline ? h("span", { class: "tag" }, "baseline") : null,
         h("span", { class: "points", title: "quality points" }, fixed(example.points[c], 1)),
-        c === baseline ? null : h("span", { class: "delta " + (isNumber(d) ? (d < 0 ? "lost" : d > 0 ? "won" : "tied") : "na"), title: "\u0394 from the baseline" }, "\u0394 " + signed(d, 1))
+        c === baseline ? null : deltaBadge(delta(example, c), "\u0394", { title: "\u0394 from the baseline" })
       ),
-      replies.length === 0 ? h("p", { class: "na" }, "no record") : replies.map((r) => replyView(example, r, replies.length > 1))
+      replies.length === 0 ? h("p", { class: "na" }, "no record") : replies.map((r) => replyView(example, r, replies.length > 1, state))
     );
   }
 
-  function replyView(example, reply, withRepeat) {
+  function replyView(example, reply, withRepeat, state) {
     const body =
       reply.text === null
         ? h("p", { class: "call-error" }, "call failed: " + (reply.error || "unknown error"))
-        : state.diff && example.reference !== null
-          ? diffView(example.reference, reply.text)
-          : h("pre", { class: "text" }, reply.text);
-    let lazyDiff = null;
-    if (!state.diff && reply.text !== null && example.reference !== null) {
-      lazyDiff = h("details", { class: "diff-toggle" }, h("summary", {}, "word diff against the reference"));
-      lazyDiff.addEventListener("toggle", () => {
-        if (lazyDiff.open && lazyDiff.childElementCount === 1) lazyDiff.appendChild(diffView(example.reference, reply.text));
-      });
-    }
+        : textOrDiff(example.reference, reply.text, state.diff, "word diff against the reference");
     return h(
       "div",
       { class: "reply", "data-repeat": reply.repeat },
@@ -472,7 +396,6 @@ function examplesSection(data, configs, baseline) {
           )
         : null,
       body,
-      lazyDiff,
       reply.text === null ? null : criteriaList(reply)
     );
   }
@@ -497,33 +420,31 @@ function examplesSection(data, configs, baseline) {
     );
   }
 
-  drawControls();
-  const section_ = section(
-    "examples",
-    "Examples",
-    h(
-      "p",
-      { class: "note" },
-      "Every held-out example with each config's reply side by side, the criteria's scores and the judge's reasons, " +
-        "and the difference from the baseline in quality points. A criterion fails when it scored below full marks or " +
-        "could not be scored. The filters are kept in the address, so a view can be shared."
-    ),
+  const list = filteredList({
+    items: data.examples,
+    noun: "examples",
+    readState: (params) => filterState(params, configs, criteria),
+    stateParams: (state) => stateParams(state, configs, criteria),
     controls,
-    count,
-    pagerTop,
-    list,
-    pagerBottom
-  );
-  window.addEventListener("hashchange", () => {
-    state = filterState(readFragment(), configs, criteria);
-    drawControls();
-    apply();
+    matches,
+    order,
+    card,
   });
-  return { section: section_, apply };
-}
-
-function textBlock(title, text, cls) {
-  return h("div", { class: "block " + cls }, h("h4", {}, title), h("pre", { class: "text" }, text));
+  return {
+    section: section(
+      "examples",
+      "Examples",
+      h(
+        "p",
+        { class: "note" },
+        "Every held-out example with each config's reply side by side, the criteria's scores and the judge's reasons, " +
+          "and the difference from the baseline in quality points. A criterion fails when it scored below full marks or " +
+          "could not be scored. The filters are kept in the address, so a view can be shared."
+      ),
+      list.nodes
+    ),
+    apply: list.apply,
+  };
 }
 
 main();
