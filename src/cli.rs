@@ -12,6 +12,12 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Print errors only: no progress, notes, warnings or list of files written.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: each failed or retried request as it finishes, and progress every second when not on a terminal.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
 }
 
 /// The subcommands.

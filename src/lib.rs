@@ -20,5 +20,6 @@ pub mod run;
 pub mod score;
 pub mod stats;
 pub mod suite;
+pub mod verbosity;
 pub mod yaml_file;
 pub mod yaml_positions;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use bedrock_eval::compare;
 use bedrock_eval::error::InputError;
+use bedrock_eval::{note, say};
 
 use crate::cli::RegressionOptions;
 
@@ -37,20 +38,20 @@ pub(crate) fn compare_runs(
         Ok(comparison) => comparison,
         Err(error) => {
             for warning in compare::input_warnings(&base_side, &new_side) {
-                eprintln!("warning: {warning}");
+                note!("warning: {warning}");
             }
             return Err(error);
         }
     };
     for warning in &comparison.warnings {
-        eprintln!("warning: {warning}");
+        note!("warning: {warning}");
     }
     for change in &comparison.configs {
-        println!("{}: {} — {}", change.config, change.change.label(), change.reason);
+        say!("{}: {} — {}", change.config, change.change.label(), change.reason);
     }
     let written = compare::write_outputs(&comparison, &base_side, &new_side, out.unwrap_or(new))?;
     for path in written {
-        println!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     Ok(if comparison.regressed() {
         ExitCode::from(EXIT_REGRESSED)

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use bedrock_eval::data;
+use bedrock_eval::{note, say};
 
 use crate::cli::DataCommand;
 
@@ -77,10 +78,10 @@ pub(crate) fn data_command(command: DataCommand) -> anyhow::Result<ExitCode> {
                 other => anyhow::Error::from(other),
             })?;
             for warning in &result.warnings {
-                eprintln!("warning: {warning}");
+                note!("warning: {warning}");
             }
             for part in [&result.train, &result.validation, &result.test] {
-                println!("wrote {} ({} records)", part.path.display(), part.lines.len());
+                say!("wrote {} ({} records)", part.path.display(), part.lines.len());
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -24,6 +24,7 @@ use bedrock_eval::provider::routing::{self, RoutingProvider};
 use bedrock_eval::provider::Provider;
 use bedrock_eval::run::{records::read_records, EndpointInfo};
 use bedrock_eval::suite::{self, Suite};
+use bedrock_eval::{note, say};
 use tokio::sync::mpsc;
 
 use crate::cli::{Command, EndpointArgs, ReportOptions};
@@ -77,7 +78,7 @@ pub(crate) fn check_suite_leakage(suite: &Suite, strict: bool) -> anyhow::Result
         return Ok(());
     }
     for leak in &report.leaks {
-        eprintln!("{}: {leak}", suite.held_out.path.display());
+        note!("{}: {leak}", suite.held_out.path.display());
     }
     let message = format!(
         "{} held-out examples leak into the training pool {} (exactly or nearly); few-shot demonstrations may give \
@@ -88,7 +89,7 @@ pub(crate) fn check_suite_leakage(suite: &Suite, strict: bool) -> anyhow::Result
     if strict {
         return Err(InputError::in_file(&suite.held_out.path, format!("{message}; refusing (--strict)")).into());
     }
-    eprintln!("warning: {message} (pass --strict to refuse)");
+    note!("warning: {message} (pass --strict to refuse)");
     Ok(())
 }
 
@@ -105,7 +106,7 @@ pub(crate) async fn connect(
             .await
             .context("cannot start the embedded endpoint")?;
         let url = running.url();
-        eprintln!("embedded endpoint (simulated models) listening on {url}");
+        note!("embedded endpoint (simulated models) listening on {url}");
         let bedrock: Arc<dyn Provider> = Arc::new(BedrockProvider::for_local_endpoint(&url));
         let provider = routing::build_for_local_endpoint(suite, bedrock, &url).map_err(input_error)?;
         return Ok((provider, EndpointInfo::Simulated { url }, Some(running)));
@@ -151,9 +152,10 @@ pub(crate) fn listen_for_interrupts() -> (mpsc::Receiver<()>, tokio::task::JoinH
 
 pub(crate) fn print_judging(judging: &bedrock_eval::run::judging::JudgingSummary) {
     if judging.calls > 0 || judging.reused > 0 {
-        println!(
+        say!(
             "judge: {} verdicts reused from earlier calls, {} judge calls made now",
-            judging.reused, judging.calls
+            judging.reused,
+            judging.calls
         );
     }
 }
@@ -196,7 +198,7 @@ pub(crate) fn print_run_cost(run_dir: &Path) {
         })
         .chain(cost.judge.map(|j| format!("judge ${j:.4}")))
         .collect();
-    println!(
+    say!(
         "this run cost ${:.4} at per-token prices ({})",
         cost.total_priced,
         parts.join(", ")
@@ -211,7 +213,7 @@ pub(crate) fn load_run_suite(
     let rubric = rubric.or(metadata.rubric_override.as_ref().map(|o| o.path.as_path()));
     let suite = suite::load_with_rubric(&metadata.suite_path, rubric)?;
     if suite.sha256 != metadata.suite_sha256 {
-        eprintln!(
+        note!(
             "warning: {} changed since this run; reporting the records that match its current requests",
             metadata.suite_path.display()
         );

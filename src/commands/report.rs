@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use bedrock_eval::run;
+use bedrock_eval::say;
 
 use super::{load_run_suite, write_reports};
 use crate::cli::ReportOptions;
@@ -12,7 +13,7 @@ pub(crate) fn report_run(run_dir: &Path, options: ReportOptions) -> anyhow::Resu
     let metadata = run::read_metadata(run_dir)?;
     let suite = load_run_suite(&metadata, None)?;
     for path in write_reports(run_dir, &suite, options)? {
-        println!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

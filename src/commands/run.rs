@@ -9,6 +9,7 @@ use bedrock_eval::error::InputError;
 use bedrock_eval::report;
 use bedrock_eval::run::{self, RunOptions};
 use bedrock_eval::suite::{self, Suite};
+use bedrock_eval::{note, say};
 
 use super::{
     check_suite_leakage, compare::compare_runs, connect, listen_for_interrupts, print_judging, print_run_cost,
@@ -60,9 +61,12 @@ async fn run_batch_mode(
         run::RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, run::RunMode::Batch);
     run::write_metadata(run_dir, &metadata)?;
     let outcome = batch::run_batch(&requests, settings, &clients, run_dir).await?;
-    eprintln!(
+    note!(
         "batch: {} job(s) submitted, {} attached; {} records ok, {} errors",
-        outcome.submitted_jobs, outcome.attached_jobs, outcome.ok_records, outcome.error_records
+        outcome.submitted_jobs,
+        outcome.attached_jobs,
+        outcome.ok_records,
+        outcome.error_records
     );
     metadata.finish(false);
     run::write_metadata(run_dir, &metadata)?;
@@ -98,7 +102,7 @@ fn check_budget(suite: &Suite, max_cost: f64) -> anyhow::Result<()> {
         .into());
     }
     if estimate.has_unpriced {
-        eprintln!("warning: some parts of the run are unpriced; --max-cost checks only the priced parts");
+        note!("warning: some parts of the run are unpriced; --max-cost checks only the priced parts");
     }
     Ok(())
 }
@@ -157,7 +161,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let written = write_reports(&run_dir, &suite, args.report)?;
     let execution = outcome.execution;
-    println!(
+    say!(
         "{} requests planned: {} recorded earlier, {} recorded now{}",
         outcome.planned,
         outcome.already_recorded,
@@ -172,7 +176,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     );
     for path in written {
-        println!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     print_run_cost(&run_dir);
     if let (Some(baseline), false) = (&args.baseline, execution.interrupted) {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use bedrock_eval::error::InputError;
 use bedrock_eval::run;
+use bedrock_eval::{note, say};
 
 use super::{connect, listen_for_interrupts, load_run_suite, print_judging, write_reports, EXIT_INTERRUPTED};
 use crate::cli::ScoreArgs;
@@ -28,9 +29,7 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         && std::env::var_os("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").is_none()
         && std::env::var_os("AWS_ENDPOINT_URL").is_none();
     if metadata.endpoint.is_simulated() && unset && !endpoint_args.local {
-        eprintln!(
-            "this run was made on the embedded endpoint; judging there too (pass --endpoint-url to judge elsewhere)"
-        );
+        note!("this run was made on the embedded endpoint; judging there too (pass --endpoint-url to judge elsewhere)");
         endpoint_args.local = true;
     }
     let mut judging = run::judging::JudgingSummary::default();
@@ -62,7 +61,7 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         run::write_metadata(&args.run_dir, &metadata)?;
     }
     for path in write_reports(&args.run_dir, &suite, args.report)? {
-        println!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     if judging.interrupted {
         eprintln!("scoring interrupted; run the same command again to finish (verdicts already recorded are kept)");
