@@ -62,6 +62,21 @@ pub enum Command {
     Loss(LossArgs),
     /// Serve the embedded Bedrock-compatible endpoint (simulated models) until interrupted.
     Serve(ServeArgs),
+    /// Print the JSON Schema of suite or rubric files, for editors (schemas/ holds the same files).
+    Schema {
+        /// Which file's schema.
+        #[arg(value_enum)]
+        file: SchemaArg,
+    },
+}
+
+/// The files with a JSON Schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaArg {
+    /// `suite.yaml`.
+    Suite,
+    /// Rubric files.
+    Rubric,
 }
 
 /// Where model calls go.

@@ -17,6 +17,7 @@ pub mod provider;
 pub mod redact;
 pub mod report;
 pub mod run;
+pub mod schemas;
 pub mod score;
 pub mod stats;
 pub mod suite;

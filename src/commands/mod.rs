@@ -2,6 +2,7 @@
 
 mod compare;
 mod data;
+mod editor;
 mod loss;
 mod plan;
 mod report;
@@ -52,6 +53,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Loss(args) => loss::loss(&args),
         Command::Compare(args) => compare::compare_runs(&args.base_run, &args.new_run, args.out.as_deref(), args.rule),
         Command::Serve(args) => serve::serve(args).await,
+        Command::Schema { file } => editor::schema(file),
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 /// A rubric file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RubricFile {
     /// Short name.
@@ -25,7 +25,7 @@ pub struct RubricFile {
 }
 
 /// The criterion kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CriterionKind {
     /// Every term must appear; scored as the fraction that do.
@@ -63,7 +63,7 @@ impl CriterionKind {
 }
 
 /// Units for `length`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LengthUnit {
     /// Unicode scalar values.
@@ -73,7 +73,7 @@ pub enum LengthUnit {
 }
 
 /// Comparison methods for `reference`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferenceMethod {
     /// Byte-for-byte equal (surrounding white space ignored).
@@ -87,7 +87,7 @@ pub enum ReferenceMethod {
 }
 
 /// One criterion as written; which keys apply depends on `kind`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CriterionSection {
     /// Unique id; a column in `examples.csv`.

@@ -1,0 +1,131 @@
+//! What editors get: JSON Schemas for suites and rubrics — the committed files are what the types generate today, the
+//! shipped example files point at them and pass them, and a misspelt key fails them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `bedrock-eval schema KIND`'s output.
+fn generated(kind: &str) -> String {
+    let output = command().args(["schema", kind]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn schema(kind: &str) -> serde_json::Value {
+    serde_json::from_str(&generated(kind)).unwrap()
+}
+
+/// A YAML file as the JSON value a schema validator checks (mapping keys as strings, as editors read them).
+fn yaml_as_json(path: &Path) -> serde_json::Value {
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    fn convert(value: serde_yaml::Value) -> serde_json::Value {
+        match value {
+            serde_yaml::Value::Mapping(map) => serde_json::Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| {
+                        let key = match k {
+                            serde_yaml::Value::String(s) => s,
+                            other => serde_yaml::to_string(&other).unwrap().trim().to_string(),
+                        };
+                        (key, convert(v))
+                    })
+                    .collect(),
+            ),
+            serde_yaml::Value::Sequence(items) => serde_json::Value::Array(items.into_iter().map(convert).collect()),
+            serde_yaml::Value::Tagged(tagged) => convert(tagged.value),
+            other => serde_json::to_value(other).unwrap(),
+        }
+    }
+    convert(yaml)
+}
+
+/// The problems `schema` finds in `instance`, as "path: message" lines.
+fn problems(schema: &serde_json::Value, instance: &serde_json::Value) -> Vec<String> {
+    let validator = jsonschema::validator_for(schema).expect("a valid JSON Schema");
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{}: {e}", e.instance_path))
+        .collect()
+}
+
+#[test]
+fn the_committed_schemas_are_what_the_types_generate() {
+    for kind in ["suite", "rubric"] {
+        let path = root().join(format!("schemas/{kind}.schema.json"));
+        let text = generated(kind);
+        if std::env::var("BEDROCK_EVAL_UPDATE_SCHEMAS").as_deref() == Ok("1") {
+            std::fs::write(&path, &text).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "{} is out of date with the {kind} types: regenerate it with `cargo run -- schema {kind} > \
+             schemas/{kind}.schema.json` (or run this test with BEDROCK_EVAL_UPDATE_SCHEMAS=1)",
+            path.display()
+        );
+    }
+}
+
+/// The shipped suites and rubrics (examples and test fixtures), with the schema each should pass.
+fn shipped_files() -> Vec<(PathBuf, &'static str)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(root().join("suites")).unwrap() {
+        files.push((entry.unwrap().path().join("suite.yaml"), "suite"));
+    }
+    for entry in std::fs::read_dir(root().join("rubrics")).unwrap() {
+        files.push((entry.unwrap().path(), "rubric"));
+    }
+    files.push((root().join("tests/fixtures/mini/suite.yaml"), "suite"));
+    files.push((root().join("tests/fixtures/mini/rubric.yaml"), "rubric"));
+    files.sort();
+    files
+}
+
+#[test]
+fn the_shipped_suites_and_rubrics_pass_their_schema_and_the_examples_name_it() {
+    for (path, kind) in shipped_files() {
+        let found = problems(&schema(kind), &yaml_as_json(&path));
+        assert!(found.is_empty(), "{}:\n{}", path.display(), found.join("\n"));
+        if path.starts_with(root().join("tests")) {
+            continue;
+        }
+        // The editor's pointer: the first line, naming the committed schema by a path relative to the file.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first = text.lines().next().unwrap();
+        let target = first
+            .strip_prefix("# yaml-language-server: $schema=")
+            .unwrap_or_else(|| panic!("{} does not start with its $schema comment: {first}", path.display()));
+        let schema_path = path.parent().unwrap().join(target);
+        assert_eq!(
+            std::fs::canonicalize(&schema_path).unwrap(),
+            root().join(format!("schemas/{kind}.schema.json")),
+            "{}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn a_misspelt_key_or_a_wrong_type_fails_the_schema() {
+    let suite = yaml_as_json(&root().join("suites/support-tone/suite.yaml"));
+    let mut misspelt = suite.clone();
+    misspelt["concurency"] = 4.into();
+    let found = problems(&schema("suite"), &misspelt);
+    assert!(found.iter().any(|p| p.contains("concurency")), "{found:?}");
+    let mut wrong = suite;
+    wrong["configs"][0]["kind"] = "fine-tune".into();
+    let found = problems(&schema("suite"), &wrong);
+    assert!(found.iter().any(|p| p.starts_with("/configs/0/kind")), "{found:?}");
+
+    let mut rubric = yaml_as_json(&root().join("rubrics/support-tone.yaml"));
+    rubric["criteria"][0]["wieght"] = 2.into();
+    let found = problems(&schema("rubric"), &rubric);
+    assert!(found.iter().any(|p| p.contains("wieght")), "{found:?}");
+}
