@@ -68,6 +68,12 @@ pub enum Command {
         #[arg(value_enum)]
         file: SchemaArg,
     },
+    /// Print a shell completion script (bash, zsh, fish or powershell) on stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The files with a JSON Schema.

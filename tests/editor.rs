@@ -1,5 +1,6 @@
-//! What editors get: JSON Schemas for suites and rubrics — the committed files are what the types generate today, the
-//! shipped example files point at them and pass them, and a misspelt key fails them.
+//! What editors and shells get: JSON Schemas for suites and rubrics — the committed files are what the types generate
+//! today, the shipped example files point at them and pass them, a misspelt key fails them — and completion scripts
+//! for bash, zsh, fish and PowerShell that know every subcommand.
 
 mod common;
 
@@ -128,4 +129,57 @@ fn a_misspelt_key_or_a_wrong_type_fails_the_schema() {
     rubric["criteria"][0]["wieght"] = 2.into();
     let found = problems(&schema("rubric"), &rubric);
     assert!(found.iter().any(|p| p.contains("wieght")), "{found:?}");
+}
+
+/// Every subcommand, as `--help` lists them.
+const SUBCOMMANDS: [&str; 11] = [
+    "run",
+    "plan",
+    "validate",
+    "report",
+    "score",
+    "compare",
+    "data",
+    "loss",
+    "serve",
+    "schema",
+    "completions",
+];
+
+#[test]
+fn completions_for_each_shell_name_every_subcommand() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let output = command().args(["completions", shell]).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let script = String::from_utf8(output.stdout).unwrap();
+        assert!(script.len() > 1000, "{shell}: {script}");
+        for subcommand in SUBCOMMANDS {
+            assert!(
+                script.contains(subcommand),
+                "{shell}'s completions do not name `{subcommand}`"
+            );
+        }
+        assert!(
+            script.contains("quiet") && script.contains("endpoint-url"),
+            "{shell}: flags missing"
+        );
+        if shell == "bash" {
+            // The script is valid bash.
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("bedrock-eval.bash");
+            std::fs::write(&path, &script).unwrap();
+            let status = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(&path)
+                .status()
+                .unwrap();
+            assert!(status.success(), "bash -n refused the completion script");
+        }
+    }
+    let output = command().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
 }

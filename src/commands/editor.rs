@@ -1,10 +1,12 @@
-//! `bedrock-eval schema`: what editors need to help write suites and rubrics.
+//! `bedrock-eval schema` and `bedrock-eval completions`: what editors and shells need to help write suites and
+//! commands.
 
 use std::process::ExitCode;
 
 use bedrock_eval::schemas::SchemaFile;
+use clap::CommandFactory;
 
-use crate::cli::SchemaArg;
+use crate::cli::{Cli, SchemaArg};
 
 /// Prints the JSON Schema of suite or rubric files.
 pub(crate) fn schema(file: SchemaArg) -> anyhow::Result<ExitCode> {
@@ -13,5 +15,12 @@ pub(crate) fn schema(file: SchemaArg) -> anyhow::Result<ExitCode> {
         SchemaArg::Rubric => SchemaFile::Rubric,
     };
     print!("{}", file.text());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the completion script for `shell`.
+pub(crate) fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "bedrock-eval", &mut std::io::stdout());
     Ok(ExitCode::SUCCESS)
 }

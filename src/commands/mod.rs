@@ -54,6 +54,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::compare_runs(&args.base_run, &args.new_run, args.out.as_deref(), args.rule),
         Command::Serve(args) => serve::serve(args).await,
         Command::Schema { file } => editor::schema(file),
+        Command::Completions { shell } => editor::completions(shell),
     }
 }
 
