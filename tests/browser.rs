@@ -152,7 +152,27 @@ fn report_html_shows_the_example_run_side_by_side_filters_it_and_keeps_a_hostile
         sections,
         ["verdict", "charts", "configs", "comparisons", "examples", "details"]
     );
-    assert_eq!(dom.select("#verdict ul.verdicts li").len(), 2);
+    // The verdict, one sentence per config against the baseline, from report.json.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).unwrap()).unwrap();
+    let comparisons: Vec<&serde_json::Value> = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["family"] == "baseline")
+        .collect();
+    assert_eq!(dom.select("#verdict ul.verdicts li").len(), comparisons.len());
+    for comparison in comparisons {
+        let candidate = comparison["candidate"].as_str().unwrap();
+        let sentence = text(dom.one(&format!("#verdict li[data-candidate=\"{candidate}\"]")));
+        let verdict = match comparison["verdict"].as_str().unwrap() {
+            "significant_within_margin" => "significant but within margin".to_string(),
+            other => other.replace('_', " "),
+        };
+        let wins = comparison["paired"]["wins"].as_u64().unwrap();
+        assert!(sentence.starts_with(&format!("{candidate} {verdict} ")), "{sentence}");
+        assert!(sentence.contains(&format!("; {wins} win")), "{sentence}");
+    }
     let charts: Vec<&str> = dom
         .select("#charts img")
         .iter()

@@ -69,6 +69,11 @@ function header(report) {
   );
 }
 
+/** "1 loss", "2 losses". */
+function count(n, one, many) {
+  return n + " " + (n === 1 ? one : many);
+}
+
 function section(id, title, ...children) {
   return h("section", { id }, h("h2", {}, title), children);
 }
@@ -95,7 +100,8 @@ function verdictSection(report) {
     else {
       detail =
         signed(p.mean_difference, 1) + " quality points (95% CI " + interval(p.t_test.confidence_interval, 1, true) +
-        "; adjusted p " + pValue(c.p_holm) + "; " + p.wins + " wins, " + p.ties + " ties, " + p.losses + " losses)";
+        "; adjusted p " + pValue(c.p_holm) + "; " + count(p.wins, "win", "wins") + ", " + count(p.ties, "tie", "ties") +
+        ", " + count(p.losses, "loss", "losses") + ")";
       if (c.verdict === "no_detectable_difference" && isNumber(c.min_detectable_difference)) {
         detail += ". Only differences of about " + fixed(c.min_detectable_difference, 1) + " points or more are " +
           "detectable with this many examples";
