@@ -13,10 +13,10 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Print errors only: no progress, notes, warnings or list of files written.
-    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    #[arg(long, short, global = true, conflicts_with = "verbose", display_order = 1000)]
     pub quiet: bool,
     /// Print more: each failed or retried request as it finishes, and progress every second when not on a terminal.
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, display_order = 1000)]
     pub verbose: bool,
 }
 
