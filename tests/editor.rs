@@ -183,3 +183,72 @@ fn completions_for_each_shell_name_every_subcommand() {
     let output = command().args(["completions", "tcsh"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// The placeholders `--help` may show: each says what the value is, the same word for the same kind of value in
+/// every command.
+const PLACEHOLDERS: [&str; 25] = [
+    "SUITE",
+    "RUN_DIR",
+    "BASE_RUN",
+    "NEW_RUN",
+    "FILE",
+    "PATH",
+    "DIR",
+    "URL",
+    "ADDR",
+    "ID",
+    "REGION",
+    "PROFILE",
+    "MODE",
+    "FORMAT",
+    "FAMILY",
+    "PURPOSE",
+    "SHELL",
+    "N",
+    "MS",
+    "FRACTION",
+    "SIMILARITY",
+    "POINTS",
+    "ALPHA",
+    "USD",
+    "MODEL=FRACTION",
+];
+
+#[test]
+fn every_commands_help_uses_the_same_placeholders_and_default_notation() {
+    let placeholder = regex::Regex::new(r"<([A-Z][A-Z_=]*)>(\.\.\.)?").unwrap();
+    let commands: [&[&str]; 13] = [
+        &["run"],
+        &["plan"],
+        &["validate"],
+        &["report"],
+        &["score"],
+        &["compare"],
+        &["data", "check"],
+        &["data", "split"],
+        &["data", "leakage"],
+        &["loss"],
+        &["serve"],
+        &["schema"],
+        &["completions"],
+    ];
+    for args in commands {
+        let output = command().args(args).arg("--help").output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        let help = String::from_utf8(output.stdout).unwrap();
+        for found in placeholder.captures_iter(&help) {
+            assert!(
+                PLACEHOLDERS.contains(&&found[1]),
+                "`{} --help` shows the placeholder <{}>",
+                args.join(" "),
+                &found[1]
+            );
+        }
+        // Defaults clap does not show are written as it writes the ones it does: "default: …".
+        assert!(
+            !help.contains("(default "),
+            "`{} --help`: a default without a colon",
+            args.join(" ")
+        );
+    }
+}
