@@ -12,6 +12,12 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Print errors only: no progress, notes, warnings or list of files written.
+    #[arg(long, short, global = true, conflicts_with = "verbose", display_order = 1000)]
+    pub quiet: bool,
+    /// Print more: each failed or retried request as it finishes, and progress every second when not on a terminal.
+    #[arg(long, short, global = true, display_order = 1000)]
+    pub verbose: bool,
 }
 
 /// The subcommands.
@@ -56,6 +62,27 @@ pub enum Command {
     Loss(LossArgs),
     /// Serve the embedded Bedrock-compatible endpoint (simulated models) until interrupted.
     Serve(ServeArgs),
+    /// Print the JSON Schema of suite or rubric files, for editors (schemas/ holds the same files).
+    Schema {
+        /// Which file's schema.
+        #[arg(value_enum)]
+        file: SchemaArg,
+    },
+    /// Print a shell completion script (bash, zsh, fish or powershell) on stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The files with a JSON Schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaArg {
+    /// Suite files (`suite.yaml`).
+    Suite,
+    /// Rubric files.
+    Rubric,
 }
 
 /// Where model calls go.
@@ -68,10 +95,10 @@ pub struct EndpointArgs {
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// AWS region (default: the standard chain, e.g. AWS_REGION).
-    #[arg(long)]
+    #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// Named AWS profile.
-    #[arg(long)]
+    /// Named AWS profile (default: the standard chain, e.g. AWS_PROFILE).
+    #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
 }
 
@@ -83,7 +110,7 @@ pub struct RunArgs {
     /// Where calls go.
     #[command(flatten)]
     pub endpoint: EndpointArgs,
-    /// Folder that holds <suite>/<run-id> [default: results].
+    /// Folder that holds <suite>/<run-id> (default: results).
     #[arg(long, value_name = "DIR")]
     pub results: Option<PathBuf>,
     /// Name of the run folder (default: the UTC start time).
@@ -104,8 +131,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: Option<u16>,
     /// How generation calls are made: `live` (on-demand Converse through the executor) or `batch` (Bedrock batch
-    /// inference jobs; needs the suite's `batch:` section) [default: live].
-    #[arg(long, value_enum)]
+    /// inference jobs; needs the suite's `batch:` section) (default: live).
+    #[arg(long, value_enum, value_name = "MODE")]
     pub mode: Option<Mode>,
     /// S3 endpoint for batch input and output (default: AWS, or AWS_ENDPOINT_URL_S3).
     #[arg(long, value_name = "URL")]
@@ -147,18 +174,19 @@ pub enum DataCommand {
     Check {
         /// The JSONL file.
         file: PathBuf,
-        /// auto, prompt-completion, bedrock-conversation-2024 or claude-conversation.
-        #[arg(long, default_value = "auto")]
+        /// The file's format: auto, prompt-completion, bedrock-conversation-2024 or claude-conversation.
+        #[arg(long, default_value = "auto", value_name = "FORMAT")]
         format: bedrock_eval::data::Format,
         /// Model family whose limits apply (nova, nova-2-lite, claude-3-haiku, llama-3.1, titan-text-express, …, or a
         /// model id).
-        #[arg(long)]
+        #[arg(long, value_name = "FAMILY")]
         family: Option<bedrock_eval::data::ModelFamily>,
-        /// training, validation or held-out (held-out examples may lack the reply and carry extra fields).
-        #[arg(long, default_value = "training")]
+        /// What the file is for: training, validation or held-out (held-out examples may lack the reply and carry
+        /// extra fields).
+        #[arg(long, default_value = "training", value_name = "PURPOSE")]
         purpose: bedrock_eval::data::Purpose,
-        /// Jaccard similarity at which two records are near duplicates.
-        #[arg(long, default_value = "0.8")]
+        /// Jaccard similarity (0 to 1) at which two records are near duplicates.
+        #[arg(long, default_value = "0.8", value_name = "SIMILARITY")]
         threshold: bedrock_eval::data::Threshold,
         /// Print the report as JSON.
         #[arg(long)]
@@ -168,17 +196,17 @@ pub enum DataCommand {
     Split {
         /// The JSONL file.
         file: PathBuf,
-        /// Share for validation.
-        #[arg(long, default_value_t = 0.15)]
+        /// Share of the records for validation (0 to 1).
+        #[arg(long, default_value_t = 0.15, value_name = "FRACTION")]
         validation: f64,
-        /// Share for test.
-        #[arg(long, default_value_t = 0.10)]
+        /// Share of the records for test (0 to 1).
+        #[arg(long, default_value_t = 0.10, value_name = "FRACTION")]
         test: f64,
         /// Seed of the shuffle.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_name = "N")]
         seed: u64,
-        /// Jaccard similarity at which records are kept in the same part.
-        #[arg(long, default_value = "0.8")]
+        /// Jaccard similarity (0 to 1) at which records are kept in the same part.
+        #[arg(long, default_value = "0.8", value_name = "SIMILARITY")]
         threshold: bedrock_eval::data::Threshold,
         /// Folder for the parts (default: the input's folder); existing files are never overwritten.
         #[arg(long, value_name = "DIR")]
@@ -187,13 +215,13 @@ pub enum DataCommand {
     /// Held-out examples that also appear, exactly or nearly, in training data. Exit 1 when any does.
     Leakage {
         /// The training (or few-shot pool) file.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         train: PathBuf,
         /// The held-out file.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         held_out: PathBuf,
-        /// Jaccard similarity at which a pair is a near duplicate.
-        #[arg(long, default_value = "0.8")]
+        /// Jaccard similarity (0 to 1) at which a pair is a near duplicate.
+        #[arg(long, default_value = "0.8", value_name = "SIMILARITY")]
         threshold: bedrock_eval::data::Threshold,
         /// Print the report as JSON.
         #[arg(long)]
@@ -205,7 +233,7 @@ pub enum DataCommand {
 #[derive(Debug, Args)]
 pub struct LossArgs {
     /// The job's output folder (searched for step_wise_training_metrics.csv and validation_metrics.csv), or files.
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Folder for loss.md, loss.json and loss.svg.
     #[arg(long, value_name = "DIR", default_value = "results/loss")]
@@ -216,7 +244,7 @@ pub struct LossArgs {
 #[derive(Debug, Args, Clone, Copy)]
 pub struct RegressionOptions {
     /// Significance level, 0 < ALPHA < 0.5, of the paired test against the earlier run (Holm-adjusted across
-    /// configs) [default: 0.05]. For `run`, with or without --baseline, it is also the level of the run's own
+    /// configs) (default: 0.05). For `run`, with or without --baseline, it is also the level of the run's own
     /// report, in place of the suite's `analysis.alpha`.
     #[arg(long, value_name = "ALPHA", allow_negative_numbers = true, value_parser = parse_alpha)]
     pub alpha: Option<f64>,
@@ -232,7 +260,8 @@ pub struct CompareArgs {
     pub base_run: PathBuf,
     /// The later run.
     pub new_run: PathBuf,
-    /// Folder for compare.md, compare.csv, compare.json and compare-junit.xml (default: the new run's folder).
+    /// Folder for compare.md, compare.html, compare.csv, compare.json and compare-junit.xml (default: the new run's
+    /// folder).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Regression rule.
@@ -275,53 +304,53 @@ pub struct ScoreArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Loopback address to bind; port 0 picks a free port (printed on start).
-    #[arg(long, default_value = "127.0.0.1:0")]
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub bind: SocketAddr,
     /// A suite whose `local_endpoint` section (custom models, faults, seed) to serve.
-    #[arg(long)]
+    #[arg(long, value_name = "SUITE")]
     pub suite: Option<PathBuf>,
-    /// Seed for the simulated models and faults.
-    #[arg(long)]
+    /// Seed for the simulated models and faults (default: the suite's, else 0).
+    #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
     /// Fixed latency added to every answer (ms).
-    #[arg(long)]
+    #[arg(long, value_name = "MS")]
     pub latency_ms: Option<u64>,
     /// Uniform random latency added on top (ms).
-    #[arg(long)]
+    #[arg(long, value_name = "MS")]
     pub jitter_ms: Option<u64>,
-    /// Fraction of requests answered 429 ThrottlingException.
-    #[arg(long)]
+    /// Fraction of requests answered 429 ThrottlingException (0 to 1).
+    #[arg(long, value_name = "FRACTION")]
     pub throttle_rate: Option<f64>,
     /// Enforced requests-per-minute quota per model (429 beyond it).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub quota_rpm: Option<u32>,
     /// Enforced tokens-per-minute quota per model (429 beyond it).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub quota_tpm: Option<u64>,
-    /// Fraction of requests answered 500/503.
-    #[arg(long)]
+    /// Fraction of requests answered 500/503 (0 to 1).
+    #[arg(long, value_name = "FRACTION")]
     pub server_error_rate: Option<f64>,
-    /// Fraction of requests delayed by --slow-ms.
-    #[arg(long)]
+    /// Fraction of requests delayed by --slow-ms (0 to 1).
+    #[arg(long, value_name = "FRACTION")]
     pub slow_rate: Option<f64>,
     /// Delay of slow responses (ms).
-    #[arg(long)]
+    #[arg(long, value_name = "MS")]
     pub slow_ms: Option<u64>,
-    /// Fraction of requests answered 200 with a malformed body.
-    #[arg(long)]
+    /// Fraction of requests answered 200 with a malformed body (0 to 1).
+    #[arg(long, value_name = "FRACTION")]
     pub malformed_rate: Option<f64>,
-    /// Fraction of judge (grading) requests answered with a malformed verdict.
-    #[arg(long)]
+    /// Fraction of judge (grading) requests answered with a malformed verdict (0 to 1).
+    #[arg(long, value_name = "FRACTION")]
     pub malformed_verdict_rate: Option<f64>,
     /// Planted regression: MODEL=FRACTION degrades that share of the model's answers to a generic reply
     /// (repeatable).
     #[arg(long, value_name = "MODEL=FRACTION")]
     pub degrade: Vec<String>,
     /// Close a connection whose request head (request line and headers) has not arrived this long after it opened
-    /// or after its previous answer (default 10000).
+    /// or after its previous answer (default: 10000).
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout_ms: Option<u64>,
-    /// Most connections open at once, 1 to 65536; more wait to be accepted (default 1024).
+    /// Most connections open at once, 1 to 65536; more wait to be accepted (default: 1024).
     #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))]
     pub max_connections: Option<usize>,
 }

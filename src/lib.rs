@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod compare;
+pub mod compare_html;
 pub mod cost;
 pub mod data;
 pub mod dataset;
@@ -17,8 +18,10 @@ pub mod provider;
 pub mod redact;
 pub mod report;
 pub mod run;
+pub mod schemas;
 pub mod score;
 pub mod stats;
 pub mod suite;
+pub mod verbosity;
 pub mod yaml_file;
 pub mod yaml_positions;

@@ -13,6 +13,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    bedrock_eval::verbosity::set(match (cli.quiet, cli.verbose) {
+        (true, _) => bedrock_eval::verbosity::Verbosity::Quiet,
+        (false, true) => bedrock_eval::verbosity::Verbosity::Verbose,
+        (false, false) => bedrock_eval::verbosity::Verbosity::Normal,
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

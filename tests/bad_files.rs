@@ -6,9 +6,9 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{command, mini_suite};
+use common::{command, mini_suite, wait_bounded};
 
 /// The longest any of these commands may take before the test gives up on it (a bound, not a speed target: each
 /// answers at once, but the refused inputs used to hang for minutes or forever).
@@ -21,18 +21,7 @@ fn run_bounded(mut command: Command) -> (Option<i32>, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start bedrock-eval");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for bedrock-eval") {
-            break status;
-        }
-        if started.elapsed() > BOUND {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("still running after {BOUND:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_bounded(&mut child, BOUND);
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).unwrap();
     (status.code(), stderr)

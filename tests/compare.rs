@@ -188,6 +188,7 @@ fn the_same_records_give_byte_identical_reports() {
         "scores.jsonl",
         "quality.svg",
         "differences.svg",
+        "report.html",
     ];
     let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(run_dir.join(f)).unwrap()).collect();
     let output = command().arg("report").arg(&run_dir).output().unwrap();

@@ -1,8 +1,11 @@
 //! Hostile text stays text: a suite whose description, config names and example ids, and a model whose replies, are
 //! made of HTML and Markdown come out of `report.md` and `compare.md` as the same text, rendered by a real CommonMark
-//! parser without one HTML node or link of theirs and with every table intact. And a suite name cannot lead a run
-//! outside `--results`.
+//! parser without one HTML node or link of theirs and with every table intact; and out of `report.html` and
+//! `compare.html`, opened in headless Chromium, as text nodes, with no element or script of theirs. And a suite
+//! name cannot lead a run outside `--results`.
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 
 use common::{command, edit, mini_suite, run_local};
@@ -100,7 +103,7 @@ fn problems(name: &str, rendered: &Rendered) -> Vec<String> {
         rendered
             .destinations
             .iter()
-            .filter(|d| !d.ends_with(".svg") || d.contains(':'))
+            .filter(|d| !(d.ends_with(".svg") || *d == "compare.html") || d.contains(':'))
             .map(|d| format!("{name}: link to {d:?}")),
     );
     for (what, blocks, text) in [
@@ -134,7 +137,7 @@ fn problems(name: &str, rendered: &Rendered) -> Vec<String> {
 }
 
 #[test]
-fn hostile_names_ids_and_replies_render_as_text_in_report_md_and_compare_md() {
+fn hostile_names_ids_and_replies_render_as_text_in_the_markdown_and_html_reports() {
     let dir = tempfile::tempdir().unwrap();
     let suite = mini_suite(dir.path());
     for (name, hostile) in CONFIGS {
@@ -240,6 +243,39 @@ fn hostile_names_ids_and_replies_render_as_text_in_report_md_and_compare_md() {
         .iter()
         .any(|row| row[0] == format!("{} (baseline)", CONFIGS[0].1)));
     assert_eq!(sorted_first_cells(&compare.tables[0]), configs, "{compare_md}");
+
+    // The HTML pages, in a browser: the same values as text, and nothing of theirs became an element or ran.
+    let Some(browser) = browser::Browser::find() else {
+        return;
+    };
+    let dom = browser.dom(&run_dir.join("report.html"), "");
+    dom.assert_rendered_without_errors();
+    let texts = |css: &str| -> Vec<String> { dom.select(css).iter().map(|e| browser::text(*e)).collect() };
+    assert_eq!(texts("h1"), ["mini"]);
+    assert_eq!(texts("header.top .description"), [DESCRIPTION]);
+    let mut shown: Vec<String> = texts("#configs-table tbody .config-name");
+    shown.sort();
+    assert_eq!(shown, configs);
+    let mut cards = texts("article.example h3");
+    cards.sort();
+    let mut expected_ids = ids.clone();
+    expected_ids.sort();
+    assert_eq!(cards, expected_ids);
+    assert!(texts("pre.text").iter().filter(|t| *t == REPLY).count() >= 3 * ids.len());
+    assert_eq!(dom.select("img").len(), dom.select("#charts img").len());
+    assert_eq!(dom.select("script").len(), 3);
+    let dom = browser.dom(&compared.join("compare.html"), "");
+    dom.assert_rendered_without_errors();
+    assert!(browser::text(dom.one("header.top .facts")).contains("alert('path')"));
+    let mut shown: Vec<String> = dom
+        .select("#configs-table tbody .config-name")
+        .iter()
+        .map(|e| browser::text(*e))
+        .collect();
+    shown.sort();
+    assert_eq!(shown, configs);
+    assert_eq!(dom.select("img").len(), 0);
+    assert_eq!(dom.select("script").len(), 3);
 }
 
 #[test]

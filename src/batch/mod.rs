@@ -132,7 +132,7 @@ pub async fn submit(
                 timeout_hours: settings.job_timeout_hours,
             };
             let job_arn = create_job(&clients.bedrock, &spec).await?;
-            eprintln!(
+            crate::note!(
                 "batch: submitted {} records of {model} as job {job_arn}",
                 record_ids.len()
             );
@@ -198,7 +198,7 @@ pub async fn run_batch(
             let parsed = match parse_output_line(line) {
                 Ok(parsed) => parsed,
                 Err(error) => {
-                    eprintln!("batch: skipping an unreadable output line of {}: {error}", job.job_arn);
+                    crate::note!("batch: skipping an unreadable output line of {}: {error}", job.job_arn);
                     continue;
                 }
             };
@@ -289,7 +289,7 @@ async fn wait_for_jobs(
                 (Some(done), Some(total)) => format!(" ({done}/{total} records)"),
                 _ => String::new(),
             };
-            eprintln!(
+            crate::note!(
                 "batch: {} job {}: {}{counts} after {}s",
                 job.model,
                 job.job_id(),

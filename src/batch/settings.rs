@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::input::S3Location;
 
 /// The suite's `batch:` section: where batch input and output live, the service role, and how to wait.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchSettings {
     /// `s3://bucket/prefix` under which each run writes `<run-id>/<model-slug>/input.jsonl` and its output.

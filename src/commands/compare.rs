@@ -4,9 +4,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use bedrock_eval::compare;
+use bedrock_eval::{note, say};
 
 use crate::cli::RegressionOptions;
-use crate::commands::output::outln;
 
 /// Exit code when a comparison finds a regression.
 const EXIT_REGRESSED: u8 = 1;
@@ -27,20 +27,20 @@ pub(crate) fn compare_runs(
         Ok(comparison) => comparison,
         Err(error) => {
             for warning in compare::input_warnings(&base_side, &new_side) {
-                eprintln!("warning: {warning}");
+                note!("warning: {warning}");
             }
             return Err(error);
         }
     };
     for warning in &comparison.warnings {
-        eprintln!("warning: {warning}");
+        note!("warning: {warning}");
     }
     for change in &comparison.configs {
-        outln!("{}: {} — {}", change.config, change.change.label(), change.reason);
+        say!("{}: {} — {}", change.config, change.change.label(), change.reason);
     }
-    let written = compare::write_outputs(&comparison, &new_side.metadata.suite, out.unwrap_or(new))?;
+    let written = compare::write_outputs(&comparison, &base_side, &new_side, out.unwrap_or(new))?;
     for path in written {
-        outln!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     Ok(if comparison.regressed() {
         ExitCode::from(EXIT_REGRESSED)

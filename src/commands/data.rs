@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use bedrock_eval::data;
+use bedrock_eval::{note, say};
 
 use crate::cli::DataCommand;
 use crate::commands::output::outln;
@@ -78,10 +79,10 @@ pub(crate) fn data_command(command: DataCommand) -> anyhow::Result<ExitCode> {
                 other => anyhow::Error::from(other),
             })?;
             for warning in &result.warnings {
-                eprintln!("warning: {warning}");
+                note!("warning: {warning}");
             }
             for part in [&result.train, &result.validation, &result.test] {
-                outln!("wrote {} ({} records)", part.path.display(), part.lines.len());
+                say!("wrote {} ({} records)", part.path.display(), part.lines.len());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -106,7 +107,7 @@ pub(crate) fn data_command(command: DataCommand) -> anyhow::Result<ExitCode> {
                     report.train_records
                 );
                 if report.shared_references > 0 {
-                    println!("{}", report.shared_references_note());
+                    outln!("{}", report.shared_references_note());
                 }
             }
             Ok(if report.leaks.is_empty() {

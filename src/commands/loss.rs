@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use bedrock_eval::data;
+use bedrock_eval::say;
 
 use crate::cli::LossArgs;
 use crate::commands::output::outln;
@@ -39,7 +40,7 @@ pub(crate) fn loss(args: &LossArgs) -> anyhow::Result<ExitCode> {
     for (name, bytes) in files {
         let path = args.out.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        outln!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

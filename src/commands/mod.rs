@@ -2,6 +2,7 @@
 
 mod compare;
 mod data;
+mod editor;
 mod loss;
 pub(crate) mod output;
 mod plan;
@@ -28,9 +29,9 @@ use bedrock_eval::provider::Provider;
 use bedrock_eval::redact::{redact_url, redact_urls_in};
 use bedrock_eval::run::{folder::FolderError, records::read_records, EndpointInfo};
 use bedrock_eval::suite::{self, Suite};
+use bedrock_eval::{note, say};
 
 use crate::cli::{Command, EndpointArgs, ReportOptions};
-use output::outln;
 
 /// Exit code for a usage or input error.
 pub(crate) const EXIT_INPUT: u8 = 2;
@@ -53,6 +54,8 @@ pub async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Loss(args) => loss::loss(&args),
         Command::Compare(args) => compare::compare_runs(&args.base_run, &args.new_run, args.out.as_deref(), args.rule),
         Command::Serve(args) => serve::serve(args).await,
+        Command::Schema { file } => editor::schema(file),
+        Command::Completions { shell } => editor::completions(shell),
     }
 }
 
@@ -80,7 +83,7 @@ pub fn report_error(error: &anyhow::Error) -> ExitCode {
 /// Prints the suite's data warnings (lines repeated exactly, each read once).
 pub(crate) fn print_data_warnings(suite: &Suite) {
     for warning in suite.data_warnings() {
-        eprintln!("warning: {warning}");
+        note!("warning: {warning}");
     }
 }
 
@@ -93,7 +96,7 @@ pub(crate) fn check_suite_leakage(suite: &Suite, strict: bool) -> anyhow::Result
         return Ok(());
     }
     for leak in &report.leaks {
-        eprintln!("{}: {leak}", suite.held_out.path.display());
+        note!("{}: {leak}", suite.held_out.path.display());
     }
     let message = format!(
         "{} held-out examples leak into the training pool {} (exactly or nearly); few-shot demonstrations may give \
@@ -104,7 +107,7 @@ pub(crate) fn check_suite_leakage(suite: &Suite, strict: bool) -> anyhow::Result
     if strict {
         return Err(InputError::in_file(&suite.held_out.path, format!("{message}; refusing (--strict)")).into());
     }
-    eprintln!("warning: {message} (pass --strict to refuse)");
+    note!("warning: {message} (pass --strict to refuse)");
     Ok(())
 }
 
@@ -131,7 +134,7 @@ pub(crate) async fn connect(args: &EndpointArgs, suite: &Suite) -> anyhow::Resul
             .await
             .context("cannot start the embedded endpoint")?;
         let url = running.url();
-        eprintln!("embedded endpoint (simulated models) listening on {url}");
+        note!("embedded endpoint (simulated models) listening on {url}");
         let bedrock: Arc<dyn Provider> = Arc::new(BedrockProvider::for_local_endpoint(&url));
         let provider = routing::build_for_local_endpoint(suite, bedrock, &url).map_err(input_error)?;
         return Ok(Connection {
@@ -166,7 +169,7 @@ pub(crate) async fn connect(args: &EndpointArgs, suite: &Suite) -> anyhow::Resul
     // `bedrock-eval serve` behind the endpoint URL answers with simulated models: label the run so.
     if let Some(url) = &endpoint_url {
         if endpoint::is_embedded_endpoint(url).await {
-            eprintln!(
+            note!(
                 "{} is bedrock-eval's embedded endpoint (simulated models); the run is labelled simulated",
                 redact_url(url)
             );
@@ -194,7 +197,7 @@ pub(crate) async fn connect(args: &EndpointArgs, suite: &Suite) -> anyhow::Resul
 
 pub(crate) fn print_judging(judging: &bedrock_eval::run::judging::JudgingSummary) {
     if judging.calls > 0 || judging.reused > 0 {
-        outln!(
+        say!(
             "judge: {} verdicts reused from earlier calls, {} judge calls made now",
             judging.reused,
             judging.calls
@@ -205,9 +208,11 @@ pub(crate) fn print_judging(judging: &bedrock_eval::run::judging::JudgingSummary
 /// Says what the `command` criteria's stage did; true when it was interrupted.
 pub(crate) fn print_command_scoring(scoring: &bedrock_eval::run::command_scoring::CommandScoringSummary) -> bool {
     if scoring.calls > 0 || scoring.reused > 0 {
-        println!(
+        say!(
             "scorers: {} results reused from earlier calls, {} calls made now ({} failed; see criterion_errors)",
-            scoring.reused, scoring.calls, scoring.failed
+            scoring.reused,
+            scoring.calls,
+            scoring.failed
         );
     }
     scoring.interrupted
@@ -253,7 +258,7 @@ pub(crate) fn print_run_cost(run_dir: &Path) {
         })
         .chain(cost.judge.map(|j| format!("judge ${j:.4}")))
         .collect();
-    outln!(
+    say!(
         "this run cost ${:.4} at per-token prices ({})",
         cost.total_priced,
         parts.join(", ")
@@ -272,7 +277,7 @@ pub(crate) fn load_run_suite(
         suite.file.analysis.alpha = alpha;
     }
     if suite.sha256 != metadata.suite_sha256 {
-        eprintln!(
+        note!(
             "warning: {} changed since this run; reporting the records that match its current requests",
             metadata.suite_path.display()
         );

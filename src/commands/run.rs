@@ -9,6 +9,7 @@ use bedrock_eval::error::InputError;
 use bedrock_eval::report;
 use bedrock_eval::run::{self, folder, RunOptions};
 use bedrock_eval::suite::{self, Suite};
+use bedrock_eval::{note, say};
 
 use bedrock_eval::endpoint::RunningEndpoint;
 use bedrock_eval::provider::routing::RoutingProvider;
@@ -23,7 +24,6 @@ use super::{
     print_run_cost, resume, signals::Interrupts, write_reports, Connection, EXIT_FAILURE,
 };
 use crate::cli::{Mode, RegressionOptions, RunArgs};
-use crate::commands::output::outln;
 use bedrock_eval::run::command_scoring::score_with_commands;
 
 /// The suite's batch settings, checked for `run --mode batch` before anything is called or created.
@@ -85,9 +85,12 @@ async fn run_batch_mode(
         .continuing(options.previous.as_ref(), records_before);
     run::write_metadata(run_dir, &metadata)?;
     let outcome = batch::run_batch(&requests, settings, &clients, run_dir).await?;
-    eprintln!(
+    note!(
         "batch: {} job(s) submitted, {} attached; {} records ok, {} errors",
-        outcome.submitted_jobs, outcome.attached_jobs, outcome.ok_records, outcome.error_records
+        outcome.submitted_jobs,
+        outcome.attached_jobs,
+        outcome.ok_records,
+        outcome.error_records
     );
     Ok(run::RunOutcome {
         run_dir: run_dir.to_path_buf(),
@@ -114,7 +117,7 @@ fn check_budget(suite: &Suite, max_cost: f64) -> anyhow::Result<()> {
         .into());
     }
     if estimate.has_unpriced {
-        eprintln!("warning: some parts of the run are unpriced; --max-cost checks only the priced parts");
+        note!("warning: some parts of the run are unpriced; --max-cost checks only the priced parts");
     }
     Ok(())
 }
@@ -341,7 +344,7 @@ fn stopped_or_failed(
 /// What the run did, and the files it wrote.
 fn print_summary(outcome: &run::RunOutcome, written: &[PathBuf]) {
     let execution = &outcome.execution;
-    outln!(
+    say!(
         "{} requests planned: {} recorded earlier, {} recorded now{}",
         outcome.planned,
         outcome.already_recorded,
@@ -356,6 +359,6 @@ fn print_summary(outcome: &run::RunOutcome, written: &[PathBuf]) {
         }
     );
     for path in written {
-        outln!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
 }

@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use bedrock_eval::error::InputError;
 use bedrock_eval::run;
 use bedrock_eval::run::executor::Stop;
+use bedrock_eval::{note, say};
 
 use super::signals::Interrupts;
 use super::{connect, load_run_suite, print_command_scoring, print_judging, resume, write_reports, EXIT_FAILURE};
 use crate::cli::ScoreArgs;
-use crate::commands::output::outln;
 
 pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
     let mut metadata = run::read_metadata(&args.run_dir)?;
@@ -28,7 +28,7 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         })?;
     let suite = load_run_suite(&metadata, rubric.as_deref())?;
     if suite.rubric.has_judge() && !resume::endpoint_given(&args.endpoint) {
-        eprintln!(
+        note!(
             "judging on the endpoint this run was made on, {} (pass --local or --endpoint-url to judge elsewhere)",
             metadata.endpoint.describe()
         );
@@ -75,7 +75,7 @@ pub(crate) async fn score(args: ScoreArgs) -> anyhow::Result<ExitCode> {
         run::write_metadata(&args.run_dir, &metadata)?;
     }
     for path in write_reports(&args.run_dir, &suite, args.report)? {
-        outln!("wrote {}", path.display());
+        say!("wrote {}", path.display());
     }
     match judging.stop {
         Some(Stop::Fatal(error)) => {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use bedrock_eval::endpoint::{self, EndpointOptions};
 use bedrock_eval::error::InputError;
+use bedrock_eval::note;
 use bedrock_eval::suite;
 
 use crate::cli::ServeArgs;
@@ -57,7 +58,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot serve on {}", args.bind))?;
     // The URL on stdout, alone on its line, so scripts can read it.
     outln!("{}", running.url());
-    eprintln!("bedrock-eval embedded endpoint (simulated models); Ctrl-C to stop");
+    note!("bedrock-eval embedded endpoint (simulated models); Ctrl-C to stop");
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     running.shutdown().await;
     Ok(ExitCode::SUCCESS)

@@ -35,6 +35,17 @@ pub struct RunSide {
     pub rubric: Rubric,
     /// Per config.
     pub configs: BTreeMap<String, ConfigSide>,
+    /// Example id → its input and reference reply, for `compare.html`.
+    pub texts: BTreeMap<String, ExampleText>,
+}
+
+/// What a held-out example asked, and the reference reply.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExampleText {
+    /// The final user turn.
+    pub input: String,
+    /// The reference reply, if any.
+    pub reference: Option<String>,
 }
 
 /// One config of a run.
@@ -48,6 +59,8 @@ pub struct ConfigSide {
     pub per_thousand: Option<f64>,
     /// Mean input + output tokens per reply.
     pub tokens_per_request: Option<f64>,
+    /// Example id → its scored replies, one per repeat, for `compare.html`.
+    pub replies: BTreeMap<String, Vec<String>>,
 }
 
 /// The outcome for one config.
@@ -169,6 +182,15 @@ pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
                     criteria: row.criteria.clone(),
                     quality,
                 });
+            if let Some(reply) = &row.record.output {
+                configs
+                    .entry(row.record.config.clone())
+                    .or_default()
+                    .replies
+                    .entry(row.record.example_id.clone())
+                    .or_default()
+                    .push(reply.clone());
+            }
         }
     }
     for (i, summary) in data.summaries.iter().enumerate() {
@@ -178,11 +200,24 @@ pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
             (summary.ok > 0).then(|| (summary.input_tokens + summary.output_tokens) as f64 / summary.ok as f64);
         side.per_thousand = data.cost.configs.get(i).and_then(|c| c.main()).map(|a| a.per_thousand);
     }
+    let texts = suite
+        .held_out
+        .examples
+        .iter()
+        .map(|e| {
+            let text = ExampleText {
+                input: e.input.clone(),
+                reference: e.reference.clone(),
+            };
+            (e.id.clone(), text)
+        })
+        .collect();
     Ok(RunSide {
         dir: dir.to_path_buf(),
         rubric: suite.rubric.clone(),
         metadata,
         configs,
+        texts,
     })
 }
 

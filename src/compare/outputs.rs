@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Change, Comparison};
+use super::{Change, Comparison, RunSide};
 use crate::report;
 
 fn number(value: Option<f64>, decimals: usize) -> String {
@@ -39,6 +39,10 @@ pub fn compare_md(c: &Comparison) -> String {
                 .join(", ")
         )
     });
+    out.push_str(&format!(
+        "\nEvery example that regressed or improved, with both runs' replies side by side: [{0}]({0}).\n",
+        crate::compare_html::COMPARE_FILE
+    ));
     if !c.warnings.is_empty() {
         out.push_str("\nWarnings:\n\n");
         for w in &c.warnings {
@@ -226,9 +230,11 @@ pub fn junit_xml(c: &Comparison, suite: &str) -> String {
     out
 }
 
-/// Writes `compare.md`, `compare.csv`, `compare.json` and `compare-junit.xml` into `dir`.
-pub fn write_outputs(c: &Comparison, suite: &str, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// Writes `compare.md`, `compare.csv`, `compare.json`, `compare-junit.xml` and `compare.html` (which shows the
+/// two runs' replies) into `dir`.
+pub fn write_outputs(c: &Comparison, base: &RunSide, new: &RunSide, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     crate::files::create_dir_all(dir)?;
+    let suite = &new.metadata.suite;
     let mut json = serde_json::to_vec_pretty(c)?;
     json.push(b'\n');
     let files = [
@@ -236,6 +242,10 @@ pub fn write_outputs(c: &Comparison, suite: &str, dir: &Path) -> anyhow::Result<
         ("compare.csv", compare_csv(c)?),
         ("compare.json", json),
         ("compare-junit.xml", junit_xml(c, suite).into_bytes()),
+        (
+            crate::compare_html::COMPARE_FILE,
+            crate::compare_html::compare_html(c, base, new)?.into_bytes(),
+        ),
     ];
     let mut written = Vec::new();
     for (name, bytes) in files {

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 pub const BUILTIN: &str = include_str!("../../prices/bedrock.yaml");
 
 /// Provisioned Throughput commitment terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 pub enum Commitment {
     /// No commitment (hourly).
     #[default]
@@ -37,7 +39,7 @@ impl Commitment {
 }
 
 /// Per-token prices, USD per million tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenPrices {
     /// Input tokens.
@@ -54,7 +56,7 @@ impl TokenPrices {
 }
 
 /// One model's prices, as the catalogue or a suite override gives them.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelPrice {
     /// Bedrock model id (no inference-profile prefix).

@@ -16,7 +16,7 @@ use super::EndpointError;
 ///
 /// Rates are fractions of requests in [0, 1]. Each request draws every fault independently from a generator seeded
 /// by the endpoint seed and the request's arrival number, so turning one fault on does not move the others.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Faults {
     /// Delay before every answer, in milliseconds.

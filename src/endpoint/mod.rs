@@ -140,7 +140,7 @@ impl Default for EndpointOptions {
 }
 
 /// Why an access key is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectedKey {
     /// Not a key the service knows: 403 `UnrecognizedClientException`.

@@ -8,6 +8,7 @@ pub mod classification;
 pub mod cost_charts;
 pub mod costs;
 mod csv_files;
+pub mod html;
 pub mod leakage;
 mod markdown;
 pub mod table;
@@ -408,6 +409,7 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
         "cost-quality.svg",
         cost_charts::cost_quality_chart(&cost_charts::cost_points(&data.cost, &data.analysis))?.into_bytes(),
     ));
+    files.push((html::REPORT_FILE, html::report_html(data, &files)?));
     let mut written = Vec::new();
     for (name, bytes) in files {
         let path = run_dir.join(name);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 /// A suite file: what to evaluate, on which data, with which configurations.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuiteFile {
     /// Short name; also the folder name under `results/`.
@@ -60,7 +60,7 @@ pub struct SuiteFile {
 }
 
 /// The cost model's inputs.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CostSection {
     /// Expected requests per month: one volume, or a list for the sensitivity table (the first is the main one);
@@ -122,7 +122,7 @@ fn default_peak_factor() -> f64 {
 }
 
 /// One volume or several.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Volumes {
     /// One monthly volume.
@@ -142,7 +142,7 @@ impl Volumes {
 }
 
 /// How a custom config is served.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomServing {
     /// The base model it was customised from (its prices apply when the ARN has none of its own).
@@ -179,7 +179,7 @@ pub struct CustomServing {
 }
 
 /// The statistics' settings.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnalysisSection {
     /// Significance level of the tests (and 1 − the intervals' confidence level).
@@ -207,7 +207,7 @@ impl Default for AnalysisSection {
 }
 
 /// The judge model and how it is asked.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JudgeSection {
     /// Model id, inference-profile id or ARN of the judge.
@@ -248,7 +248,7 @@ fn default_max_error_rate() -> f64 {
 }
 
 /// Where the examples come from.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetSection {
     /// JSONL file of held-out examples (prompt/completion or `bedrock-conversation-2024`).
@@ -259,7 +259,7 @@ pub struct DatasetSection {
 }
 
 /// The three ways of customising a model that a suite compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConfigKind {
     /// The base model with a system prompt.
@@ -282,7 +282,7 @@ impl ConfigKind {
 }
 
 /// One configuration under evaluation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigSection {
     /// Unique name, used in reports.
@@ -321,7 +321,20 @@ pub struct ConfigSection {
 }
 
 /// The APIs a config's model can be reached through.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     /// Amazon Bedrock's Converse API, through the AWS SDK.
@@ -343,7 +356,7 @@ impl ProviderKind {
 }
 
 /// How few-shot demonstrations are chosen.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShotsSection {
     /// How many demonstrations.
@@ -357,7 +370,7 @@ pub struct ShotsSection {
 }
 
 /// The few-shot selection strategies.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ShotSelection {
     /// The first k eligible training examples, in file order: the same for every example.
@@ -370,7 +383,7 @@ pub enum ShotSelection {
 }
 
 /// Converse `inferenceConfig`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InferenceSection {
     /// Most tokens in the reply.
@@ -388,7 +401,7 @@ pub struct InferenceSection {
 }
 
 /// Rate limits for one model.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelLimits {
     /// Requests per minute.
@@ -400,7 +413,7 @@ pub struct ModelLimits {
 }
 
 /// Retry and timeout policy.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetrySection {
     /// Attempts per request, the first included.
@@ -425,7 +438,7 @@ impl Default for RetrySection {
 }
 
 /// How the embedded endpoint simulates this suite's models.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LocalEndpointSection {
     /// Seed for the simulated models and faults.
@@ -457,7 +470,7 @@ impl LocalEndpointSection {
 }
 
 /// A simulated fine-tuned model.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SimulatedCustomModel {
     /// JSONL training file it learned from (relative to the suite file).

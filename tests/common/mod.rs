@@ -5,8 +5,8 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 /// The bedrock-eval binary under test.
 pub fn binary() -> PathBuf {
@@ -257,6 +257,37 @@ pub fn wait_for_records(run_dir: &Path, count: usize) -> usize {
             .map_or(0, |bytes| bytes.iter().filter(|&&b| b == b'\n').count());
         if recorded >= count || std::time::Instant::now() > deadline {
             return recorded;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Rewrites a run's `records.jsonl` in place, passing each record to `change`.
+pub fn rewrite_records(run_dir: &Path, mut change: impl FnMut(&mut serde_json::Value)) {
+    let path = run_dir.join("records.jsonl");
+    let records: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut record: serde_json::Value = serde_json::from_str(line).expect("a valid record line");
+            change(&mut record);
+            record.to_string()
+        })
+        .collect();
+    std::fs::write(&path, records.join("\n") + "\n").unwrap();
+}
+
+/// Waits for `child` to end, killing it (by its PID) if it outlives `bound` — a bound on a test, not a speed target.
+pub fn wait_bounded(child: &mut Child, bound: Duration) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the child process") {
+            return status;
+        }
+        if started.elapsed() > bound {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {bound:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 /// A rubric file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RubricFile {
     /// Short name.
@@ -25,7 +25,7 @@ pub struct RubricFile {
 }
 
 /// The criterion kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CriterionKind {
     /// Every term must appear; scored as the fraction that do.
@@ -72,7 +72,7 @@ impl CriterionKind {
 }
 
 /// Units for `length`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LengthUnit {
     /// Unicode scalar values.
@@ -82,7 +82,7 @@ pub enum LengthUnit {
 }
 
 /// Comparison methods for `reference`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferenceMethod {
     /// Byte-for-byte equal (surrounding white space ignored).
@@ -96,7 +96,7 @@ pub enum ReferenceMethod {
 }
 
 /// One criterion as written; which keys apply depends on `kind`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CriterionSection {
     /// Unique id; a column in `examples.csv`.
@@ -211,7 +211,7 @@ pub struct CriterionSection {
 }
 
 /// One field of a `json_fields` criterion, as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonFieldSection {
     /// Where the value is in the reply: keys joined by dots, list items by `[index]` (`items[0].sku`).
@@ -231,7 +231,7 @@ pub struct JsonFieldSection {
 }
 
 /// How a `json_fields` field is compared with the example's value.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldComparison {
     /// Equal JSON values (numbers by value).
@@ -261,7 +261,7 @@ impl FieldComparison {
 }
 
 /// Where a `label` criterion finds the predicted label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LabelSource {
     /// The whole reply, trimmed.
@@ -304,5 +304,21 @@ impl<'de> Deserialize<'de> for GroupRef {
             }
         }
         deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl schemars::JsonSchema for GroupRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "GroupRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A capture group of `pattern`: its number (0 is the whole match) or its name.",
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "minLength": 1}
+            ]
+        })
     }
 }
