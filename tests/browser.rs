@@ -24,7 +24,7 @@ const HOSTILE_REPLY: &str = "<script>document.documentElement.setAttribute('data
     </td></tr></table></pre></div> hostile-marker &amp; \u{2028}end";
 
 /// The example suite's configs, in order, and its baseline.
-const CONFIGS: [&str; 3] = ["prompt", "few-shot", "fine-tuned"];
+const CONFIGS: [&str; 4] = ["prompt", "few-shot", "few-shot-cached", "fine-tuned"];
 
 /// The example suite's run on the embedded endpoint, made once for the tests of this file (in Cargo's temporary
 /// folder for them), with one few-shot reply made hostile and the reports rebuilt; and that reply's example.
@@ -58,7 +58,7 @@ fn report_html_shows_the_example_run_side_by_side_filters_it_and_keeps_a_hostile
     let ids = examples_in_order(&rows);
     assert_eq!(ids.len(), 66);
 
-    // Unfiltered: every example counted, the first 20 shown, each with the three configs' replies side by side.
+    // Unfiltered: every example counted, the first 20 shown, each with every config's replies side by side.
     let dom = browser.dom(&page, "");
     dom.assert_rendered_without_errors();
     let count = dom.one("#example-count");
@@ -199,7 +199,7 @@ fn report_html_shows_the_example_run_side_by_side_filters_it_and_keeps_a_hostile
         .iter()
         .map(|c| text(*c))
         .collect();
-    assert_eq!(order, ["fine-tuned", "few-shot", "prompt"]);
+    assert_eq!(order, ["fine-tuned", "few-shot", "few-shot-cached", "prompt"]);
     assert_eq!(
         dom.one("#configs-table th[aria-sort]").value().attr("aria-sort"),
         Some("descending")
@@ -374,4 +374,38 @@ fn compare_html_lists_what_regressed_and_improved_with_both_runs_replies_side_by
     assert_eq!(text_without(diff, "ins"), reply(&base_rows, &ids[1], "fine-tuned"));
 
     browser.assert_screenshot_not_blank(&page);
+}
+
+#[test]
+fn report_html_labels_its_intervals_at_the_runs_level() {
+    let Some(browser) = Browser::find() else { return };
+    let (run_dir, _) = example_run();
+    // The same run reported at α = 0.1 (as `run --alpha 0.1` records it): every interval is 90%.
+    let copy = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-alpha-run/support-tone/r");
+    let _ = std::fs::remove_dir_all(&copy);
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(run_dir).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+    }
+    let mut metadata = common::run_json(&copy);
+    metadata["launch"]["alpha"] = 0.1.into();
+    std::fs::write(copy.join("run.json"), metadata.to_string()).unwrap();
+    let output = command().arg("report").arg(&copy).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let dom = browser.dom(&copy.join("report.html"), "");
+    dom.assert_rendered_without_errors();
+    let headers: Vec<String> = dom
+        .select("#configs-table th, #comparisons-table th")
+        .iter()
+        .map(|c| text(*c))
+        .collect();
+    assert!(headers.iter().any(|h| h.starts_with("90% CI (t)")), "{headers:?}");
+    assert!(!headers.iter().any(|h| h.contains("95%")), "{headers:?}");
+    let verdicts: Vec<String> = dom.select("ul.verdicts li").iter().map(|c| text(*c)).collect();
+    assert!(
+        !verdicts.is_empty() && verdicts.iter().all(|v| v.contains("(90% CI ")),
+        "{verdicts:?}"
+    );
 }

@@ -64,7 +64,7 @@ function configsTable(comparison) {
     { label: "base", value: (c) => c.base_mean, text: (c) => fixed(c.base_mean, 1), numeric: true },
     { label: "new", value: (c) => c.new_mean, text: (c) => fixed(c.new_mean, 1), numeric: true },
     { label: "\u0394 points", value: (c) => p(c) && p(c).mean_difference, text: (c) => signed(p(c) && p(c).mean_difference, 1), numeric: true },
-    { label: "95% CI", value: (c) => p(c) && p(c).mean_difference, text: (c) => interval(p(c) && p(c).t_test.confidence_interval, 1, true) },
+    { label: levelLabel(comparison.alpha) + " CI", value: (c) => p(c) && p(c).mean_difference, text: (c) => interval(p(c) && p(c).t_test.confidence_interval, 1, true) },
     { label: "p (Holm)", value: (c) => c.p_holm, text: (c) => pValue(c.p_holm), numeric: true },
     { label: "pass rate %", value: (c) => c.pass_rate_new, text: (c) => pair(c.pass_rate_base, c.pass_rate_new, (v) => (v * 100).toFixed(1)) },
     { label: "cost / 1,000 req", value: (c) => c.cost_new, text: (c) => pair(c.cost_base, c.cost_new, (v) => v.toFixed(4)) },

@@ -450,6 +450,16 @@ fn difference_strips(data: &ReportData) -> Vec<charts::DifferenceStrip> {
         .collect()
 }
 
+/// The recommendation as `report.json` gives it: its fields, and `summary`, the sentence `report.md` leads with.
+fn recommendation_json(data: &ReportData) -> std::io::Result<serde_json::Value> {
+    let Some(recommendation) = &data.cost.recommendation else {
+        return Ok(serde_json::Value::Null);
+    };
+    let mut value = serde_json::to_value(recommendation).map_err(std::io::Error::other)?;
+    value["summary"] = markdown::recommendation_text(data, markdown::Prose::Plain).into();
+    Ok(value)
+}
+
 /// `report.json`: everything the other reports show, as one document (see `docs/report-format.md`).
 fn report_json(data: &ReportData) -> std::io::Result<Vec<u8>> {
     let suite = data.suite;
@@ -505,7 +515,7 @@ fn report_json(data: &ReportData) -> std::io::Result<Vec<u8>> {
         "fields": data.structured.fields,
         "classification": data.structured.labels,
         "stale_records": data.stale_records,
-        "recommendation": data.cost.recommendation,
+        "recommendation": recommendation_json(data)?,
         "cost": data.cost,
         "run_cost": data.run_cost,
     });

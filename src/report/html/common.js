@@ -53,6 +53,12 @@ function signed(value, decimals) {
 }
 
 /** An interval {lower, upper} as "a to b". */
+/** The confidence level of intervals at significance level `alpha`, as a label: "90%" at α = 0.1, "99.5%" at 0.005. */
+function levelLabel(alpha) {
+  if (!isNumber(alpha)) return "";
+  return String(Number(((1 - alpha) * 100).toFixed(4))) + "%";
+}
+
 function interval(value, decimals, withSign) {
   if (!value || !isNumber(value.lower) || !isNumber(value.upper)) return NOT_AVAILABLE;
   const show = withSign ? (v) => signed(v, decimals) : (v) => fixed(v, decimals);

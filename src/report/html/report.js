@@ -82,11 +82,14 @@ function verdictClass(verdict) {
   return "verdict verdict-" + String(verdict).replace(/_/g, "-");
 }
 
+// The same words as report.md, comparisons.csv and report.json's `verdict`.
 const VERDICT_LABELS = {
   better: "better",
   worse: "worse",
   significant_within_margin: "significant but within margin",
   no_detectable_difference: "no detectable difference",
+  no_difference_observed: "no difference observed",
+  not_enough_data: "not enough data",
 };
 
 function verdictSection(report) {
@@ -95,11 +98,13 @@ function verdictSection(report) {
   const items = baselineComparisons.map((c) => {
     const p = c.paired;
     let detail;
-    if (p.n < 2) detail = "not enough data (" + p.n + " matched examples)";
-    else if (p.all_differences_zero) detail = "no difference observed: every matched example scored the same";
+    if (c.verdict === "not_enough_data") {
+      detail = p.n + " matched examples; a verdict needs at least " + options.minimum_pairs;
+    } else if (c.verdict === "no_difference_observed") detail = "every matched example scored the same";
     else {
       detail =
-        signed(p.mean_difference, 1) + " quality points (95% CI " + interval(p.t_test.confidence_interval, 1, true) +
+        signed(p.mean_difference, 1) + " quality points (" + levelLabel(options.alpha) + " CI " +
+        interval(p.t_test.confidence_interval, 1, true) +
         "; adjusted p " + pValue(c.p_holm) + "; " + count(p.wins, "win", "wins") + ", " + count(p.ties, "tie", "ties") +
         ", " + count(p.losses, "loss", "losses") + ")";
       if (c.verdict === "no_detectable_difference" && isNumber(c.min_detectable_difference)) {
@@ -147,7 +152,9 @@ function recommendationView(value) {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return h("p", {}, valueView(value));
   const sentenceKey = ["text", "summary", "sentence", "message"].find((k) => typeof value[k] === "string");
   const rest = Object.fromEntries(Object.entries(value).filter(([k]) => k !== sentenceKey));
-  return [sentenceKey ? h("p", { class: "lead" }, value[sentenceKey]) : null, Object.keys(rest).length ? valueView(rest) : null];
+  if (!sentenceKey) return valueView(rest);
+  // The sentence says it all; the fields behind it stay one click away.
+  return [h("p", { class: "lead" }, value[sentenceKey]), h("details", {}, h("summary", {}, "As data"), valueView(rest))];
 }
 
 function chartsSection(charts) {
@@ -163,6 +170,7 @@ function chartsSection(charts) {
 }
 
 function configsSection(report, criteria) {
+  const level = levelLabel((report.options || {}).alpha);
   const cost = report.cost && Array.isArray(report.cost.configs) ? report.cost : null;
   const costOf = (row) => (cost ? cost.configs[report.configs.indexOf(row)] : null);
   const stats = (row) => row.statistics || {};
@@ -171,8 +179,8 @@ function configsSection(report, criteria) {
     { label: "kind", value: (r) => r.kind },
     { label: "examples", value: (r) => stats(r).examples, numeric: true },
     { label: "quality (points)", value: (r) => stats(r).quality && stats(r).quality.mean, text: (r) => fixed(stats(r).quality && stats(r).quality.mean, 1), numeric: true },
-    { label: "95% CI (t)", value: (r) => stats(r).quality && stats(r).quality.mean, text: (r) => interval(stats(r).quality && stats(r).quality.mean_ci, 1) },
-    { label: "95% CI (BCa)", value: (r) => stats(r).quality && stats(r).quality.mean, text: (r) => interval(stats(r).quality_bootstrap && stats(r).quality_bootstrap.interval, 1) },
+    { label: level + " CI (t)", value: (r) => stats(r).quality && stats(r).quality.mean, text: (r) => interval(stats(r).quality && stats(r).quality.mean_ci, 1) },
+    { label: level + " CI (BCa)", value: (r) => stats(r).quality && stats(r).quality.mean, text: (r) => interval(stats(r).quality_bootstrap && stats(r).quality_bootstrap.interval, 1) },
     { label: "SD", value: (r) => stats(r).quality && stats(r).quality.sd, text: (r) => fixed(stats(r).quality && stats(r).quality.sd, 1), numeric: true },
     { label: "pass rate %", value: (r) => stats(r).pass_rate, text: (r) => (isNumber(stats(r).pass_rate) ? (stats(r).pass_rate * 100).toFixed(1) : NOT_AVAILABLE), numeric: true },
     { label: "errors", value: (r) => r.requests.errors + r.requests.missing, numeric: true },
@@ -209,13 +217,14 @@ function configsSection(report, criteria) {
 }
 
 function comparisonsSection(report) {
+  const level = levelLabel((report.options || {}).alpha);
   const columns = [
     { label: "comparison", value: (c) => c.candidate + " vs " + c.baseline, text: (c) => [h("span", { class: "config-name" }, c.candidate), " vs ", h("span", { class: "config-name" }, c.baseline)] },
     { label: "family", value: (c) => c.family },
     { label: "n", value: (c) => c.paired.n, numeric: true },
     { label: "mean \u0394", value: (c) => c.paired.mean_difference, text: (c) => signed(c.paired.mean_difference, 1), numeric: true },
-    { label: "95% CI (t)", value: (c) => c.paired.mean_difference, text: (c) => interval(c.paired.t_test.confidence_interval, 1, true) },
-    { label: "95% CI (bootstrap)", value: (c) => c.paired.mean_difference, text: (c) => interval(c.bootstrap && c.bootstrap.interval, 1, true) },
+    { label: level + " CI (t)", value: (c) => c.paired.mean_difference, text: (c) => interval(c.paired.t_test.confidence_interval, 1, true) },
+    { label: level + " CI (bootstrap)", value: (c) => c.paired.mean_difference, text: (c) => interval(c.bootstrap && c.bootstrap.interval, 1, true) },
     { label: "p (t)", value: (c) => c.paired.t_test.p_value, text: (c) => pValue(c.paired.t_test.p_value), numeric: true },
     { label: "p (Holm)", value: (c) => c.p_holm, text: (c) => pValue(c.p_holm), numeric: true },
     { label: "p (Wilcoxon)", value: (c) => c.paired.wilcoxon.p_value, text: (c) => pValue(c.paired.wilcoxon.p_value), numeric: true },

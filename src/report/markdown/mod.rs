@@ -6,6 +6,7 @@ mod structured;
 
 pub use cost::money;
 use cost::{cost_section, recommendation_lines, run_cost_section};
+pub(crate) use cost::{recommendation_text, Prose};
 use statistics::{ci_label, comparisons_section, methods_section, verdict_section};
 
 use super::analysis::{ComparisonAnalysis, ConfigAnalysis};
