@@ -197,10 +197,10 @@ pub enum DataCommand {
         /// The JSONL file.
         file: PathBuf,
         /// Share of the records for validation (0 to 1).
-        #[arg(long, default_value_t = 0.15, value_name = "FRACTION")]
+        #[arg(long, default_value_t = 0.15, value_name = "FRACTION", value_parser = parse_fraction)]
         validation: f64,
         /// Share of the records for test (0 to 1).
-        #[arg(long, default_value_t = 0.10, value_name = "FRACTION")]
+        #[arg(long, default_value_t = 0.10, value_name = "FRACTION", value_parser = parse_fraction)]
         test: f64,
         /// Seed of the shuffle.
         #[arg(long, default_value_t = 0, value_name = "N")]
@@ -379,7 +379,7 @@ fn parse_alpha(text: &str) -> Result<f64, String> {
     bounded(text, |a| a > 0.0 && a < 0.5, "between 0 and 0.5 (exclusive), e.g. 0.05")
 }
 
-/// `--max-error-rate`: a fraction, 0 to 1.
+/// `--max-error-rate`, `data split --validation` and `--test`: a fraction, 0 to 1.
 fn parse_fraction(text: &str) -> Result<f64, String> {
     bounded(text, |f| (0.0..=1.0).contains(&f), "a fraction from 0 to 1, e.g. 0.1")
 }

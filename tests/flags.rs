@@ -86,3 +86,52 @@ fn alpha_without_a_baseline_is_the_level_of_the_runs_report_and_stays_so() {
         "{help}"
     );
 }
+
+#[test]
+fn bad_flags_of_the_other_commands_are_input_errors_too() {
+    let dir = tempfile::tempdir().unwrap();
+    // `serve`'s fault rates: exit 2 naming the field, before anything is bound.
+    for flags in [
+        ["--throttle-rate", "3"],
+        ["--malformed-rate", "1.5"],
+        ["--server-error-rate", "NaN"],
+    ] {
+        let output = command().arg("serve").args(flags).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flags:?}: {stderr}");
+        let field = flags[0].trim_start_matches("--").replace('-', "_");
+        assert!(stderr.contains(&field), "{flags:?} is named: {stderr}");
+        assert!(output.stdout.is_empty(), "{flags:?}: no URL printed, nothing served");
+    }
+    // `data split`'s shares.
+    let data = dir.path().join("train.jsonl");
+    std::fs::write(&data, "{\"prompt\": \"a\", \"completion\": \"b\"}\n").unwrap();
+    for flags in [["--validation", "NaN"], ["--test", "inf"], ["--validation", "1.5"]] {
+        let output = command()
+            .args(["data", "split"])
+            .arg(&data)
+            .args(flags)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(flags[0]), "{flags:?} is named: {stderr}");
+    }
+    // A run id with a control character never becomes a folder.
+    let suite = mini_suite(dir.path());
+    let results = dir.path().join("results");
+    let output = command()
+        .arg("run")
+        .arg(&suite)
+        .args(["--local", "--run-id", "bell\u{7}", "--results"])
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!results.exists());
+}

@@ -147,3 +147,35 @@ fn a_closed_pipe_ends_plan_and_data_check_quietly_with_their_own_exit_code() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn serve_stops_on_sigterm_as_on_ctrl_c_and_exits_cleanly() {
+    use std::io::{BufRead, BufReader};
+    for signal in ["TERM", "INT"] {
+        let mut serve = command()
+            .arg("serve")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut url = String::new();
+        BufReader::new(serve.stdout.take().unwrap())
+            .read_line(&mut url)
+            .unwrap();
+        let url = url.trim().to_string();
+        assert_eq!(
+            common::get_json(&url, "/_local/health")["status"],
+            "ok",
+            "{url} answers"
+        );
+        send_signal(&serve, signal);
+        let status = common::wait_bounded(&mut serve, std::time::Duration::from_secs(30));
+        assert_eq!(status.code(), Some(0), "{signal}: a server stopped by a signal exits 0");
+        let address = url.trim_start_matches("http://");
+        assert!(
+            std::net::TcpStream::connect(address).is_err(),
+            "{signal}: {url} no longer listens"
+        );
+    }
+}

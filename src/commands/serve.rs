@@ -9,6 +9,7 @@ use bedrock_eval::error::InputError;
 use bedrock_eval::note;
 use bedrock_eval::suite;
 
+use super::signals::Interrupts;
 use crate::cli::ServeArgs;
 use crate::commands::output::outln;
 
@@ -53,13 +54,23 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(max) = args.max_connections {
         options.max_connections = max;
     }
+    // A wrong flag is the user's mistake, said before anything is bound.
+    options.validate().map_err(|e| match e {
+        endpoint::EndpointError::InvalidOption { field, message } => {
+            InputError::in_file(Path::new("serve"), format!("{field}: {message}")).field(field)
+        }
+        other => InputError::in_file(Path::new("serve"), other.to_string()),
+    })?;
+    // Listening before the URL is printed: a signal sent as soon as a script has read it is caught, not fatal.
+    let mut interrupts = Interrupts::listen();
     let running = endpoint::start(options, args.bind)
         .await
         .with_context(|| format!("cannot serve on {}", args.bind))?;
     // The URL on stdout, alone on its line, so scripts can read it.
     outln!("{}", running.url());
-    note!("bedrock-eval embedded endpoint (simulated models); Ctrl-C to stop");
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    note!("bedrock-eval embedded endpoint (simulated models); Ctrl-C or SIGTERM to stop");
+    // Either signal is how a server is meant to stop: the answers in flight finish, then the process ends, exit 0.
+    interrupts.receiver().recv().await;
     running.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

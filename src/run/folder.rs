@@ -97,12 +97,23 @@ fn holder_pid(file: &mut File) -> String {
     "unknown".to_string()
 }
 
+/// The longest run id: a folder name that every file system takes.
+const MAX_RUN_ID_CHARS: usize = 100;
+
 /// Checks a run id given with `--run-id`: a single folder name.
 pub fn check_run_id(suite_path: &Path, id: &str) -> Result<(), InputError> {
-    if id.is_empty() || id.contains(['/', '\\']) || id == "." || id == ".." {
+    let folder_name = !id.is_empty()
+        && id.chars().count() <= MAX_RUN_ID_CHARS
+        && !id.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+        && !id.chars().all(|c| c == '.');
+    if !folder_name {
         return Err(InputError::in_file(
             suite_path,
-            format!("invalid run id `{id}`: give a folder name without slashes"),
+            format!(
+                "invalid run id `{}`: give one folder name of at most {MAX_RUN_ID_CHARS} characters, without \
+                 slashes or control characters, not only dots",
+                id.escape_debug()
+            ),
         )
         .field("--run-id"));
     }
@@ -211,6 +222,35 @@ fn latest_run(suite_dir: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_id_is_one_plain_folder_name() {
+        let suite = Path::new("suite.yaml");
+        for good in ["20261202T120000Z", "nightly-2026.12.02", "r", "ab c", ".hidden-ok"] {
+            assert!(check_run_id(suite, good).is_ok(), "{good}");
+        }
+        let long = "x".repeat(MAX_RUN_ID_CHARS + 1);
+        for bad in [
+            "",
+            ".",
+            "..",
+            "...",
+            "a/b",
+            "a\\b",
+            "../up",
+            "bell\u{7}",
+            "line\nbreak",
+            "\u{1b}[31m",
+            &long,
+        ] {
+            let error = check_run_id(suite, bad).expect_err(bad);
+            assert_eq!(error.field.as_deref(), Some("--run-id"), "{bad}");
+            assert!(
+                !error.to_string().contains('\u{1b}'),
+                "the message escapes control characters"
+            );
+        }
+    }
 
     #[test]
     fn a_second_lock_on_a_folder_names_the_holder_and_a_dropped_lock_frees_it() {
