@@ -498,3 +498,62 @@ fn a_criterion_one_side_lacks_is_left_out_of_both_sides_of_each_pair() {
     assert!(report
         .contains("few-shot vs prompt: 8 pairs were compared on the criteria both sides scored (left out: helpful)"));
 }
+
+#[test]
+fn a_judge_that_fails_fails_the_run_with_its_reports_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = judged_suite(dir.path(), 1);
+    let results = dir.path().join("results");
+    let results_arg = results.to_str().unwrap();
+    let working = Server::for_suite(&suite, &[]);
+    bedrock_eval(
+        &working,
+        &[
+            "run",
+            suite.to_str().unwrap(),
+            "--run-id",
+            "r",
+            "--results",
+            results_arg,
+        ],
+    );
+    // New judge requests (an edited criterion), sent to an endpoint whose every answer is a 5xx: generation is all
+    // recorded already, so only the judge's calls fail.
+    edit(
+        &dir.path().join("rubric.yaml"),
+        "Is the reply warm, direct",
+        "Is the reply friendly, direct",
+    );
+    let failing = Server::for_suite(&suite, &["--server-error-rate", "1"]);
+    let output = command_with_test_credentials()
+        .args([
+            "run",
+            suite.to_str().unwrap(),
+            "--run-id",
+            "r",
+            "--results",
+            results_arg,
+            "--resume",
+        ])
+        .args(["--endpoint-url", &failing.url, "--endpoint-change"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("judge calls failed, more than --max-error-rate 0.1 allows"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("internal_server (") || stderr.contains("service_unavailable ("),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--retry-errors"),
+        "the resume line asks the failed calls again: {stderr}"
+    );
+    assert_eq!(generation_requests(&failing), 0, "generation was complete");
+    assert!(requests(&failing, JUDGE_MODEL) > 0);
+    let run_dir = results.join("mini/r");
+    assert!(run_dir.join("report.md").is_file() && run_dir.join("examples.csv").is_file());
+}

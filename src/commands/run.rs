@@ -320,17 +320,29 @@ fn stopped_or_failed(
             Ok(Some(ExitCode::from(EXIT_FAILURE)))
         }
         Some(Stop::TooManyErrors { .. }) | None => {
-            let tally = ErrorTally::of_run(suite, run_dir)?;
-            if !(tally.exceeds(max_error_rate) || stop.is_some()) {
+            let generation = ErrorTally::of_run(suite, run_dir)?;
+            let judge = ErrorTally::of_judge_calls(run_dir)?;
+            if generation.exceeds(max_error_rate) || stop.is_some() {
+                eprintln!(
+                    "error: {} of {} planned requests failed, more than --max-error-rate {max_error_rate} allows ({}): \
+                     {}",
+                    generation.failed,
+                    generation.planned,
+                    run::allowed_errors(max_error_rate, generation.planned),
+                    generation.by_kind_text()
+                );
+            } else if judge.exceeds(max_error_rate) {
+                // Replies without their judge criteria are not a result a nightly job may pass on.
+                eprintln!(
+                    "error: {} of {} judge calls failed, more than --max-error-rate {max_error_rate} allows ({}): {}",
+                    judge.failed,
+                    judge.planned,
+                    run::allowed_errors(max_error_rate, judge.planned),
+                    judge.by_kind_text()
+                );
+            } else {
                 return Ok(None);
             }
-            eprintln!(
-                "error: {} of {} planned requests failed, more than --max-error-rate {max_error_rate} allows ({}): {}",
-                tally.failed,
-                tally.planned,
-                run::allowed_errors(max_error_rate, tally.planned),
-                tally.by_kind_text()
-            );
             resume::print_resume(
                 "the reports are written; once the cause is fixed, resume it (asking the failed requests again) with:",
                 run_dir,

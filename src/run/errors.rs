@@ -51,6 +51,27 @@ impl ErrorTally {
         Ok(tally)
     }
 
+    /// Counts the judge calls of the run in `run_dir` whose latest record is an error, among every judge call
+    /// recorded (each fingerprint once): a judge that cannot be reached fails the run as generation would, instead
+    /// of leaving every reply without its judge criteria behind an exit code of 0.
+    pub fn of_judge_calls(run_dir: &Path) -> anyhow::Result<ErrorTally> {
+        let records = read_records(&run_dir.join(super::judging::JUDGEMENTS_FILE))?;
+        let mut tally = ErrorTally::default();
+        for record in records.latest().values() {
+            tally.planned += 1;
+            let (Some(error), RecordStatus::Error) = (&record.error, record.status) else {
+                continue;
+            };
+            tally.failed += 1;
+            tally
+                .by_kind
+                .entry(error.kind)
+                .or_insert_with(|| (0, error.message.chars().take(EXAMPLE_CHARS).collect()))
+                .0 += 1;
+        }
+        Ok(tally)
+    }
+
     /// Whether more requests failed than `max_error_rate` of the planned ones.
     pub fn exceeds(&self, max_error_rate: f64) -> bool {
         self.failed > allowed_errors(max_error_rate, self.planned)
