@@ -199,6 +199,13 @@ fn the_ticket_triage_example_runs_offline_end_to_end() {
     for config in ["prompt", "few-shot", "fine-tuned"] {
         assert!(report.contains(&format!("Confusion matrix, **{config}**")), "{report}");
     }
+    // The suite prices every config, so the report leads with a pick and the fine-tune's serving options.
+    assert!(
+        report.starts_with("# ticket-triage\n\n**Recommendation:** **fine-tuned** served as "),
+        "{report}"
+    );
+    assert!(report.contains("Serving options for **fine-tuned**"), "{report}");
+    assert!(!report.contains("is unpriced") && !report.contains("| unpriced |"), "{report}");
     let classification = std::fs::read_to_string(run_dir.join("classification.csv")).unwrap();
     let mut reader = csv::Reader::from_reader(classification.as_bytes());
     let headers = reader.headers().unwrap().clone();

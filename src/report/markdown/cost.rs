@@ -14,13 +14,15 @@ pub fn money(currency: &str, value: f64) -> String {
     } else {
         format!("{currency} ")
     };
+    let sign = if value < 0.0 { "-" } else { "" };
     if value != 0.0 && value.abs() < 0.01 {
-        return format!("{symbol}{value:.6}").trim_end_matches('0').to_string();
+        let digits = format!("{:.6}", value.abs());
+        return format!("{sign}{symbol}{}", digits.trim_end_matches('0'));
     }
     let cents = format!("{:.2}", value.abs());
     let (whole, fraction) = cents.split_once('.').unwrap_or((&cents, "00"));
     let grouped = round_volume(whole.parse::<f64>().unwrap_or(0.0));
-    format!("{}{symbol}{grouped}.{fraction}", if value < 0.0 { "-" } else { "" })
+    format!("{sign}{symbol}{grouped}.{fraction}")
 }
 
 /// "at 100,000 requests a month" (the suite's), or "at the default 100,000 requests a month (no `cost.monthly_requests`)".
@@ -80,8 +82,20 @@ pub(crate) fn recommendation_text(data: &ReportData, prose: Prose) -> String {
         Prose::Plain => "",
     };
     let Some(r) = &cost.recommendation else {
+        // No eligible config is priced, so the eligible ones are among the unpriced: name those.
+        let unpriced: Vec<&str> = cost
+            .configs
+            .iter()
+            .filter(|c| matches!(c.serving, Serving::Unpriced { .. }))
+            .map(|c| c.config.as_str())
+            .collect();
+        if unpriced.is_empty() {
+            return format!("{lead}None: no config has both a quality score and a price.");
+        }
         return format!(
-            "{lead}None: no config that is not significantly worse than the best has a price (see {}).",
+            "{lead}None: every config not significantly worse than the best is unpriced (among {}); {} names the \
+             suite keys that would price them.",
+            prose.name(&unpriced.join(", ")),
             if prose == Prose::Markdown { "*Cost*" } else { "Cost" }
         );
     };
@@ -331,7 +345,7 @@ fn serving_options(cost: &CostReport, c: &ConfigCost) -> String {
             }));
             row.push(match &o.option.serving {
                 Serving::Unpriced { reason, keys } => {
-                    markdown_cell(&crate::cost::estimate::unpriced_note(reason, keys))
+                    markdown_message(&crate::cost::estimate::unpriced_note(reason, keys))
                 }
                 _ => String::new(),
             });
@@ -492,4 +506,19 @@ pub(super) fn run_cost_section(data: &ReportData) -> String {
     ]);
     out.push_str(&markdown_table(&["part", "cost", "note"], &rows));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::money;
+
+    #[test]
+    fn money_has_its_sign_before_the_currency_and_cents_or_four_significant_decimals() {
+        assert_eq!(money("USD", 44167.0), "$44,167.00");
+        assert_eq!(money("USD", -1234.5), "-$1,234.50");
+        assert_eq!(money("USD", 0.000221), "$0.000221");
+        assert_eq!(money("USD", -0.000221), "-$0.000221");
+        assert_eq!(money("USD", 0.0), "$0.00");
+        assert_eq!(money("EUR", -0.5), "-EUR 0.50");
+    }
 }

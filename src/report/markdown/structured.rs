@@ -5,7 +5,7 @@
 use super::super::classification::{LabelMetrics, StructuredResults};
 use super::super::table::{markdown_cell, markdown_table, number};
 use super::{percent_interval, NOT_ENOUGH};
-use crate::report::ReportData;
+use crate::report::{level_percent, ReportData};
 
 fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| NOT_ENOUGH.to_string(), |v| format!("{:.1}", v * 100.0))
@@ -48,11 +48,12 @@ pub(super) fn structured_sections(results: &StructuredResults, configs: &[String
 
 fn label_section(criterion: &str, metrics: &[&LabelMetrics]) -> String {
     let mut out = format!("\n## Classification: {}\n\n", markdown_cell(criterion));
+    // The analysis' level, 1 − α, which every metric of the section was computed at.
     let level = metrics
         .first()
-        .map_or(95.0, |m| m.metrics.bootstrap.confidence_level * 100.0);
+        .map_or_else(String::new, |m| level_percent(m.metrics.bootstrap.confidence_level));
     out.push_str(&format!(
-        "Accuracy with Wilson's {level:.0}% interval (a bootstrap percentile interval with repeats), and macro-F1 \
+        "Accuracy with Wilson's {level}% interval (a bootstrap percentile interval with repeats), and macro-F1 \
          (the mean of the classes' F1) with a bootstrap percentile interval over examples ({} resamples, seed {}). \
          Precision, recall and F1 are 0 where their denominator is 0.\n\n",
         metrics.first().map_or(0, |m| m.metrics.bootstrap.resamples),
@@ -80,9 +81,9 @@ fn label_section(criterion: &str, metrics: &[&LabelMetrics]) -> String {
             "config",
             "replies",
             "accuracy %",
-            &format!("{level:.0}% CI"),
+            &format!("{level}% CI"),
             "macro-F1",
-            &format!("{level:.0}% CI (bootstrap)"),
+            &format!("{level}% CI (bootstrap)"),
         ],
         &rows,
     ));
