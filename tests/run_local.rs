@@ -205,7 +205,10 @@ fn the_ticket_triage_example_runs_offline_end_to_end() {
         "{report}"
     );
     assert!(report.contains("Serving options for **fine-tuned**"), "{report}");
-    assert!(!report.contains("is unpriced") && !report.contains("| unpriced |"), "{report}");
+    assert!(
+        !report.contains("is unpriced") && !report.contains("| unpriced |"),
+        "{report}"
+    );
     let classification = std::fs::read_to_string(run_dir.join("classification.csv")).unwrap();
     let mut reader = csv::Reader::from_reader(classification.as_bytes());
     let headers = reader.headers().unwrap().clone();

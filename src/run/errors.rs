@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::plan::build_plan;
-use super::records::{read_records, RecordStatus};
+use super::records::{read_records, Record, RecordStatus};
 use super::{allowed_errors, RECORDS_FILE};
 use crate::provider::CallErrorKind;
 use crate::suite::Suite;
@@ -34,19 +34,8 @@ impl ErrorTally {
             planned: plan.len(),
             ..ErrorTally::default()
         };
-        for planned in &plan {
-            let Some(record) = latest.get(&planned.fingerprint) else {
-                continue;
-            };
-            let (Some(error), RecordStatus::Error) = (&record.error, record.status) else {
-                continue;
-            };
-            tally.failed += 1;
-            tally
-                .by_kind
-                .entry(error.kind)
-                .or_insert_with(|| (0, error.message.chars().take(EXAMPLE_CHARS).collect()))
-                .0 += 1;
+        for record in plan.iter().filter_map(|planned| latest.get(&planned.fingerprint)) {
+            tally.count_failure(record);
         }
         Ok(tally)
     }
@@ -59,17 +48,21 @@ impl ErrorTally {
         let mut tally = ErrorTally::default();
         for record in records.latest().values() {
             tally.planned += 1;
-            let (Some(error), RecordStatus::Error) = (&record.error, record.status) else {
-                continue;
-            };
-            tally.failed += 1;
-            tally
-                .by_kind
-                .entry(error.kind)
-                .or_insert_with(|| (0, error.message.chars().take(EXAMPLE_CHARS).collect()))
-                .0 += 1;
+            tally.count_failure(record);
         }
         Ok(tally)
+    }
+
+    /// Counts `record` when it is a failure, by its error's kind (keeping the first message of each kind).
+    fn count_failure(&mut self, record: &Record) {
+        let (Some(error), RecordStatus::Error) = (&record.error, record.status) else {
+            return;
+        };
+        self.failed += 1;
+        self.by_kind
+            .entry(error.kind)
+            .or_insert_with(|| (0, error.message.chars().take(EXAMPLE_CHARS).collect()))
+            .0 += 1;
     }
 
     /// Whether more requests failed than `max_error_rate` of the planned ones.
