@@ -1,12 +1,14 @@
 //! `report.md`: what a reviewer reads first.
 
 mod cost;
+mod recommendation;
 mod statistics;
 mod structured;
 
 pub use cost::money;
-use cost::{cost_section, recommendation_lines, run_cost_section};
-pub(crate) use cost::{recommendation_text, Prose};
+use cost::{cost_section, run_cost_section};
+use recommendation::recommendation_lines;
+pub(crate) use recommendation::{recommendation_text, Prose};
 use statistics::{ci_label, comparisons_section, methods_section, verdict_section};
 
 use super::analysis::{ComparisonAnalysis, ConfigAnalysis};
