@@ -41,7 +41,9 @@ const REPORT_FILES: [&str; 14] = [
 const COMPARE_FILES: [&str; 4] = ["compare.md", "compare.csv", "compare.json", "compare-junit.xml"];
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runs").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/runs")
+        .join(name)
 }
 
 fn bless() -> bool {
@@ -109,8 +111,8 @@ fn check(fixture_name: &str, name: &str, actual: &str) {
         std::fs::write(&expected_path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&expected_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+    let expected =
+        std::fs::read_to_string(&expected_path).unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
     if expected != actual {
         let line = expected
             .lines()
@@ -143,7 +145,11 @@ fn rebuild_and_compare(name: &str) -> (tempfile::TempDir, PathBuf) {
         }
     }
     assert!(compared >= 10, "{name}: only {compared} report files");
-    check(name, "report.html-examples.json", &page_examples(&run_dir.join("report.html")));
+    check(
+        name,
+        "report.html-examples.json",
+        &page_examples(&run_dir.join("report.html")),
+    );
     (dir, run_dir)
 }
 

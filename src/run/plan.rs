@@ -30,6 +30,10 @@ pub struct PlannedRequest {
 #[serde(transparent)]
 pub struct RequestFingerprint(pub String);
 
+/// A [`RequestFingerprint`]'s 32 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FingerprintKey(pub [u8; 32]);
+
 impl RequestFingerprint {
     /// The fingerprint of `request`'s `repeat`-th asking (judge requests: the same request from any config is the
     /// same question, asked once).
@@ -41,6 +45,21 @@ impl RequestFingerprint {
     /// separate calls, each recorded under its config (they may be deliberate replicas, sampled independently).
     pub fn of_config(config: &str, request: &ModelRequest, repeat: u32) -> Self {
         Self::canonical(Some(config), request, repeat)
+    }
+
+    /// The fingerprint as its 32 bytes: the compact key for sets and maps of millions of fingerprints (a fraction of
+    /// the hex string's memory). `None` for text that is not 64 hex digits, which no fingerprint of ours is.
+    pub fn key(&self) -> Option<FingerprintKey> {
+        let hex = self.0.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut key = [0u8; 32];
+        for (byte, pair) in key.iter_mut().zip(hex.chunks_exact(2)) {
+            let digit = |c: u8| (c as char).to_digit(16);
+            *byte = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+        }
+        Some(FingerprintKey(key))
     }
 
     fn canonical(config: Option<&str>, request: &ModelRequest, repeat: u32) -> Self {
@@ -64,29 +83,103 @@ impl RequestFingerprint {
 
 /// Every request of the suite, ordered example-major (so an interrupted run has whole examples done across configs).
 pub fn build_plan(suite: &Suite) -> Result<Vec<PlannedRequest>, InputErrors> {
-    let builders: Vec<RequestBuilder> = suite
-        .file
-        .configs
-        .iter()
-        .map(|config| RequestBuilder::new(config, suite.pool()))
-        .collect();
-    let mut plan = Vec::with_capacity(suite.held_out.examples.len() * builders.len() * suite.file.repeats as usize);
-    for example in &suite.held_out.examples {
-        for (config, builder) in suite.file.configs.iter().zip(&builders) {
-            let request = builder.build(example).map_err(|e| {
-                InputError::at_line(&suite.held_out.path, example.line, e.to_string()).field("template")
-            })?;
-            for repeat in 0..suite.file.repeats {
-                plan.push(PlannedRequest {
-                    example_id: example.id.clone(),
-                    config: config.name.clone(),
-                    repeat,
-                    fingerprint: RequestFingerprint::of_config(&config.name, &request, repeat),
-                    request: request.clone(),
-                    criterion: None,
-                });
-            }
-        }
+    let mut plan =
+        Vec::with_capacity(suite.held_out.examples.len() * suite.file.configs.len() * suite.file.repeats as usize);
+    for planned in plan_requests(suite) {
+        plan.push(planned?);
     }
     Ok(plan)
+}
+
+/// The plan as a stream, in [`build_plan`]'s order: each request is built when it is reached, so a plan of a million
+/// requests never sits in memory at once. An example whose request cannot be built yields its error and ends it.
+pub fn plan_requests(suite: &Suite) -> PlanRequests<'_> {
+    PlanRequests {
+        suite,
+        builders: suite
+            .file
+            .configs
+            .iter()
+            .map(|config| RequestBuilder::new(config, suite.pool()))
+            .collect(),
+        example: 0,
+        config: 0,
+        current: None,
+        failed: false,
+    }
+}
+
+/// The iterator of [`plan_requests`].
+pub struct PlanRequests<'a> {
+    suite: &'a Suite,
+    builders: Vec<RequestBuilder<'a>>,
+    /// The next (example, config) position to build a request for.
+    example: usize,
+    config: usize,
+    /// The request being repeated: (example, config, request, next repeat).
+    current: Option<(usize, usize, ModelRequest, u32)>,
+    failed: bool,
+}
+
+impl Iterator for PlanRequests<'_> {
+    type Item = Result<PlannedRequest, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (suite, repeats) = (self.suite, self.suite.file.repeats);
+        loop {
+            if self.failed {
+                return None;
+            }
+            if let Some((example, config, request, repeat)) = &mut self.current {
+                if *repeat < repeats {
+                    let name = &suite.file.configs[*config].name;
+                    let planned = PlannedRequest {
+                        example_id: suite.held_out.examples[*example].id.clone(),
+                        config: name.clone(),
+                        repeat: *repeat,
+                        fingerprint: RequestFingerprint::of_config(name, request, *repeat),
+                        request: request.clone(),
+                        criterion: None,
+                    };
+                    *repeat += 1;
+                    return Some(Ok(planned));
+                }
+                self.current = None;
+            }
+            let example = suite.held_out.examples.get(self.example)?;
+            let Some(builder) = self.builders.get(self.config) else {
+                (self.example, self.config) = (self.example + 1, 0);
+                continue;
+            };
+            match builder.build(example) {
+                Ok(request) => self.current = Some((self.example, self.config, request, 0)),
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(InputError::at_line(
+                        &suite.held_out.path,
+                        example.line,
+                        e.to_string(),
+                    )
+                    .field("template")));
+                }
+            }
+            self.config += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_holds_the_fingerprints_bytes_and_refuses_what_is_not_one() {
+        let hex = "00ff10ab".repeat(8);
+        let key = RequestFingerprint(hex.clone()).key().unwrap();
+        assert_eq!(&key.0[..4], &[0x00, 0xff, 0x10, 0xab]);
+        assert_eq!(RequestFingerprint(hex.to_uppercase()).key(), Some(key));
+        assert_eq!(RequestFingerprint("0f".repeat(31)).key(), None);
+        assert_eq!(RequestFingerprint(format!("{}zz", "0f".repeat(31))).key(), None);
+        assert_eq!(RequestFingerprint("é".repeat(32)).key(), None);
+    }
 }
