@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Seek, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -88,12 +88,7 @@ impl RecordWriter {
     /// the next record starts on a line of its own.
     pub fn open(path: &Path) -> io::Result<Self> {
         let open = || {
-            if let Ok(bytes) = std::fs::read(path) {
-                if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-                    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-                    OpenOptions::new().write(true).open(path)?.set_len(keep as u64)?;
-                }
-            }
+            cut_torn_last_line(path)?;
             OpenOptions::new().create(true).append(true).open(path)
         };
         let file = open().map_err(|e| with_path("open", path, e))?;
@@ -112,6 +107,34 @@ impl RecordWriter {
             .and_then(|()| self.file.flush())
             .map_err(|e| with_path("append to", &self.path, e))
     }
+}
+
+/// Cuts a last line that lacks its newline (a write a crash cut short) off the file at `path`, if there is one,
+/// reading only the file's tail: a file of a million records is not read to append to it.
+fn cut_torn_last_line(path: &Path) -> io::Result<()> {
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut end = file.metadata()?.len();
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut last = true;
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let bytes = &mut chunk[..(end - start) as usize];
+        file.seek(io::SeekFrom::Start(start))?;
+        file.read_exact(bytes)?;
+        if last && bytes.last() == Some(&b'\n') {
+            return Ok(());
+        }
+        last = false;
+        if let Some(newline) = bytes.iter().rposition(|&b| b == b'\n') {
+            return file.set_len(start + newline as u64 + 1);
+        }
+        end = start;
+    }
+    file.set_len(0)
 }
 
 /// Records read back from a run, and what could not be read.
@@ -333,6 +356,25 @@ mod tests {
         let mut reader = RecordReader::open(&path).unwrap();
         assert_eq!(reader.read_at(second).unwrap(), record("b"));
         assert_eq!(reader.read_at(0).unwrap(), record("a"));
+    }
+
+    #[test]
+    fn opening_for_append_cuts_only_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        let long = "x".repeat(200_000);
+        for (text, kept) in [("a\nb\n", "a\nb\n"), ("a\nb\ntorn", "a\nb\n"), ("torn", ""), ("", "")] {
+            std::fs::write(&path, text).unwrap();
+            RecordWriter::open(&path).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), kept, "{text:?}");
+        }
+        // A torn line longer than one chunk read from the end.
+        std::fs::write(&path, format!("a\n{long}")).unwrap();
+        RecordWriter::open(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\n");
+        std::fs::write(&path, format!("{long}\n{long}")).unwrap();
+        RecordWriter::open(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{long}\n"));
     }
 
     #[test]
