@@ -189,3 +189,84 @@ fn shared(suite: &Suite, position: u32, first: u32) -> SharedRequest {
         config,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::batch::output::record_of;
+    use crate::provider::{CallError, CallErrorKind, Completion};
+    use crate::run::plan::build_plan;
+    use crate::run::records::{Record, RecordWriter};
+
+    fn mini_suite() -> Suite {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini/suite.yaml");
+        crate::suite::load(&path).unwrap()
+    }
+
+    fn record(planned: &PlannedRequest, failed: bool) -> Record {
+        let result = match failed {
+            true => Err(CallError {
+                kind: CallErrorKind::Throttling,
+                status: Some(429),
+                message: "slow down".into(),
+            }),
+            false => Ok(Completion {
+                text: "a reply".into(),
+                stop_reason: "end_turn".into(),
+                input_tokens: 1,
+                output_tokens: 1,
+                cache_read_tokens: 0,
+                cache_write_tokens: 0,
+                service_latency_ms: None,
+            }),
+        };
+        record_of(planned, result, "2026-01-01T00:00:00Z")
+    }
+
+    #[test]
+    fn recorded_requests_are_skipped_unbuilt_and_failed_ones_sent_again_on_request() {
+        let suite = mini_suite();
+        let plan = build_plan(&suite).unwrap();
+        assert_eq!(plan.len(), 24);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        let mut writer = RecordWriter::open(&path).unwrap();
+        // Positions 0 and 5 succeeded; 7 failed; 9 failed, then succeeded on a retry.
+        for (position, failed) in [(0, false), (5, false), (7, true), (9, true), (9, false)] {
+            writer.append(&record(&plan[position], failed)).unwrap();
+        }
+        let recorded = RecordedIndex::read(&path).unwrap();
+        assert_eq!((recorded.records(), recorded.len()), (5, 4));
+
+        let pending = PendingPlan::new(&suite, &recorded, false).unwrap();
+        assert_eq!(
+            (
+                pending.planned,
+                pending.already_recorded,
+                pending.kept_errors,
+                pending.to_send
+            ),
+            (24, 4, 1, 20)
+        );
+        let sent: Vec<_> = pending.requests(&suite).map(|p| p.unwrap().fingerprint).collect();
+        let expected: Vec<_> = plan
+            .iter()
+            .enumerate()
+            .filter(|(position, _)| ![0, 5, 7, 9].contains(position))
+            .map(|(_, p)| p.fingerprint.clone())
+            .collect();
+        assert_eq!(sent, expected);
+
+        let retrying = PendingPlan::new(&suite, &recorded, true).unwrap();
+        assert_eq!(
+            (retrying.already_recorded, retrying.kept_errors, retrying.to_send),
+            (3, 0, 21)
+        );
+        assert!(retrying.sends(7) && !retrying.sends(9));
+        assert!(retrying.shared.is_empty());
+        let distinct = retrying.distinct_requests(&suite).count();
+        assert_eq!(distinct, 24);
+    }
+}
