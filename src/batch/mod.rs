@@ -253,9 +253,11 @@ pub fn pending_requests(suite: &Suite, run_dir: &Path, retry_errors: bool) -> an
         .filter(|(_, record)| !(retry_errors && record.status == RecordStatus::Error))
         .map(|(fingerprint, _)| fingerprint.0.as_str())
         .collect();
+    // Examples with the same input share a request: it goes into the job once.
+    let mut seen = HashSet::new();
     Ok(plan
         .into_iter()
-        .filter(|p| !done.contains(p.fingerprint.0.as_str()))
+        .filter(|p| !done.contains(p.fingerprint.0.as_str()) && seen.insert(p.fingerprint.clone()))
         .collect())
 }
 

@@ -74,12 +74,10 @@ async fn run_batch_mode(
         plan.s3_endpoint_url.as_deref(),
     )
     .await?;
-    let planned = run::plan::build_plan(suite)?.len();
+    let recorded = run::recorded::RecordedIndex::read(&run_dir.join(run::RECORDS_FILE))?;
+    let pending = run::pending::PendingPlan::new(suite, &recorded, options.retry_errors)?;
+    let (planned, already_recorded, records_before) = (pending.planned, pending.already_recorded, recorded.records());
     let requests = batch::pending_requests(suite, run_dir, options.retry_errors)?;
-    let already_recorded = planned - requests.len();
-    let records_before = run::records::read_records(&run_dir.join(run::RECORDS_FILE))?
-        .records
-        .len();
     let metadata = run::RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, run::RunMode::Batch)
         .launched(options.launch.clone())
         .continuing(options.previous.as_ref(), records_before);

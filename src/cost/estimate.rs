@@ -16,7 +16,7 @@ use super::{Catalogue, Serving, MILLION};
 use crate::dataset::Example;
 use crate::provider::ModelRequest;
 use crate::run::limits::estimate_tokens;
-use crate::run::plan::build_plan;
+use crate::run::plan::plan_requests;
 use crate::score::judge::judge_request;
 use crate::suite::schema::ConfigKind;
 use crate::suite::Suite;
@@ -188,24 +188,44 @@ fn serving_minimum(serving: &Serving, hours: f64) -> Option<Result<ServingMinimu
 
 /// Estimates the run of `suite`, assuming `latency_ms` per call.
 pub fn estimate(suite: &Suite, catalogue: &Catalogue, latency_ms: u64) -> anyhow::Result<PlanEstimate> {
-    let plan = build_plan(suite)?;
     let examples: BTreeMap<&str, &Example> = suite.held_out.examples.iter().map(|e| (e.id.as_str(), e)).collect();
     let cost = suite.file.cost.as_ref();
+    let judge = suite.file.judge.as_ref().filter(|_| suite.rubric.has_judge());
+    // One pass over the plan, a request at a time: per config (requests, input, output), and the judge's calls.
+    let mut totals = vec![(0usize, 0u64, 0u64); suite.file.configs.len()];
+    let (mut judge_requests, mut judge_input, mut judge_output) = (0usize, 0u64, 0u64);
+    let mut planned_requests = 0;
+    for planned in plan_requests(suite) {
+        let planned = planned?;
+        planned_requests += 1;
+        let Some(index) = suite.file.configs.iter().position(|c| c.name == planned.config) else {
+            continue;
+        };
+        let example = examples.get(planned.example_id.as_str());
+        let total = &mut totals[index];
+        total.0 += 1;
+        total.1 += input_tokens(&planned.request);
+        if let Some(example) = example {
+            total.2 += output_tokens(example, suite.file.configs[index].inference.max_tokens);
+        }
+        let (Some(judge), Some(example)) = (judge, example) else {
+            continue;
+        };
+        // The reference stands in for the reply the judge will read.
+        let reply = example.reference.as_deref().unwrap_or("");
+        for criterion in suite.rubric.judge_criteria() {
+            let Some(spec) = criterion.judge() else { continue };
+            let request = judge_request(judge, spec, example, reply, &[]);
+            let samples = u64::from(spec.samples);
+            judge_requests += spec.samples as usize;
+            judge_input += samples * input_tokens(&request);
+            judge_output += samples * VERDICT_TOKENS.min(u64::from(judge.max_tokens));
+        }
+    }
     let mut parts = Vec::new();
     let mut per_model: BTreeMap<String, (usize, u64)> = BTreeMap::new();
     let mut billed_by_time = Vec::new();
-    for config in &suite.file.configs {
-        let requests: Vec<_> = plan.iter().filter(|p| p.config == config.name).collect();
-        let input: u64 = requests.iter().map(|p| input_tokens(&p.request)).sum();
-        let output: u64 = requests
-            .iter()
-            .filter_map(|p| {
-                Some(output_tokens(
-                    examples.get(p.example_id.as_str())?,
-                    config.inference.max_tokens,
-                ))
-            })
-            .sum();
+    for (config, &(requests, input, output)) in suite.file.configs.iter().zip(&totals) {
         let custom = cost.and_then(|c| c.custom.get(&config.name));
         let serving = super::per_call_serving(config.kind, &config.name, &config.model, custom, catalogue);
         let (price, note) = priced(&serving, input, output);
@@ -214,12 +234,12 @@ pub fn estimate(suite: &Suite, catalogue: &Catalogue, latency_ms: u64) -> anyhow
             super::serving(config.kind, &config.name, &config.model, custom, catalogue),
         ));
         let entry = per_model.entry(config.model.clone()).or_default();
-        entry.0 += requests.len();
+        entry.0 += requests;
         entry.1 += input + output;
         parts.push(PartEstimate {
             part: config.name.clone(),
             model: config.model.clone(),
-            requests: requests.len(),
+            requests,
             input_tokens: input,
             output_tokens: output,
             cost: price,
@@ -227,25 +247,10 @@ pub fn estimate(suite: &Suite, catalogue: &Catalogue, latency_ms: u64) -> anyhow
             minimum: None,
         });
     }
-    let generation_duration = duration(suite, &per_model, plan.len(), latency_ms);
+    let generation_duration = duration(suite, &per_model, planned_requests, latency_ms);
     let mut judge_duration = 0.0;
-    if let Some(judge) = suite.file.judge.as_ref().filter(|_| suite.rubric.has_judge()) {
-        let (mut requests, mut input, mut output) = (0usize, 0u64, 0u64);
-        for planned in &plan {
-            let Some(example) = examples.get(planned.example_id.as_str()) else {
-                continue;
-            };
-            // The reference stands in for the reply the judge will read.
-            let reply = example.reference.as_deref().unwrap_or("");
-            for criterion in suite.rubric.judge_criteria() {
-                let Some(spec) = criterion.judge() else { continue };
-                let request = judge_request(judge, spec, example, reply, &[]);
-                let samples = u64::from(spec.samples);
-                requests += spec.samples as usize;
-                input += samples * input_tokens(&request);
-                output += samples * VERDICT_TOKENS.min(u64::from(judge.max_tokens));
-            }
-        }
+    if let Some(judge) = judge {
+        let (requests, input, output) = (judge_requests, judge_input, judge_output);
         let serving = super::serving(ConfigKind::Prompt, "judge", &judge.model, None, catalogue);
         let (price, note) = priced(&serving, input, output);
         let models = BTreeMap::from([(judge.model.clone(), (requests, input + output))]);

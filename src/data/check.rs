@@ -172,7 +172,11 @@ pub fn check_text(path: &Path, text: &str, options: &CheckOptions) -> CheckRepor
         errors.push(Finding::file(FindingKind::RecordCount, "the file has no records"));
     }
     let mut warnings = collapse_unknown_keys(warnings);
-    warnings.extend(duplicate_findings(&records, options.near_duplicate_threshold));
+    warnings.extend(duplicate_findings(
+        &records,
+        options.near_duplicate_threshold,
+        options.purpose,
+    ));
     sort_by_line(&mut errors);
     sort_by_line(&mut warnings);
     CheckReport {

@@ -1,8 +1,9 @@
 //! Duplicate, conflicting and near-duplicate records within one file.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use super::record::Record;
+use super::record::{Purpose, Record};
 use super::similarity::{earlier_near_duplicates, normalise, Threshold, SHINGLE_WORDS};
 use super::{Finding, FindingKind};
 
@@ -12,13 +13,39 @@ use super::{Finding, FindingKind};
 /// - exchanges whose word shingles overlap at or above `threshold`: each record names one earlier near duplicate
 ///   (records already reported as exact duplicates are compared once, through their first occurrence), so a file
 ///   of templated records gets one warning per record, not one per pair.
-pub(crate) fn duplicate_findings(records: &[Record], threshold: Threshold) -> Vec<Finding> {
+///
+/// In a held-out file, two examples with exactly the same input (turns and system prompt) are one request per
+/// config: a run sends it once and scores the reply against each example, which the warning says instead.
+pub(crate) fn duplicate_findings(records: &[Record], threshold: Threshold, purpose: Purpose) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut first_exchange: HashMap<String, usize> = HashMap::new();
     let mut first_input: HashMap<String, (usize, String)> = HashMap::new();
+    let mut first_exact_input: HashMap<(Option<&str>, String), usize> = HashMap::new();
     // Indices of records that are the first of their exchange: the ones compared for near duplicates.
     let mut distinct: Vec<usize> = Vec::new();
     for (index, record) in records.iter().enumerate() {
+        if purpose == Purpose::HeldOut {
+            match first_exact_input.entry((record.system.as_deref(), record.input_text())) {
+                Entry::Occupied(first) => {
+                    let first_line = records[*first.get()].line;
+                    findings.push(pair_finding(
+                        FindingKind::SharedInput,
+                        record.line,
+                        first_line,
+                        None,
+                        format!(
+                            "held-out examples on lines {first_line} and {} have the same input and share one call \
+                             per config: it is made once and its reply scored against each example's own reference",
+                            record.line
+                        ),
+                    ));
+                    continue;
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(index);
+                }
+            }
+        }
         let exchange = normalise(&record.exchange_text());
         if let Some(&first) = first_exchange.get(&exchange) {
             findings.push(pair_finding(
@@ -111,7 +138,7 @@ mod tests {
             &format!(r#"{{"prompt":"{long}","completion":"Calibrate it."}}"#),
             &format!(r#"{{"prompt":"{long}!","completion":"Calibrate it!"}}"#),
         ]);
-        let found: Vec<_> = duplicate_findings(&records, Threshold::DEFAULT)
+        let found: Vec<_> = duplicate_findings(&records, Threshold::DEFAULT, Purpose::Training)
             .into_iter()
             .map(|f| (f.kind, f.line, f.other_line))
             .collect();

@@ -66,6 +66,8 @@ pub enum FindingKind {
     SamePromptDifferentReply,
     /// Two records whose word shingles overlap at or above the threshold.
     NearDuplicate,
+    /// Two held-out examples with the same input (and system prompt): a run makes their call once.
+    SharedInput,
 }
 
 /// One problem found in a data file.

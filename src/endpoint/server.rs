@@ -44,7 +44,8 @@ pub struct Shared {
 struct EndpointState {
     /// Requests received so far (the next one's arrival number).
     arrivals: u64,
-    /// Successful answers so far per identical request (model id and canonical body), for sampling indices.
+    /// Successful answers so far per identical request (model id and canonical body), for sampling indices: kept
+    /// for requests sampled above temperature 0 only.
     answered: HashMap<[u8; 32], u64>,
     /// Quota windows per model id.
     quotas: HashMap<String, QuotaWindow>,
@@ -274,7 +275,11 @@ impl Shared {
         if let Some(cut) = plan.malformed_cut {
             return Ok(Reply::Malformed(completion, cut));
         }
-        *state.answered.entry(identity).or_insert(0) += 1;
+        // Only sampled answers need their count: at temperature 0 every repeat gets the same answer, so a run of a
+        // million distinct requests leaves no state behind.
+        if parsed.conversation.temperature > 0.0 {
+            *state.answered.entry(identity).or_insert(0) += 1;
+        }
         let completion = state.cache.apply(model_id, parsed.cache_prefix.as_ref(), completion);
         let grading = parsed
             .conversation

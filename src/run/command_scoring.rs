@@ -7,7 +7,8 @@
 //! long: each is recorded as a failed call, which scoring turns into a criterion error (never a zero); output that
 //! is not the expected JSON is recorded as it is and becomes a criterion error when read.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -16,10 +17,11 @@ use futures::stream::{self, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use super::judging::{latest_replies, replies_with_examples};
+use super::judging::{replies, Reply};
 use super::plan::RequestFingerprint;
 use super::progress::Progress;
-use super::records::{read_records, Record, RecordStatus, RecordWriter};
+use super::recorded::{OnceKeys, RecordedIndex};
+use super::records::{Record, RecordStatus, RecordWriter};
 use crate::dataset::Example;
 use crate::provider::{CallError, CallErrorKind};
 use crate::score::command::{command_fingerprint, command_input};
@@ -59,42 +61,39 @@ struct PendingCall {
     repeat: u32,
 }
 
-/// The calls `check` still needs for `replies` (one per distinct input), and how many needed calls were recorded.
-fn pending_calls(
+/// The call `check` needs for `reply`: `Ok` with the call when it is not recorded yet (or, with `retry_errors`, its
+/// latest record is an error), `Err(())` when it is recorded.
+fn call_for(
     criterion: &str,
     check: &CommandCheck,
-    examples: &HashMap<&str, &Example>,
-    replies: &[&Record],
-    recorded: &HashMap<&RequestFingerprint, &Record>,
+    reply: &Reply,
+    recorded: &RecordedIndex,
     retry_errors: bool,
-) -> (Vec<PendingCall>, usize) {
-    let mut pending = Vec::new();
-    let mut seen = HashSet::new();
-    let mut reused = 0;
-    for (reply, example, output) in replies_with_examples(examples, replies) {
-        let input = command_input(criterion, check, example, output);
-        let fingerprint = command_fingerprint(check, &input);
-        let done = recorded
-            .get(&fingerprint)
-            .is_some_and(|r| !(retry_errors && r.status == RecordStatus::Error));
-        if done {
-            reused += 1;
-        } else if seen.insert(fingerprint.clone()) {
-            pending.push(PendingCall {
-                fingerprint,
-                input,
-                criterion: criterion.to_string(),
-                example_id: reply.example_id.clone(),
-                config: reply.config.clone(),
-                repeat: reply.repeat,
-            });
-        }
+) -> Result<PendingCall, ()> {
+    let input = command_input(criterion, check, reply.example, reply.output());
+    let fingerprint = command_fingerprint(check, &input);
+    let done = recorded
+        .latest(&fingerprint)
+        .is_some_and(|latest| !(retry_errors && latest.failed()));
+    if done {
+        return Err(());
     }
-    (pending, reused)
+    Ok(PendingCall {
+        fingerprint,
+        input,
+        criterion: criterion.to_string(),
+        example_id: reply.record.example_id.clone(),
+        config: reply.record.config.clone(),
+        repeat: reply.record.repeat,
+    })
 }
 
 /// Runs every `command` criterion of `rubric` on every reply recorded in `run_dir` that has no call recorded yet,
 /// appending each call to `commands.jsonl`. With `retry_errors`, failed calls are made again.
+///
+/// Per criterion, the replies are read twice as a stream: once to gather the keys of the calls still needed (each
+/// distinct input once), once to rebuild those calls as they are started. No reply is held beyond the calls in
+/// flight.
 pub async fn score_with_commands(
     suite: &Suite,
     rubric: &Rubric,
@@ -106,21 +105,37 @@ pub async fn score_with_commands(
     if rubric.command_criteria().next().is_none() {
         return Ok(summary);
     }
-    let records = read_records(&run_dir.join(super::RECORDS_FILE))?.records;
-    let replies = latest_replies(&records);
+    let records_path = run_dir.join(super::RECORDS_FILE);
+    let generation = RecordedIndex::read(&records_path)?;
     let examples: HashMap<&str, &Example> = suite.held_out.examples.iter().map(|e| (e.id.as_str(), e)).collect();
     let path = run_dir.join(COMMANDS_FILE);
-    let calls = read_records(&path)?.records;
-    let recorded: HashMap<&RequestFingerprint, &Record> = calls.iter().map(|r| (&r.fingerprint, r)).collect();
+    let recorded = RecordedIndex::read(&path)?;
     let mut writer = RecordWriter::open(&path)?;
     for criterion in rubric.command_criteria() {
         let Some(check) = criterion.command() else { continue };
-        let (pending, reused) = pending_calls(&criterion.id, check, &examples, &replies, &recorded, retry_errors);
-        summary.reused += reused;
-        if pending.is_empty() {
+        let mut keys = Vec::new();
+        for reply in replies(&records_path, &generation, &examples)? {
+            match call_for(&criterion.id, check, &reply?, &recorded, retry_errors) {
+                Ok(call) => keys.extend(call.fingerprint.key()),
+                Err(()) => summary.reused += 1,
+            }
+        }
+        let mut once = OnceKeys::new(keys);
+        if once.is_empty() {
             continue;
         }
-        let mut progress = Progress::new(pending.len(), 0).counting("scorer calls");
+        let mut progress = Progress::new(once.len(), 0).counting("scorer calls");
+        let failure = RefCell::new(None);
+        let pending = replies(&records_path, &generation, &examples)?
+            .map_while(|reply| {
+                reply
+                    .map_err(|e| {
+                        failure.borrow_mut().get_or_insert(e);
+                    })
+                    .ok()
+            })
+            .filter_map(|reply| call_for(&criterion.id, check, &reply, &recorded, retry_errors).ok())
+            .filter(|call| once.take(&call.fingerprint));
         let mut results = stream::iter(pending)
             .map(|call| async move {
                 let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -145,7 +160,11 @@ pub async fn score_with_commands(
                 }
             }
         }
+        drop(results);
         progress.finish();
+        if let Some(error) = failure.into_inner() {
+            return Err(error.into());
+        }
         if summary.interrupted {
             break;
         }

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::plan::build_plan;
-use super::records::{read_records, Record, RecordStatus};
+use super::pending::PendingPlan;
+use super::recorded::RecordedIndex;
+use super::records::RecordReader;
 use super::{allowed_errors, RECORDS_FILE};
 use crate::provider::CallErrorKind;
 use crate::suite::Suite;
@@ -25,18 +26,30 @@ pub struct ErrorTally {
 }
 
 impl ErrorTally {
-    /// Counts the failed requests of the run in `run_dir` under `suite`'s current plan.
+    /// Counts the failed requests of the run in `run_dir` under `suite`'s current plan (a request several plan
+    /// positions share counted once), reading the records as a stream.
     pub fn of_run(suite: &Suite, run_dir: &Path) -> anyhow::Result<ErrorTally> {
-        let plan = build_plan(suite)?;
-        let records = read_records(&run_dir.join(RECORDS_FILE))?;
-        let latest = records.latest();
+        let path = run_dir.join(RECORDS_FILE);
+        let recorded = RecordedIndex::read(&path)?;
+        let pending = PendingPlan::new(suite, &recorded, false)?;
         let mut tally = ErrorTally {
-            planned: plan.len(),
+            planned: pending.planned,
             ..ErrorTally::default()
         };
-        for record in plan.iter().filter_map(|planned| latest.get(&planned.fingerprint)) {
-            tally.count_failure(record);
+        // The planned requests that failed, by kind, and the line of each kind's first one in plan order, whose
+        // message is the example.
+        let mut examples: BTreeMap<CallErrorKind, u64> = BTreeMap::new();
+        for planned in pending.distinct_requests(suite) {
+            let planned = planned?;
+            let Some(latest) = recorded.latest(&planned.fingerprint).filter(|l| l.failed()) else {
+                continue;
+            };
+            let Some(kind) = latest.error else { continue };
+            tally.failed += 1;
+            tally.by_kind.entry(kind).or_default().0 += 1;
+            examples.entry(kind).or_insert(latest.offset);
         }
+        tally.add_examples(&path, &examples)?;
         Ok(tally)
     }
 
@@ -44,25 +57,34 @@ impl ErrorTally {
     /// recorded (each fingerprint once): a judge that cannot be reached fails the run as generation would, instead
     /// of leaving every reply without its judge criteria behind an exit code of 0.
     pub fn of_judge_calls(run_dir: &Path) -> anyhow::Result<ErrorTally> {
-        let records = read_records(&run_dir.join(super::judging::JUDGEMENTS_FILE))?;
+        let path = run_dir.join(super::judging::JUDGEMENTS_FILE);
+        let recorded = RecordedIndex::read(&path)?;
         let mut tally = ErrorTally::default();
-        for record in records.latest().values() {
+        let mut examples: BTreeMap<CallErrorKind, u64> = BTreeMap::new();
+        for latest in recorded.iter() {
             tally.planned += 1;
-            tally.count_failure(record);
+            let (true, Some(kind)) = (latest.failed(), latest.error) else {
+                continue;
+            };
+            tally.failed += 1;
+            tally.by_kind.entry(kind).or_default().0 += 1;
+            let offset = examples.entry(kind).or_insert(latest.offset);
+            *offset = (*offset).min(latest.offset);
         }
+        tally.add_examples(&path, &examples)?;
         Ok(tally)
     }
 
-    /// Counts `record` when it is a failure, by its error's kind (keeping the first message of each kind).
-    fn count_failure(&mut self, record: &Record) {
-        let (Some(error), RecordStatus::Error) = (&record.error, record.status) else {
-            return;
-        };
-        self.failed += 1;
-        self.by_kind
-            .entry(error.kind)
-            .or_insert_with(|| (0, error.message.chars().take(EXAMPLE_CHARS).collect()))
-            .0 += 1;
+    /// Fills each kind's example message from the record at its offset in `path`.
+    fn add_examples(&mut self, path: &Path, offsets: &BTreeMap<CallErrorKind, u64>) -> anyhow::Result<()> {
+        let mut reader = RecordReader::open(path)?;
+        for (kind, offset) in offsets {
+            let record = reader.read_at(*offset)?;
+            if let (Some(error), Some((_, example))) = (record.error.as_ref(), self.by_kind.get_mut(kind)) {
+                *example = error.message.chars().take(EXAMPLE_CHARS).collect();
+            }
+        }
+        Ok(())
     }
 
     /// Whether more requests failed than `max_error_rate` of the planned ones.

@@ -102,13 +102,15 @@ pub struct Policy<'a> {
     pub max_errors: Option<usize>,
 }
 
-/// Runs `requests` and hands each record to `on_record` as soon as it is complete.
+/// Runs `requests` (`total` of them, built as they are reached: at most `policy.concurrency` are held at once) and
+/// hands each record to `on_record` as soon as it is complete.
 ///
 /// `interrupts` receives one message per Ctrl-C or SIGTERM: the first stops dispatching, the second abandons the
 /// calls in flight. A fatal failure (see [`CallErrorKind::is_fatal`]) is not recorded and stops dispatching, as
 /// does a failed request beyond `policy.max_errors`.
 pub async fn execute<F>(
-    requests: Vec<PlannedRequest>,
+    requests: impl IntoIterator<Item = PlannedRequest>,
+    total: usize,
     provider: &dyn Provider,
     policy: Policy<'_>,
     interrupts: &mut mpsc::Receiver<()>,
@@ -117,7 +119,6 @@ pub async fn execute<F>(
 where
     F: FnMut(Record, usize) -> std::io::Result<()>,
 {
-    let total = requests.len();
     let (stop, stopped) = watch::channel(false);
     let dispatched = std::cell::Cell::new(0usize);
     let calls = futures::stream::iter(requests)
@@ -172,7 +173,7 @@ where
             },
         }
     }
-    summary.not_started = total - dispatched.get();
+    summary.not_started = total.saturating_sub(dispatched.get());
     Ok(summary)
 }
 

@@ -6,7 +6,8 @@
 //! same reply judged twice, e.g. by two repeats) are asked once. Malformed verdicts are asked again in rounds, each
 //! round sending the re-asks the previous one made necessary, up to the judge's `reasks`.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::Path;
 
 use tokio::sync::mpsc;
@@ -15,10 +16,13 @@ use super::executor::{execute, ExecutionSummary, Policy, Stop};
 use super::limits::Limiters;
 use super::plan::{PlannedRequest, RequestFingerprint};
 use super::progress::Progress;
-use super::records::{read_records, Record, RecordStatus, RecordWriter};
+use super::recorded::{OnceKeys, RecordedIndex};
+use super::records::{records_in, Record, RecordReader, RecordStatus, RecordWriter};
 use crate::dataset::Example;
+use crate::error::InputError;
 use crate::provider::Provider;
 use crate::score::judge::{resolve_sample, SampleState};
+use crate::score::rubric::JudgeSpec;
 use crate::score::Rubric;
 use crate::suite::schema::{JudgeSection, ModelLimits};
 use crate::suite::Suite;
@@ -37,64 +41,113 @@ pub struct JudgingSummary {
     pub stop: Option<Stop>,
 }
 
-/// The latest generation record of each fingerprint, in file order of first appearance.
-pub fn latest_replies(records: &[Record]) -> Vec<&Record> {
-    let mut index: HashMap<&RequestFingerprint, usize> = HashMap::new();
-    let mut latest: Vec<&Record> = Vec::new();
-    for record in records {
-        match index.get(&record.fingerprint) {
-            Some(&i) => latest[i] = record,
-            None => {
-                index.insert(&record.fingerprint, latest.len());
-                latest.push(record);
+/// A recorded reply with the held-out example it answers.
+pub struct Reply<'e> {
+    /// The latest record of its request (ok, with an output).
+    pub record: Record,
+    /// The example.
+    pub example: &'e Example,
+}
+
+impl Reply<'_> {
+    /// The reply's text.
+    pub fn output(&self) -> &str {
+        self.record.output.as_deref().unwrap_or_default()
+    }
+}
+
+/// The latest record of each generation request that has a reply, with its example, read from the records file at
+/// `path` a line at a time (replies to examples no longer in the suite are left out). `index` is that file's.
+pub fn replies<'a>(
+    path: &Path,
+    index: &'a RecordedIndex,
+    examples: &'a HashMap<&str, &'a Example>,
+) -> Result<impl Iterator<Item = Result<Reply<'a>, InputError>> + 'a, InputError> {
+    Ok(records_in(path)?.filter_map(move |read| {
+        let (at, record) = match read {
+            Ok(read) => read,
+            Err(e) => return Some(Err(e)),
+        };
+        if record.status != RecordStatus::Ok || record.output.is_none() || !index.is_latest(at, &record) {
+            return None;
+        }
+        let example = *examples.get(record.example_id.as_str())?;
+        Some(Ok(Reply { record, example }))
+    }))
+}
+
+/// The judge calls recorded so far, looked up by fingerprint: compact keys in memory, each record read back from
+/// `judgements.jsonl` when a verdict is followed through it.
+struct Judged {
+    index: RecordedIndex,
+    reader: RecordReader,
+    /// Ask again the calls whose latest record is an error (as if they were not recorded).
+    retry_errors: bool,
+    /// The records read for the sample being resolved.
+    read: HashMap<RequestFingerprint, Record>,
+}
+
+impl Judged {
+    fn read(path: &Path, retry_errors: bool) -> Result<Judged, InputError> {
+        Ok(Judged {
+            index: RecordedIndex::read(path)?,
+            reader: RecordReader::open(path)?,
+            retry_errors,
+            read: HashMap::new(),
+        })
+    }
+
+    /// Where sample `sample` of `spec` stands for `output`, reading each recorded call of its chain (the first ask,
+    /// then each re-ask) as the chain reaches it.
+    fn resolve(
+        &mut self,
+        judge: &JudgeSection,
+        spec: &JudgeSpec,
+        example: &Example,
+        output: &str,
+        sample: u32,
+    ) -> Result<SampleState, InputError> {
+        self.read.clear();
+        loop {
+            let read = &self.read;
+            let state = resolve_sample(judge, spec, example, output, sample, &|fp| read.get(fp));
+            let SampleState::Pending(_, fingerprint) = &state else {
+                return Ok(state);
+            };
+            let recorded = self
+                .index
+                .latest(fingerprint)
+                .filter(|latest| !(self.retry_errors && latest.failed()));
+            match recorded {
+                Some(latest) if !self.read.contains_key(fingerprint) => {
+                    let record = self.reader.read_at(latest.offset)?;
+                    self.read.insert(fingerprint.clone(), record);
+                }
+                _ => return Ok(state),
             }
         }
     }
-    latest.retain(|r| r.status == RecordStatus::Ok && r.output.is_some());
-    latest
-}
 
-/// Each reply with the held-out example it answers (replies to examples no longer in the suite are left out).
-pub fn replies_with_examples<'r>(
-    examples: &'r HashMap<&str, &Example>,
-    replies: &'r [&Record],
-) -> impl Iterator<Item = (&'r Record, &'r Example, &'r str)> {
-    replies.iter().filter_map(|reply| {
-        let example = examples.get(reply.example_id.as_str())?;
-        Some((*reply, *example, reply.output.as_deref()?))
-    })
-}
-
-/// The judge calls still needed for `replies` under `rubric`, given the judge calls recorded so far (latest per
-/// fingerprint); also how many needed verdicts were found recorded. With `retry_errors`, failed judge calls are
-/// asked again.
-pub fn pending_judgements(
-    judge: &JudgeSection,
-    rubric: &Rubric,
-    examples: &HashMap<&str, &Example>,
-    replies: &[&Record],
-    judged: &HashMap<&RequestFingerprint, &Record>,
-    retry_errors: bool,
-) -> (Vec<PlannedRequest>, usize) {
-    let lookup = |fp: &RequestFingerprint| {
-        judged
-            .get(fp)
-            .copied()
-            .filter(|r| !(retry_errors && r.status == RecordStatus::Error))
-    };
-    let mut pending = Vec::new();
-    let mut seen = HashSet::new();
-    let mut reused = 0;
-    for (reply, example, output) in replies_with_examples(examples, replies) {
+    /// The judge calls still needed for `reply` under `rubric` (each request once: `once` says which to take), and
+    /// how many needed verdicts were found recorded.
+    fn pending_for(
+        &mut self,
+        judge: &JudgeSection,
+        rubric: &Rubric,
+        reply: &Reply,
+        mut once: impl FnMut(&RequestFingerprint) -> bool,
+    ) -> Result<(Vec<PlannedRequest>, usize), InputError> {
+        let mut pending = Vec::new();
+        let mut reused = 0;
         for criterion in rubric.judge_criteria() {
             let Some(spec) = criterion.judge() else { continue };
             for sample in 0..spec.samples {
-                match resolve_sample(judge, spec, example, output, sample, &lookup) {
+                match self.resolve(judge, spec, reply.example, reply.output(), sample)? {
                     SampleState::Pending(request, fingerprint) => {
-                        if seen.insert(fingerprint.clone()) {
+                        if once(&fingerprint) {
                             pending.push(PlannedRequest {
-                                example_id: reply.example_id.clone(),
-                                config: reply.config.clone(),
+                                example_id: reply.record.example_id.clone(),
+                                config: reply.record.config.clone(),
                                 repeat: sample,
                                 fingerprint,
                                 request: *request,
@@ -106,8 +159,8 @@ pub fn pending_judgements(
                 }
             }
         }
+        Ok((pending, reused))
     }
-    (pending, reused)
 }
 
 /// The judge's rate limits: its `judge.limits`, or its entry under the suite's `limits`.
@@ -118,6 +171,10 @@ pub fn judge_limiters(suite: &Suite, judge: &JudgeSection) -> Limiters {
 
 /// Asks the judge about every reply recorded in `run_dir` that still needs a verdict under `rubric`, appending each
 /// call to `judgements.jsonl`.
+///
+/// Each round reads the records twice as a stream: once to gather the keys of the calls still needed (so the
+/// progress knows the total and identical requests are asked once), once to rebuild those requests as the executor
+/// reaches them. Neither replies nor verdicts are held beyond the reply at hand.
 pub async fn judge_run(
     suite: &Suite,
     rubric: &Rubric,
@@ -131,42 +188,61 @@ pub async fn judge_run(
     let Some(judge) = suite.file.judge.as_ref().filter(|_| rubric.has_judge()) else {
         return Ok(summary);
     };
-    let records = read_records(&run_dir.join(super::RECORDS_FILE))?.records;
-    let replies = latest_replies(&records);
+    let records_path = run_dir.join(super::RECORDS_FILE);
+    let generation = RecordedIndex::read(&records_path)?;
     let examples: HashMap<&str, &Example> = suite.held_out.examples.iter().map(|e| (e.id.as_str(), e)).collect();
     let path = run_dir.join(JUDGEMENTS_FILE);
-    let mut judgements = read_records(&path)?.records;
     let limiters = judge_limiters(suite, judge);
     let mut writer = RecordWriter::open(&path)?;
     // The first round asks; each later one re-asks the malformed verdicts of the round before.
     for round in 0..=judge.reasks {
-        let judged: HashMap<&RequestFingerprint, &Record> = judgements.iter().map(|r| (&r.fingerprint, r)).collect();
-        let (pending, reused) =
-            pending_judgements(judge, rubric, &examples, &replies, &judged, retry_errors && round == 0);
+        let retry = retry_errors && round == 0;
+        let mut judged = Judged::read(&path, retry)?;
+        let mut keys = Vec::new();
+        let mut reused = 0;
+        for reply in replies(&records_path, &generation, &examples)? {
+            let (pending, found) = judged.pending_for(judge, rubric, &reply?, |_| true)?;
+            keys.extend(pending.iter().filter_map(|p| p.fingerprint.key()));
+            reused += found;
+        }
         if round == 0 {
             summary.reused = reused;
         }
-        if pending.is_empty() {
+        let mut once = OnceKeys::new(keys);
+        if once.is_empty() {
             break;
         }
-        let mut progress = Progress::new(pending.len(), 0).counting("judge calls");
-        let mut fresh = Vec::new();
+        let total = once.len();
+        let mut progress = Progress::new(total, 0).counting("judge calls");
         let policy = Policy {
             limiters: &limiters,
             concurrency,
             retry: &suite.file.retry,
             max_errors: None,
         };
-        let execution: ExecutionSummary = execute(pending, provider, policy, interrupts, |record, _| {
+        // Reading fails only if the files changed under the run (its folder is locked): then the round stops there.
+        let failure = RefCell::new(None);
+        let fail = |e: InputError| {
+            failure.borrow_mut().get_or_insert(e);
+        };
+        let requests = replies(&records_path, &generation, &examples)?
+            .map_while(|reply| reply.map_err(fail).ok())
+            .flat_map(|reply| {
+                judged
+                    .pending_for(judge, rubric, &reply, |fp| once.take(fp))
+                    .map_err(fail)
+                    .map_or_else(|()| Vec::new(), |(pending, _)| pending)
+            });
+        let execution: ExecutionSummary = execute(requests, total, provider, policy, interrupts, |record, _| {
             progress.record(&record);
-            writer.append(&record)?;
-            fresh.push(record);
-            Ok(())
+            writer.append(&record)
         })
         .await?;
         progress.finish();
-        summary.calls += fresh.len();
-        judgements.extend(fresh);
+        if let Some(error) = failure.into_inner() {
+            return Err(error.into());
+        }
+        summary.calls += execution.recorded;
         if execution.stop.is_some() {
             summary.stop = execution.stop;
             break;

@@ -7,11 +7,12 @@ pub mod folder;
 pub mod judging;
 mod launch;
 pub mod limits;
+pub mod pending;
 pub mod plan;
 pub mod progress;
+pub mod recorded;
 pub mod records;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -23,9 +24,10 @@ use crate::redact::redact_url;
 use crate::suite::Suite;
 use executor::{execute, ExecutionSummary, Policy};
 use limits::Limiters;
-use plan::{build_plan, PlannedRequest};
+use pending::PendingPlan;
 use progress::Progress;
-use records::{read_records, RecordStatus, RecordWriter};
+use recorded::RecordedIndex;
+use records::RecordWriter;
 
 pub use launch::{EndpointSegment, Launch};
 
@@ -249,34 +251,26 @@ pub async fn run_suite(
     options: &RunOptions,
     interrupts: &mut mpsc::Receiver<()>,
 ) -> anyhow::Result<RunOutcome> {
-    let plan = build_plan(suite)?;
     crate::files::create_dir_all(run_dir)?;
     let records_path = run_dir.join(RECORDS_FILE);
-    let existing = read_records(&records_path)?;
-    let done: HashMap<_, _> = existing
-        .latest()
-        .into_iter()
-        .filter(|(_, record)| !(options.retry_errors && record.status == RecordStatus::Error))
-        .collect();
-    let planned = plan.len();
-    let (todo, kept): (Vec<PlannedRequest>, Vec<PlannedRequest>) =
-        plan.into_iter().partition(|p| !done.contains_key(&p.fingerprint));
-    let already_recorded = kept.len();
+    // Compact keys of what is recorded, then one bit per plan position: the plan is built again, a request at a
+    // time, as the executor reaches it; nothing holds the records or the requests.
+    let recorded = RecordedIndex::read(&records_path)?;
+    let pending = PendingPlan::new(suite, &recorded, options.retry_errors)?;
+    for warning in pending.shared_warnings(suite) {
+        crate::note!("warning: {warning}");
+    }
+    let records_before = recorded.records();
+    drop(recorded);
+    let (planned, already_recorded) = (pending.planned, pending.already_recorded);
     // The failures this invocation may add before the run can no longer meet its error rate.
-    let kept_errors = kept
-        .iter()
-        .filter(|p| {
-            done.get(&p.fingerprint)
-                .is_some_and(|r| r.status == RecordStatus::Error)
-        })
-        .count();
     let max_errors = options
         .max_error_rate
-        .map(|rate| allowed_errors(rate, planned).saturating_sub(kept_errors));
+        .map(|rate| allowed_errors(rate, planned).saturating_sub(pending.kept_errors));
 
     let metadata = RunMetadata::starting(suite, endpoint, run_dir, planned, already_recorded, RunMode::Live)
         .launched(options.launch.clone())
-        .continuing(options.previous.as_ref(), existing.records.len());
+        .continuing(options.previous.as_ref(), records_before);
     write_metadata(run_dir, &metadata)?;
 
     let limiters = Limiters::new(&suite.file.limits);
@@ -289,11 +283,19 @@ pub async fn run_suite(
         retry: &suite.file.retry,
         max_errors,
     };
-    let execution = execute(todo, provider, policy, interrupts, |record, _| {
+    // The first pass built every request, so building them again cannot fail; if it did, the run stops with it.
+    let failed_build = std::cell::RefCell::new(None);
+    let requests = pending
+        .requests(suite)
+        .map_while(|planned| planned.map_err(|e| *failed_build.borrow_mut() = Some(e)).ok());
+    let execution = execute(requests, pending.to_send, provider, policy, interrupts, |record, _| {
         progress.record(&record);
         writer.append(&record)
     })
     .await?;
+    if let Some(error) = failed_build.into_inner() {
+        return Err(error.into());
+    }
     progress.finish();
     Ok(RunOutcome {
         run_dir: run_dir.to_path_buf(),

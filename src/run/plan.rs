@@ -106,7 +106,21 @@ pub fn plan_requests(suite: &Suite) -> PlanRequests<'_> {
         config: 0,
         current: None,
         failed: false,
+        wanted: None,
     }
+}
+
+/// How many requests [`plan_requests`] yields for `suite` when every request can be built (the plan's positions).
+pub fn plan_len(suite: &Suite) -> usize {
+    suite.held_out.examples.len() * suite.file.configs.len() * suite.file.repeats as usize
+}
+
+/// Where a plan position lies: (example index, config index, repeat).
+pub fn plan_position(suite: &Suite, position: usize) -> (usize, usize, u32) {
+    let repeats = (suite.file.repeats as usize).max(1);
+    let configs = suite.file.configs.len().max(1);
+    let (pair, repeat) = (position / repeats, position % repeats);
+    (pair / configs, pair % configs, repeat as u32)
 }
 
 /// The iterator of [`plan_requests`].
@@ -119,6 +133,28 @@ pub struct PlanRequests<'a> {
     /// The request being repeated: (example, config, request, next repeat).
     current: Option<(usize, usize, ModelRequest, u32)>,
     failed: bool,
+    /// Which plan positions to yield (all when `None`); a request none of whose repeats is wanted is not built.
+    wanted: Option<Box<dyn Fn(usize) -> bool + 'a>>,
+}
+
+impl<'a> PlanRequests<'a> {
+    /// Only the requests at the plan positions (counted from 0 in plan order) that `wanted` accepts, in the same
+    /// order; the others are never built, so skipping most of a plan costs next to nothing.
+    pub fn only(mut self, wanted: impl Fn(usize) -> bool + 'a) -> Self {
+        self.wanted = Some(Box::new(wanted));
+        self
+    }
+
+    fn position(&self, example: usize, config: usize, repeat: u32) -> usize {
+        let repeats = self.suite.file.repeats as usize;
+        (example * self.suite.file.configs.len() + config) * repeats + repeat as usize
+    }
+
+    fn wants(&self, example: usize, config: usize, repeat: u32) -> bool {
+        self.wanted
+            .as_ref()
+            .is_none_or(|wanted| wanted(self.position(example, config, repeat)))
+    }
 }
 
 impl Iterator for PlanRequests<'_> {
@@ -130,19 +166,26 @@ impl Iterator for PlanRequests<'_> {
             if self.failed {
                 return None;
             }
-            if let Some((example, config, request, repeat)) = &mut self.current {
-                if *repeat < repeats {
-                    let name = &suite.file.configs[*config].name;
-                    let planned = PlannedRequest {
-                        example_id: suite.held_out.examples[*example].id.clone(),
+            if let Some((example, config, _, repeat)) = self.current.as_ref() {
+                let (example, config, repeat) = (*example, *config, *repeat);
+                if repeat < repeats {
+                    let wanted = self.wants(example, config, repeat);
+                    let Some((_, _, request, next)) = self.current.as_mut() else {
+                        continue;
+                    };
+                    *next += 1;
+                    if !wanted {
+                        continue;
+                    }
+                    let name = &suite.file.configs[config].name;
+                    return Some(Ok(PlannedRequest {
+                        example_id: suite.held_out.examples[example].id.clone(),
                         config: name.clone(),
-                        repeat: *repeat,
-                        fingerprint: RequestFingerprint::of_config(name, request, *repeat),
+                        repeat,
+                        fingerprint: RequestFingerprint::of_config(name, request, repeat),
                         request: request.clone(),
                         criterion: None,
-                    };
-                    *repeat += 1;
-                    return Some(Ok(planned));
+                    }));
                 }
                 self.current = None;
             }
@@ -151,16 +194,18 @@ impl Iterator for PlanRequests<'_> {
                 (self.example, self.config) = (self.example + 1, 0);
                 continue;
             };
-            match builder.build(example) {
-                Ok(request) => self.current = Some((self.example, self.config, request, 0)),
-                Err(e) => {
-                    self.failed = true;
-                    return Some(Err(InputError::at_line(
-                        &suite.held_out.path,
-                        example.line,
-                        e.to_string(),
-                    )
-                    .field("template")));
+            if (0..repeats).any(|repeat| self.wants(self.example, self.config, repeat)) {
+                match builder.build(example) {
+                    Ok(request) => self.current = Some((self.example, self.config, request, 0)),
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(InputError::at_line(
+                            &suite.held_out.path,
+                            example.line,
+                            e.to_string(),
+                        )
+                        .field("template")));
+                    }
                 }
             }
             self.config += 1;

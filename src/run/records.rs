@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -88,12 +88,7 @@ impl RecordWriter {
     /// the next record starts on a line of its own.
     pub fn open(path: &Path) -> io::Result<Self> {
         let open = || {
-            if let Ok(bytes) = std::fs::read(path) {
-                if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-                    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-                    OpenOptions::new().write(true).open(path)?.set_len(keep as u64)?;
-                }
-            }
+            cut_torn_last_line(path)?;
             OpenOptions::new().create(true).append(true).open(path)
         };
         let file = open().map_err(|e| with_path("open", path, e))?;
@@ -112,6 +107,34 @@ impl RecordWriter {
             .and_then(|()| self.file.flush())
             .map_err(|e| with_path("append to", &self.path, e))
     }
+}
+
+/// Cuts a last line that lacks its newline (a write a crash cut short) off the file at `path`, if there is one,
+/// reading only the file's tail: a file of a million records is not read to append to it.
+fn cut_torn_last_line(path: &Path) -> io::Result<()> {
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut end = file.metadata()?.len();
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut last = true;
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let bytes = &mut chunk[..(end - start) as usize];
+        file.seek(io::SeekFrom::Start(start))?;
+        file.read_exact(bytes)?;
+        if last && bytes.last() == Some(&b'\n') {
+            return Ok(());
+        }
+        last = false;
+        if let Some(newline) = bytes.iter().rposition(|&b| b == b'\n') {
+            return file.set_len(start + newline as u64 + 1);
+        }
+        end = start;
+    }
+    file.set_len(0)
 }
 
 /// Records read back from a run, and what could not be read.
@@ -136,34 +159,234 @@ impl LoadedRecords {
 
 /// Reads `records.jsonl`; a missing file is an empty run. A bad line other than a torn last one is an error.
 pub fn read_records(path: &Path) -> Result<LoadedRecords, crate::error::InputError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(LoadedRecords::default()),
-        Err(e) => {
-            return Err(crate::error::InputError::in_file(
-                path,
-                format!("cannot read records: {e}"),
-            ))
-        }
-    };
     let mut loaded = LoadedRecords::default();
-    let ends_with_newline = text.ends_with('\n');
-    let lines: Vec<&str> = text.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Record>(line) {
-            Ok(record) => loaded.records.push(record),
-            Err(_) if i + 1 == lines.len() && !ends_with_newline => loaded.torn_last_line = true,
-            Err(e) => {
-                return Err(crate::error::InputError::at_line(
-                    path,
-                    i + 1,
-                    format!("invalid record: {e}"),
-                ))
+    loaded.torn_last_line = for_each_record(path, |_, record| loaded.records.push(record))?;
+    Ok(loaded)
+}
+
+/// Where a record was read: its line (from 1) and the byte offset its line starts at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordAt {
+    /// Its line, from 1.
+    pub line: usize,
+    /// The offset of the line's first byte.
+    pub offset: u64,
+}
+
+/// Reads `records.jsonl` a line at a time, handing each record and where it was read to `each`, so a file of a
+/// million records is never held at once; a missing file is an empty run. Returns whether a final line cut short by
+/// a crash was ignored. A bad line other than a torn last one is an error.
+pub fn for_each_record(path: &Path, mut each: impl FnMut(RecordAt, Record)) -> Result<bool, crate::error::InputError> {
+    let mut records = records_in(path)?;
+    for record in records.by_ref() {
+        let (at, record) = record?;
+        each(at, record);
+    }
+    Ok(records.torn_last_line)
+}
+
+/// The records of `path` as an iterator, read a line at a time (see [`for_each_record`]); a missing file has none.
+pub fn records_in(path: &Path) -> Result<RecordLines, crate::error::InputError> {
+    Ok(RecordLines {
+        reader: open_if_present(path, 1 << 16)?,
+        path: path.to_path_buf(),
+        line: String::new(),
+        at: RecordAt { line: 0, offset: 0 },
+        next_offset: 0,
+        torn_last_line: false,
+    })
+}
+
+/// `path` opened for buffered reading; `None` when there is no such file (an empty run).
+fn open_if_present(path: &Path, buffer: usize) -> Result<Option<BufReader<File>>, crate::error::InputError> {
+    match File::open(path) {
+        Ok(file) => Ok(Some(BufReader::with_capacity(buffer, file))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(cannot_read(path, &e)),
+    }
+}
+
+fn cannot_read(path: &Path, e: &io::Error) -> crate::error::InputError {
+    crate::error::InputError::in_file(path, format!("cannot read records: {e}"))
+}
+
+/// The iterator of [`records_in`]: each record with where it was read; after a bad line, its error and nothing more.
+pub struct RecordLines {
+    reader: Option<BufReader<File>>,
+    path: PathBuf,
+    line: String,
+    at: RecordAt,
+    next_offset: u64,
+    /// Whether a final line cut short by a crash was ignored (known once the iterator is done).
+    pub torn_last_line: bool,
+}
+
+impl Iterator for RecordLines {
+    type Item = Result<(RecordAt, Record), crate::error::InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let reader = self.reader.as_mut()?;
+            self.line.clear();
+            let read = match reader.read_line(&mut self.line) {
+                Ok(0) => {
+                    self.reader = None;
+                    return None;
+                }
+                Ok(read) => read,
+                Err(e) => {
+                    self.reader = None;
+                    return Some(Err(cannot_read(&self.path, &e)));
+                }
+            };
+            self.at = RecordAt {
+                line: self.at.line + 1,
+                offset: self.next_offset,
+            };
+            self.next_offset += read as u64;
+            let complete = self.line.ends_with('\n');
+            let text = self.line.trim_end_matches('\n').trim_end_matches('\r');
+            if text.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Record>(text) {
+                Ok(record) => return Some(Ok((self.at, record))),
+                // Only the last line can lack its newline: a write a crash cut short.
+                Err(_) if !complete => {
+                    self.reader = None;
+                    self.torn_last_line = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.reader = None;
+                    return Some(Err(crate::error::InputError::at_line(
+                        &self.path,
+                        self.at.line,
+                        format!("invalid record: {e}"),
+                    )));
+                }
             }
         }
     }
-    Ok(loaded)
+}
+
+/// Reads single records of a file by the offset of their line (as [`for_each_record`] gives it), for lookups
+/// that keep offsets instead of records.
+pub struct RecordReader {
+    reader: Option<BufReader<File>>,
+    path: PathBuf,
+    line: String,
+}
+
+impl RecordReader {
+    /// A reader of `path` (a missing file has no records to read).
+    pub fn open(path: &Path) -> Result<RecordReader, crate::error::InputError> {
+        Ok(RecordReader {
+            reader: open_if_present(path, 1 << 12)?,
+            path: path.to_path_buf(),
+            line: String::new(),
+        })
+    }
+
+    /// The record whose line starts at `offset`.
+    pub fn read_at(&mut self, offset: u64) -> Result<Record, crate::error::InputError> {
+        let path = &self.path;
+        let failed = |message: String| crate::error::InputError::in_file(path, message);
+        let reader = self
+            .reader
+            .as_mut()
+            .ok_or_else(|| failed("cannot read records: the file is gone".into()))?;
+        self.line.clear();
+        reader
+            .seek(io::SeekFrom::Start(offset))
+            .and_then(|_| reader.read_line(&mut self.line))
+            .map_err(|e| failed(format!("cannot read records: {e}")))?;
+        serde_json::from_str(self.line.trim_end()).map_err(|e| failed(format!("invalid record: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str) -> Record {
+        Record {
+            example_id: id.into(),
+            config: "c".into(),
+            repeat: 0,
+            fingerprint: RequestFingerprint(id.repeat(64 / id.len())),
+            model: "m".into(),
+            status: RecordStatus::Ok,
+            output: Some(format!("reply to {id}")),
+            stop_reason: None,
+            input_tokens: 1,
+            output_tokens: 2,
+            cache_read_input_tokens: 0,
+            cache_write_input_tokens: 0,
+            latency_ms: 3,
+            service_latency_ms: None,
+            attempts: 1,
+            retried: Vec::new(),
+            error: None,
+            started_at: "2026-01-01T00:00:00Z".into(),
+            criterion: None,
+        }
+    }
+
+    #[test]
+    fn records_stream_with_their_offsets_and_a_torn_last_line_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        let mut writer = RecordWriter::open(&path).unwrap();
+        writer.append(&record("a")).unwrap();
+        writer.append(&record("b")).unwrap();
+        drop(writer);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        let second = text.find('\n').unwrap() as u64 + 1;
+        text.push_str("\n{\"example_id\": \"c\", \"conf");
+        std::fs::write(&path, &text).unwrap();
+
+        let mut lines = records_in(&path).unwrap();
+        let read: Vec<(RecordAt, Record)> = lines.by_ref().map(Result::unwrap).collect();
+        assert!(lines.torn_last_line);
+        assert_eq!(read.len(), 2);
+        assert_eq!((read[0].0.line, read[0].0.offset), (1, 0));
+        assert_eq!((read[1].0.line, read[1].0.offset), (2, second));
+        assert_eq!(read[1].1, record("b"));
+        let mut reader = RecordReader::open(&path).unwrap();
+        assert_eq!(reader.read_at(second).unwrap(), record("b"));
+        assert_eq!(reader.read_at(0).unwrap(), record("a"));
+    }
+
+    #[test]
+    fn opening_for_append_cuts_only_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        let long = "x".repeat(200_000);
+        for (text, kept) in [("a\nb\n", "a\nb\n"), ("a\nb\ntorn", "a\nb\n"), ("torn", ""), ("", "")] {
+            std::fs::write(&path, text).unwrap();
+            RecordWriter::open(&path).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), kept, "{text:?}");
+        }
+        // A torn line longer than one chunk read from the end.
+        std::fs::write(&path, format!("a\n{long}")).unwrap();
+        RecordWriter::open(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\n");
+        std::fs::write(&path, format!("{long}\n{long}")).unwrap();
+        RecordWriter::open(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{long}\n"));
+    }
+
+    #[test]
+    fn a_bad_line_before_the_last_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        let good = serde_json::to_string(&record("a")).unwrap();
+        std::fs::write(&path, format!("{good}\nnot json\n{good}\n")).unwrap();
+        let error = for_each_record(&path, |_, _| {}).unwrap_err();
+        assert!(error.to_string().contains(":2"), "{error}");
+        assert!(error.to_string().contains("invalid record"), "{error}");
+        let missing = dir.path().join("none.jsonl");
+        assert!(!for_each_record(&missing, |_, _| panic!("no records")).unwrap());
+    }
 }
