@@ -151,11 +151,15 @@ fn mismatched_suites_warn_and_disjoint_examples_are_an_input_error() {
         text(&output)
     );
 
-    // Every example renamed: nothing pairs.
+    // Every example renamed and asked differently: nothing pairs. (Renamed alone, each example would still make
+    // the same request, so the base run's records, read with the suite as it is now, would answer to the new ids.)
     let held_out = std::fs::read_to_string(dir.path().join("held-out.jsonl")).unwrap();
     std::fs::write(
         dir.path().join("held-out.jsonl"),
-        held_out.replace("\"id\": \"ho-", "\"id\": \"renamed-"),
+        held_out.replace("\"id\": \"ho-", "\"id\": \"renamed-").replace(
+            "\"role\": \"user\", \"content\": [{\"text\": \"",
+            "\"role\": \"user\", \"content\": [{\"text\": \"Again: ",
+        ),
     )
     .unwrap();
     assert!(local("c").status.success());

@@ -16,7 +16,6 @@ use serde::Serialize;
 
 use crate::error::InputError;
 use crate::report;
-use crate::run::records::read_records;
 use crate::run::{self, RunMetadata};
 use crate::score::common_criteria::{pair_all, ScoredReply, SideScore};
 use crate::score::Rubric;
@@ -165,34 +164,23 @@ pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
     let metadata = run::read_metadata(dir)?;
     let rubric = metadata.rubric_override.as_ref().map(|o| o.path.clone());
     let suite = suite::load_with_rubric(&metadata.suite_path, rubric.as_deref())?;
-    let records = read_records(&dir.join(run::RECORDS_FILE))?.records;
-    let judgements = read_records(&dir.join(run::judging::JUDGEMENTS_FILE))?.records;
-    let commands = read_records(&dir.join(run::command_scoring::COMMANDS_FILE))?.records;
-    let data = report::build_with_commands(&suite, &metadata, &records, &judgements, &commands, None)?;
     let mut configs: BTreeMap<String, ConfigSide> = BTreeMap::new();
-    for row in &data.rows {
-        if let Some(quality) = row.quality {
-            configs
-                .entry(row.record.config.clone())
-                .or_default()
-                .examples
-                .entry(row.record.example_id.clone())
-                .or_default()
-                .push(ScoredReply {
-                    criteria: row.criteria.clone(),
-                    quality,
-                });
-            if let Some(reply) = &row.record.output {
-                configs
-                    .entry(row.record.config.clone())
-                    .or_default()
-                    .replies
-                    .entry(row.record.example_id.clone())
-                    .or_default()
-                    .push(reply.clone());
-            }
+    let data = report::build(&suite, &metadata, dir, None, &mut |row| {
+        let (Some(record), Some(score)) = (row.record, row.score) else {
+            return Ok(());
+        };
+        let Some(quality) = score.quality else { return Ok(()) };
+        let example_id = &suite.held_out.examples[row.example].id;
+        let side = configs.entry(suite.file.configs[row.config].name.clone()).or_default();
+        side.examples.entry(example_id.clone()).or_default().push(ScoredReply {
+            criteria: score.criteria.iter().map(|c| c.score).collect(),
+            quality,
+        });
+        if let Some(reply) = &record.output {
+            side.replies.entry(example_id.clone()).or_default().push(reply.clone());
         }
-    }
+        Ok(())
+    })?;
     for (i, summary) in data.summaries.iter().enumerate() {
         let side = configs.entry(summary.config.clone()).or_default();
         side.model = summary.model.clone();

@@ -9,11 +9,12 @@
 mod cautions;
 mod comparison;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{ConfigSummary, ScoredRow};
+use super::tally::CriterionOutcomes;
+use super::ConfigSummary;
 use crate::score::common_criteria::ScoredReply;
 use crate::score::Rubric;
 use crate::stats::{
@@ -196,48 +197,23 @@ impl Design<'_> {
     }
 }
 
-/// Runs the analysis over the scored rows of a run.
+/// Runs the analysis over the scored replies of a run (`configs`, in suite order) and how each criterion's outcomes
+/// went (`outcomes`, per criterion then config).
 pub fn analyse(
     suite: &Suite,
-    rows: &[ScoredRow],
+    configs: &[ConfigReplies],
+    outcomes: &[Vec<CriterionOutcomes>],
     summaries: &[ConfigSummary],
     options: &AnalysisOptions,
 ) -> Result<Analysis, stats::StatsError> {
-    let order: HashMap<&str, usize> = suite
-        .held_out
-        .examples
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.id.as_str(), i))
-        .collect();
-    let mut configs: Vec<ConfigReplies> = suite
-        .file
-        .configs
-        .iter()
-        .map(|c| ConfigReplies {
-            config: c.name.clone(),
-            examples: BTreeMap::new(),
-        })
-        .collect();
-    for row in rows {
-        let (Some(quality), Some(&index)) = (row.quality, order.get(row.record.example_id.as_str())) else {
-            continue;
-        };
-        if let Some(config) = configs.iter_mut().find(|c| c.config == row.record.config) {
-            config.examples.entry(index).or_default().push(ScoredReply {
-                criteria: row.criteria.clone(),
-                quality,
-            });
-        }
-    }
     let design = Design {
         rubric: &suite.rubric,
         baseline: &suite.file.baseline,
         repeats: suite.file.repeats,
         held_out: suite.held_out.examples.len(),
     };
-    let mut analysis = analyse_replies(&design, &configs, summaries, options)?;
-    analysis.criterion_gaps = cautions::criterion_gaps(&suite.rubric, &suite.file.configs, rows);
+    let mut analysis = analyse_replies(&design, configs, summaries, options)?;
+    analysis.criterion_gaps = cautions::criterion_gaps(&suite.rubric, &suite.file.configs, outcomes);
     Ok(analysis)
 }
 
