@@ -339,8 +339,5 @@ mod tests {
             4 * (2 * HALF_BINS + 1),
             "one bar per bin with examples, plus the background"
         );
-        if let Some(path) = std::env::var_os("BINNED_SVG") {
-            std::fs::write(path, &svg).unwrap();
-        }
     }
 }
