@@ -4,8 +4,9 @@
 //! keeps a reply's text beyond the lowest few.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use super::analysis::ConfigReplies;
+use super::analysis::{ConfigReplies, ExampleReplies};
 use super::scoring::RowOutcome;
 use super::{quantile_sorted, Calibration, ConfigSummary};
 use crate::provider::CallErrorKind;
@@ -85,6 +86,7 @@ pub struct Tally<'s> {
     labels: BTreeMap<(usize, usize), LabelsById<'s>>,
     lowest: Vec<Vec<(LowReply, usize)>>,
     rows_seen: usize,
+    shared: SharedScores,
 }
 
 impl<'s> Tally<'s> {
@@ -106,7 +108,7 @@ impl<'s> Tally<'s> {
                 .iter()
                 .map(|c| ConfigReplies {
                     config: c.name.clone(),
-                    examples: BTreeMap::new(),
+                    examples: ExampleReplies::new(),
                 })
                 .collect(),
             outcomes: vec![vec![CriterionOutcomes::default(); configs]; criteria],
@@ -129,6 +131,7 @@ impl<'s> Tally<'s> {
             labels: BTreeMap::new(),
             lowest: vec![Vec::new(); configs],
             rows_seen: 0,
+            shared: SharedScores::default(),
         }
     }
 
@@ -204,11 +207,10 @@ impl<'s> Tally<'s> {
         totals.cache_read_tokens += record.cache_read_input_tokens;
         totals.cache_write_tokens += record.cache_write_input_tokens;
         totals.latencies_ms.push(record.latency_ms);
+        let criteria = self.shared.share(criteria);
         self.replies[row.config]
             .examples
-            .entry(row.example)
-            .or_default()
-            .push(ScoredReply { criteria, quality });
+            .push(row.example, ScoredReply { criteria, quality });
         let output = record.output.as_deref().unwrap_or("");
         keep_lowest(
             &mut self.lowest[row.config],
@@ -337,6 +339,32 @@ impl<'s> Tally<'s> {
             }
         }
         Ok(results)
+    }
+}
+
+/// At most this many distinct per-criterion score lists are shared; beyond it (scores that are nearly all distinct)
+/// each reply keeps its own, and the table stops growing.
+const MAX_SHARED: usize = 1 << 16;
+
+/// Per-criterion score lists, one copy of each: replies scored alike (most of a large run, where criteria take a few
+/// values) share it.
+#[derive(Default)]
+struct SharedScores {
+    lists: HashMap<Vec<u64>, Arc<[Option<f64>]>>,
+}
+
+impl SharedScores {
+    fn share(&mut self, scores: Vec<Option<f64>>) -> Arc<[Option<f64>]> {
+        // A score's bits, and for no score a NaN no score ever is.
+        let key: Vec<u64> = scores.iter().map(|s| s.map_or(u64::MAX, f64::to_bits)).collect();
+        if let Some(shared) = self.lists.get(&key) {
+            return Arc::clone(shared);
+        }
+        let list: Arc<[Option<f64>]> = scores.into();
+        if self.lists.len() < MAX_SHARED {
+            self.lists.insert(key, Arc::clone(&list));
+        }
+        list
     }
 }
 

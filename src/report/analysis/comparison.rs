@@ -46,7 +46,7 @@ fn compare(
     let matched = left
         .examples
         .iter()
-        .filter_map(|(i, l)| Some((l.as_slice(), right.examples.get(i)?.as_slice())));
+        .filter_map(|(i, l)| Some((l, right.examples.get(i)?)));
     let pairs = pair_all(design.rubric, design.rubric, matched);
     let (a, b) = &pairs.points();
     let paired = compare_paired(a, b, options.confidence_level())?;
@@ -65,8 +65,8 @@ fn compare(
         baseline: left.config.clone(),
         candidate: right.config.clone(),
         family,
-        baseline_only: left.examples.keys().filter(|i| !right.examples.contains_key(i)).count(),
-        candidate_only: right.examples.keys().filter(|i| !left.examples.contains_key(i)).count(),
+        baseline_only: left.examples.keys().filter(|i| !right.examples.contains_key(*i)).count(),
+        candidate_only: right.examples.keys().filter(|i| !left.examples.contains_key(*i)).count(),
         pairs_on_common_criteria: pairs.on_common_criteria,
         pairs_excluded: pairs.excluded,
         criteria_left_out: pairs.left_out.into_iter().collect(),

@@ -8,13 +8,14 @@
 
 mod cautions;
 mod comparison;
+mod replies;
 
-use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::tally::CriterionOutcomes;
 use super::ConfigSummary;
+pub use replies::ExampleReplies;
 use crate::score::common_criteria::ScoredReply;
 use crate::score::Rubric;
 use crate::stats::{
@@ -173,7 +174,7 @@ pub struct ConfigReplies {
     /// Config name.
     pub config: String,
     /// Example index → its scored replies (one per repeat that has a quality).
-    pub examples: BTreeMap<usize, Vec<ScoredReply>>,
+    pub examples: ExampleReplies,
 }
 
 /// What the analysis needs to know of the suite.
@@ -248,9 +249,9 @@ fn config_analysis(
     design: &Design,
     options: &AnalysisOptions,
 ) -> Result<ConfigAnalysis, stats::StatsError> {
-    let points = |e: &Vec<ScoredReply>| -> Vec<f64> { e.iter().map(|r| r.quality * 100.0).collect() };
+    let points = |e: &[ScoredReply]| -> Vec<f64> { e.iter().map(|r| r.quality * 100.0).collect() };
     let passes =
-        |e: &Vec<ScoredReply>| -> Vec<bool> { e.iter().map(|r| r.quality >= design.rubric.pass_threshold).collect() };
+        |e: &[ScoredReply]| -> Vec<bool> { e.iter().map(|r| r.quality >= design.rubric.pass_threshold).collect() };
     let examples = &replies.examples;
     let quality: Vec<f64> = examples.values().map(|e| mean_of(&points(e))).collect();
     let confidence = options.confidence_level();

@@ -1,0 +1,123 @@
+//! One config's scored replies by example, held flat: every reply in one vector, in example order, and per example
+//! where its replies start. A million replies take a few tens of bytes each (their criterion scores shared between
+//! replies scored alike, see `tally`), where a map of vectors took a heap allocation or two per example.
+
+use crate::score::common_criteria::ScoredReply;
+
+/// Example index → its scored replies (one per repeat that has a quality), in example order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExampleReplies {
+    /// Per example with replies, in ascending order: (example index, where its replies start).
+    index: Vec<(usize, usize)>,
+    replies: Vec<ScoredReply>,
+}
+
+impl ExampleReplies {
+    /// No replies.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a reply to `example`. Replies arriving in example order (as a run's rows do) are appended; any other
+    /// order is still kept right, at the cost of rebuilding the list.
+    pub fn push(&mut self, example: usize, reply: ScoredReply) {
+        match self.index.last() {
+            Some(&(last, _)) if last == example => self.replies.push(reply),
+            Some(&(last, _)) if last > example => {
+                let mut all: Vec<(usize, ScoredReply)> = self.iter().flat_map(|(i, r)| r.iter().map(move |r| (i, r.clone()))).collect();
+                all.push((example, reply));
+                all.sort_by_key(|(i, _)| *i);
+                *self = Self::new();
+                for (i, r) in all {
+                    self.push(i, r);
+                }
+            }
+            _ => {
+                self.index.push((example, self.replies.len()));
+                self.replies.push(reply);
+            }
+        }
+    }
+
+    /// Adds every reply of `example`.
+    pub fn insert(&mut self, example: usize, replies: Vec<ScoredReply>) {
+        for reply in replies {
+            self.push(example, reply);
+        }
+    }
+
+    /// Examples with replies.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether no example has a reply.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The replies of the `position`-th example with replies.
+    fn slice(&self, position: usize) -> &[ScoredReply] {
+        let start = self.index[position].1;
+        let end = self.index.get(position + 1).map_or(self.replies.len(), |e| e.1);
+        &self.replies[start..end]
+    }
+
+    /// (example index, its replies), in example order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &[ScoredReply])> + '_ {
+        (0..self.index.len()).map(|p| (self.index[p].0, self.slice(p)))
+    }
+
+    /// Each example's replies, in example order.
+    pub fn values(&self) -> impl Iterator<Item = &[ScoredReply]> + '_ {
+        (0..self.index.len()).map(|p| self.slice(p))
+    }
+
+    /// The examples with replies, in order.
+    pub fn keys(&self) -> impl Iterator<Item = usize> + '_ {
+        self.index.iter().map(|(i, _)| *i)
+    }
+
+    /// `example`'s replies, if it has any.
+    pub fn get(&self, example: usize) -> Option<&[ScoredReply]> {
+        let position = self.index.binary_search_by_key(&example, |(i, _)| *i).ok()?;
+        Some(self.slice(position))
+    }
+
+    /// Whether `example` has replies.
+    pub fn contains_key(&self, example: usize) -> bool {
+        self.get(example).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(quality: f64) -> ScoredReply {
+        ScoredReply {
+            criteria: vec![Some(quality)].into(),
+            quality,
+        }
+    }
+
+    #[test]
+    fn replies_in_any_order_read_back_by_example_in_order() {
+        let mut replies = ExampleReplies::new();
+        for (example, quality) in [(2, 0.2), (2, 0.25), (5, 0.5), (1, 0.1), (5, 0.55), (9, 0.9)] {
+            replies.push(example, reply(quality));
+        }
+        let got: Vec<(usize, Vec<f64>)> = replies
+            .iter()
+            .map(|(i, r)| (i, r.iter().map(|r| r.quality).collect()))
+            .collect();
+        assert_eq!(
+            got,
+            [(1, vec![0.1]), (2, vec![0.2, 0.25]), (5, vec![0.5, 0.55]), (9, vec![0.9])]
+        );
+        assert_eq!(replies.keys().collect::<Vec<_>>(), [1, 2, 5, 9]);
+        assert_eq!(replies.get(5).map(<[_]>::len), Some(2));
+        assert!(replies.get(3).is_none() && !replies.contains_key(0) && replies.contains_key(9));
+        assert_eq!((replies.len(), replies.values().count()), (4, 4));
+    }
+}
