@@ -7,7 +7,6 @@
 //! Ignored by default (a thousand analyses each); run with
 //! `cargo test --test verdict_simulation -- --ignored --nocapture` and see `docs/report-format.md` for the figures.
 
-
 use bedrock_eval::report::analysis::{analyse_replies, AnalysisOptions, ConfigReplies, Design, ExampleReplies};
 use bedrock_eval::score::common_criteria::ScoredReply;
 use bedrock_eval::score::Rubric;

@@ -65,8 +65,16 @@ fn compare(
         baseline: left.config.clone(),
         candidate: right.config.clone(),
         family,
-        baseline_only: left.examples.keys().filter(|i| !right.examples.contains_key(*i)).count(),
-        candidate_only: right.examples.keys().filter(|i| !left.examples.contains_key(*i)).count(),
+        baseline_only: left
+            .examples
+            .keys()
+            .filter(|i| !right.examples.contains_key(*i))
+            .count(),
+        candidate_only: right
+            .examples
+            .keys()
+            .filter(|i| !left.examples.contains_key(*i))
+            .count(),
         pairs_on_common_criteria: pairs.on_common_criteria,
         pairs_excluded: pairs.excluded,
         criteria_left_out: pairs.left_out.into_iter().collect(),

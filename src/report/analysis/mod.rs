@@ -10,12 +10,10 @@ mod cautions;
 mod comparison;
 mod replies;
 
-
 use serde::Serialize;
 
 use super::tally::CriterionOutcomes;
 use super::ConfigSummary;
-pub use replies::ExampleReplies;
 use crate::score::common_criteria::ScoredReply;
 use crate::score::Rubric;
 use crate::stats::{
@@ -25,6 +23,7 @@ use crate::stats::{
 use crate::suite::schema::AnalysisSection;
 use crate::suite::Suite;
 pub use cautions::{CriterionGap, MAX_MISSING_SHARE};
+pub use replies::ExampleReplies;
 
 /// Fewer examples than this and the report warns that intervals are approximate.
 pub const SMALL_SAMPLE: usize = 100;

@@ -24,7 +24,10 @@ impl ExampleReplies {
         match self.index.last() {
             Some(&(last, _)) if last == example => self.replies.push(reply),
             Some(&(last, _)) if last > example => {
-                let mut all: Vec<(usize, ScoredReply)> = self.iter().flat_map(|(i, r)| r.iter().map(move |r| (i, r.clone()))).collect();
+                let mut all: Vec<(usize, ScoredReply)> = self
+                    .iter()
+                    .flat_map(|(i, r)| r.iter().map(move |r| (i, r.clone())))
+                    .collect();
                 all.push((example, reply));
                 all.sort_by_key(|(i, _)| *i);
                 *self = Self::new();
@@ -113,7 +116,12 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [(1, vec![0.1]), (2, vec![0.2, 0.25]), (5, vec![0.5, 0.55]), (9, vec![0.9])]
+            [
+                (1, vec![0.1]),
+                (2, vec![0.2, 0.25]),
+                (5, vec![0.5, 0.55]),
+                (9, vec![0.9])
+            ]
         );
         assert_eq!(replies.keys().collect::<Vec<_>>(), [1, 2, 5, 9]);
         assert_eq!(replies.get(5).map(<[_]>::len), Some(2));
