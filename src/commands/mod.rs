@@ -225,11 +225,7 @@ pub(crate) fn write_reports(
     options: ReportOptions,
 ) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut metadata = bedrock_eval::run::read_metadata(run_dir)?;
-    let mut texts = bedrock_eval::report::TextFiles::start(suite, run_dir)?;
-    let data = bedrock_eval::report::build(suite, &metadata, run_dir, options.target_diff, &mut |row| {
-        Ok(texts.add(row)?)
-    })?;
-    let written = bedrock_eval::report::write_all(run_dir, &data, texts)?;
+    let (data, written) = bedrock_eval::report::build_and_write(suite, &metadata, run_dir, options.target_diff)?;
     if metadata.run_cost.as_ref() != Some(&data.run_cost) {
         metadata.run_cost = Some(data.run_cost.clone());
         bedrock_eval::run::write_metadata(run_dir, &metadata)?;

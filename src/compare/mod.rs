@@ -166,7 +166,7 @@ pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
     let suite = suite::load_with_rubric(&metadata.suite_path, rubric.as_deref())?;
     let mut configs: BTreeMap<String, ConfigSide> = BTreeMap::new();
     let data = report::build(&suite, &metadata, dir, None, &mut |row| {
-        let (Some(record), Some(score)) = (row.record, row.score) else {
+        let (Some(record), Some(score)) = (&row.record, &row.score) else {
             return Ok(());
         };
         let Some(quality) = score.quality else { return Ok(()) };

@@ -134,11 +134,11 @@ pub fn build<'a>(
     metadata: &'a RunMetadata,
     run_dir: &Path,
     target_difference: Option<f64>,
-    visit: &mut dyn FnMut(&scoring::RowOutcome) -> anyhow::Result<()>,
+    visit: &mut dyn FnMut(scoring::ScoredRow) -> anyhow::Result<()>,
 ) -> anyhow::Result<ReportData<'a>> {
     let mut tally = tally::Tally::new(suite);
     let totals = scoring::score_rows(suite, run_dir, &mut |row| {
-        tally.add(row);
+        tally.add(&row.outcome());
         visit(row)
     })?;
     let summaries = tally.summaries();
@@ -210,6 +210,41 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     let lower = position.floor() as usize;
     let upper = position.ceil() as usize;
     Some(sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower as f64))
+}
+
+/// [`build`], with the per-reply files ([`TextFiles`]) written on a thread of their own as the rows are scored, then
+/// every report file written into `run_dir`; returns the report's data and the paths written.
+pub fn build_and_write<'a>(
+    suite: &'a Suite,
+    metadata: &'a RunMetadata,
+    run_dir: &Path,
+    target_difference: Option<f64>,
+) -> anyhow::Result<(ReportData<'a>, Vec<PathBuf>)> {
+    /// Rows in flight between the scoring and the writer: enough to keep both busy, few enough to hold little.
+    const ROWS_IN_FLIGHT: usize = 512;
+    let texts = TextFiles::start(suite, run_dir)?;
+    let (data, texts) = std::thread::scope(|scope| -> anyhow::Result<_> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<scoring::ScoredRow>(ROWS_IN_FLIGHT);
+        let writer = scope.spawn(move || -> std::io::Result<TextFiles> {
+            let mut texts = texts;
+            for row in receiver {
+                texts.add(&row.outcome())?;
+            }
+            Ok(texts)
+        });
+        let data = build(suite, metadata, run_dir, target_difference, &mut |row| {
+            // A send fails only when the writer stopped on an error, which its join below reports.
+            let _ = sender.send(row);
+            Ok(())
+        });
+        drop(sender);
+        let texts = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the report writer stopped unexpectedly"))??;
+        Ok((data?, texts))
+    })?;
+    let written = write_all(run_dir, &data, texts)?;
+    Ok((data, written))
 }
 
 /// Report files written only when the rubric asks for them: a report that no longer writes one removes the copy an

@@ -38,6 +38,34 @@ pub struct RowOutcome<'a> {
     pub score: Option<&'a OutputScore>,
 }
 
+/// A [`RowOutcome`] that owns its record and scores, to be handed on (to a writer on another thread).
+#[derive(Debug, Clone)]
+pub struct ScoredRow {
+    /// Index of the example in the held-out set.
+    pub example: usize,
+    /// Index of the config in the suite's list.
+    pub config: usize,
+    /// Repeat index, from 0.
+    pub repeat: u32,
+    /// The row's latest record, if any.
+    pub record: Option<Record>,
+    /// The reply's scores, if it is one.
+    pub score: Option<OutputScore>,
+}
+
+impl ScoredRow {
+    /// The row, borrowed.
+    pub fn outcome(&self) -> RowOutcome<'_> {
+        RowOutcome {
+            example: self.example,
+            config: self.config,
+            repeat: self.repeat,
+            record: self.record.as_ref(),
+            score: self.score.as_ref(),
+        }
+    }
+}
+
 /// What the judge's calls were, over every line of `judgements.jsonl`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct JudgeCalls {
@@ -64,11 +92,11 @@ pub struct ScoringTotals {
 const NOT_RECORDED: u64 = u64::MAX;
 
 /// Scores every planned row of `suite` from the run's files, in plan order (example, then config, then repeat),
-/// calling `visit` with each, recorded or not.
+/// handing each to `visit`, recorded or not.
 pub fn score_rows(
     suite: &Suite,
     run_dir: &Path,
-    visit: &mut dyn FnMut(&RowOutcome) -> anyhow::Result<()>,
+    visit: &mut dyn FnMut(ScoredRow) -> anyhow::Result<()>,
 ) -> anyhow::Result<ScoringTotals> {
     let records = run_dir.join(crate::run::RECORDS_FILE);
     let (offsets, stale_records) = latest_record_offsets(suite, &records)?;
@@ -124,12 +152,12 @@ pub fn score_rows(
             }
             _ => None,
         };
-        visit(&RowOutcome {
+        visit(ScoredRow {
             example,
             config,
             repeat: repeat as u32,
-            record: record.as_ref(),
-            score: score.as_ref(),
+            record,
+            score,
         })?;
     }
     Ok(ScoringTotals { stale_records, judge })
@@ -139,7 +167,8 @@ pub fn score_rows(
 /// distinct fingerprints were recorded that no planned row has.
 fn latest_record_offsets(suite: &Suite, records: &Path) -> anyhow::Result<(Vec<u64>, usize)> {
     // The plan's keys, sorted with their rows: several rows may share a key (examples with the same input).
-    let mut planned: Vec<(FingerprintKey, u32)> = Vec::new();
+    let rows = suite.held_out.examples.len() * suite.file.configs.len() * suite.file.repeats as usize;
+    let mut planned: Vec<(FingerprintKey, u32)> = Vec::with_capacity(rows);
     for (row, request) in plan_requests(suite).enumerate() {
         let request = request.map_err(InputErrors::from)?;
         let key = request

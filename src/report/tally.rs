@@ -108,7 +108,7 @@ impl<'s> Tally<'s> {
                 .iter()
                 .map(|c| ConfigReplies {
                     config: c.name.clone(),
-                    examples: ExampleReplies::new(),
+                    examples: ExampleReplies::with_capacity(suite.held_out.examples.len(), suite.file.repeats as usize),
                 })
                 .collect(),
             outcomes: vec![vec![CriterionOutcomes::default(); configs]; criteria],

@@ -18,6 +18,14 @@ impl ExampleReplies {
         Self::default()
     }
 
+    /// No replies, with room for `examples` examples of `repeats` replies each.
+    pub fn with_capacity(examples: usize, repeats: usize) -> Self {
+        ExampleReplies {
+            index: Vec::with_capacity(examples),
+            replies: Vec::with_capacity(examples * repeats),
+        }
+    }
+
     /// Adds a reply to `example`. Replies arriving in example order (as a run's rows do) are appended; any other
     /// order is still kept right, at the cost of rebuilding the list.
     pub fn push(&mut self, example: usize, reply: ScoredReply) {

@@ -161,17 +161,25 @@ fn csp_hash(text: &str) -> String {
 /// a comment) and U+2028/U+2029 are written as `\u` escapes. Outside strings JSON has none of these characters, so
 /// every replacement lands inside a string, where the escape means the same character.
 pub(crate) fn script_json(json: &str) -> String {
+    let bytes = json.as_bytes();
     let mut out = String::with_capacity(json.len() + json.len() / 16);
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
+    let mut copied = 0;
+    // Byte by byte, copying the runs between escapes whole: every byte looked for is ASCII or the lead byte of
+    // U+2028/U+2029 (E2 80 A8/A9), so each cut falls between characters.
+    for (i, &byte) in bytes.iter().enumerate() {
+        let (escape, width) = match byte {
+            b'<' => ("\\u003c", 1),
+            b'>' => ("\\u003e", 1),
+            b'&' => ("\\u0026", 1),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => ("\\u2028", 3),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => ("\\u2029", 3),
+            _ => continue,
+        };
+        out.push_str(&json[copied..i]);
+        out.push_str(escape);
+        copied = i + width;
     }
+    out.push_str(&json[copied..]);
     out
 }
 
