@@ -66,14 +66,15 @@ impl PendingFile {
 
 impl Write for PendingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer
-            .as_mut()
-            .ok_or_else(|| io::Error::other("finished"))?
-            .write(buf)
+        let writer = self.writer.as_mut().ok_or_else(|| io::Error::other("finished"))?;
+        writer.write(buf).map_err(|error| with_path("write", &self.path, error))
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.writer.as_mut().map_or(Ok(()), Write::flush)
+        let Some(writer) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        writer.flush().map_err(|error| with_path("write", &self.path, error))
     }
 }
 
@@ -106,6 +107,23 @@ mod tests {
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["report.md"]);
+    }
+
+    #[test]
+    fn a_streamed_file_that_cannot_be_put_in_place_names_its_path_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("examples.csv");
+        // A folder in the way (not empty) cannot be replaced by a file.
+        std::fs::create_dir_all(path.join("in-the-way")).expect("folder");
+        let mut file = PendingFile::create(&path).expect("created");
+        file.write_all(b"row\n").expect("buffered");
+        let error = file.finish().expect_err("a folder is in the way");
+        assert!(error.to_string().contains(&path.display().to_string()), "{error}");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["examples.csv"]);
     }
 
     #[test]

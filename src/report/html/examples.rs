@@ -70,8 +70,11 @@ pub(crate) struct ExampleViews {
 impl ExampleViews {
     /// Starts the list in a scratch file in `dir`.
     pub(crate) fn start(dir: &Path) -> io::Result<Self> {
-        let mut scratch = Scratch::create(&dir.join(format!(".report-examples.{}.tmp", std::process::id())))?;
-        scratch.writer.write_all(b"[")?;
+        let mut scratch = Scratch::create(
+            &dir.join(format!(".report-examples.{}.tmp", std::process::id())),
+            &dir.join(super::REPORT_FILE),
+        )?;
+        scratch.write(b"[")?;
         Ok(ExampleViews {
             scratch,
             next: 0,
@@ -116,8 +119,7 @@ impl ExampleViews {
         while self.next < suite.held_out.examples.len() {
             self.write_example(suite)?;
         }
-        self.scratch.writer.write_all(b"]")?;
-        self.scratch.writer.flush()?;
+        self.scratch.write(b"]")?;
         Ok(self.scratch)
     }
 
@@ -151,10 +153,10 @@ impl ExampleViews {
             replies,
         };
         if self.next > 0 {
-            self.scratch.writer.write_all(b",")?;
+            self.scratch.write(b",")?;
         }
         let json = serde_json::to_string(&view).map_err(io::Error::other)?;
-        self.scratch.writer.write_all(script_json(&json).as_bytes())?;
+        self.scratch.write(script_json(&json).as_bytes())?;
         self.next += 1;
         Ok(())
     }
@@ -163,27 +165,39 @@ impl ExampleViews {
 /// A file the page is assembled from, removed when dropped.
 pub(crate) struct Scratch {
     path: PathBuf,
+    /// The file it is for, which its errors name.
+    page: PathBuf,
     writer: BufWriter<File>,
 }
 
 impl Scratch {
-    fn create(path: &Path) -> io::Result<Self> {
+    fn create(path: &Path, page: &Path) -> io::Result<Self> {
         let file = File::options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
             .open(path)
-            .map_err(|e| crate::files::with_path("write", path, e))?;
+            .map_err(|e| crate::files::with_path("write", page, e))?;
         Ok(Scratch {
             path: path.to_path_buf(),
+            page: page.to_path_buf(),
             writer: BufWriter::with_capacity(1 << 16, file),
         })
     }
 
+    /// Appends `bytes`.
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.writer
+            .write_all(bytes)
+            .map_err(|e| crate::files::with_path("write", &self.page, e))
+    }
+
     /// Copies the whole file to `out`.
     pub(crate) fn copy_to(&mut self, out: &mut impl Write) -> io::Result<u64> {
-        self.writer.flush()?;
+        self.writer
+            .flush()
+            .map_err(|e| crate::files::with_path("write", &self.page, e))?;
         let file = self.writer.get_mut();
         file.seek(SeekFrom::Start(0))?;
         io::copy(file, out)
