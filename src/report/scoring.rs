@@ -110,7 +110,7 @@ pub fn score_rows(
             judge.input_tokens += record.input_tokens;
             judge.output_tokens += record.output_tokens;
             if let Some(key) = record.fingerprint.key() {
-                judged.insert(key, record);
+                judged.insert(key, outcome_only(record));
             }
             Ok(())
         },
@@ -210,11 +210,27 @@ fn records_by_key(path: &Path) -> anyhow::Result<HashMap<FingerprintKey, Record>
     let mut map = HashMap::new();
     for_each_line(path, |_, record: Record| {
         if let Some(key) = record.fingerprint.key() {
-            map.insert(key, record);
+            map.insert(key, outcome_only(record));
         }
         Ok(())
     })?;
     Ok(map)
+}
+
+/// A judge call's or scorer's record reduced to what scoring reads of it — its status, its output (the verdict,
+/// whose reasons the reports show) and its error — so that a large run's verdicts take little beyond their text.
+fn outcome_only(record: Record) -> Record {
+    Record {
+        example_id: String::new(),
+        config: String::new(),
+        fingerprint: RequestFingerprint(String::new()),
+        model: String::new(),
+        stop_reason: None,
+        retried: Vec::new(),
+        started_at: String::new(),
+        criterion: None,
+        ..record
+    }
 }
 
 /// Calls `each(offset, value)` for every non-blank line of a JSONL records file, as `records::read_records` reads
