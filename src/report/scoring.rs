@@ -49,6 +49,8 @@ pub struct ScoredRow {
     pub repeat: u32,
     /// The row's latest record, if any.
     pub record: Option<Record>,
+    /// Where that record starts in `records.jsonl` (to read it back later with a [`RecordReader`]).
+    pub position: Option<u64>,
     /// The reply's scores, if it is one.
     pub score: Option<OutputScore>,
 }
@@ -123,10 +125,8 @@ pub fn score_rows(
     let mut reader = RecordReader::open(&records)?;
     for (row, &offset) in offsets.iter().enumerate() {
         let (example, config, repeat) = (row / (configs * repeats), (row / repeats) % configs, row % repeats);
-        let record = match offset {
-            NOT_RECORDED => None,
-            offset => Some(reader.read_at(offset)?),
-        };
+        let position = (offset != NOT_RECORDED).then_some(offset);
+        let record = position.map(|offset| reader.read_at(offset)).transpose()?;
         let example_data = &suite.held_out.examples[example];
         let score = match &record {
             Some(Record {
@@ -157,6 +157,7 @@ pub fn score_rows(
             config,
             repeat: repeat as u32,
             record,
+            position,
             score,
         })?;
     }
@@ -270,9 +271,10 @@ pub(crate) fn for_each_line<T: DeserializeOwned>(
     }
 }
 
-/// Reads single records back from `records.jsonl` by where they start, in nearly ascending order (the plan's order
-/// is close to the order the calls completed in), so the buffer is mostly reused rather than refilled.
-struct RecordReader<'a> {
+/// Reads single records back from `records.jsonl` by where they start. The scoring pass reads in nearly ascending
+/// order (the plan's order is close to the order the calls completed in), so a large buffer is mostly reused rather
+/// than refilled; reads scattered over the file want a small one ([`RecordReader::for_lookups`]).
+pub(crate) struct RecordReader<'a> {
     path: &'a Path,
     reader: Option<BufReader<File>>,
     position: u64,
@@ -280,9 +282,21 @@ struct RecordReader<'a> {
 }
 
 impl<'a> RecordReader<'a> {
+    /// A reader of the records file at `path` for reads in nearly ascending order (a missing file can be opened, but
+    /// not read from).
     fn open(path: &'a Path) -> anyhow::Result<Self> {
+        Self::with_buffer(path, 1 << 16)
+    }
+
+    /// A reader of the records file at `path` for a few records here and there: each read fills little more than
+    /// a record's length.
+    pub(crate) fn for_lookups(path: &'a Path) -> anyhow::Result<Self> {
+        Self::with_buffer(path, 1 << 12)
+    }
+
+    fn with_buffer(path: &'a Path, capacity: usize) -> anyhow::Result<Self> {
         let reader = match File::open(path) {
-            Ok(file) => Some(BufReader::with_capacity(1 << 16, file)),
+            Ok(file) => Some(BufReader::with_capacity(capacity, file)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(InputError::in_file(path, format!("cannot read records: {e}")).into()),
         };
@@ -294,7 +308,8 @@ impl<'a> RecordReader<'a> {
         })
     }
 
-    fn read_at(&mut self, offset: u64) -> anyhow::Result<Record> {
+    /// The record that starts at byte `offset`.
+    pub(crate) fn read_at(&mut self, offset: u64) -> anyhow::Result<Record> {
         let cannot_read = |e: io::Error| InputError::in_file(self.path, format!("cannot read records: {e}"));
         let reader = self
             .reader

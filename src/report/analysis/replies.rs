@@ -2,6 +2,8 @@
 //! where its replies start. A million replies take a few tens of bytes each (their criterion scores shared between
 //! replies scored alike, see `tally`), where a map of vectors took a heap allocation or two per example.
 
+use std::ops::Range;
+
 use crate::score::common_criteria::ScoredReply;
 
 /// Example index → its scored replies (one per repeat that has a quality), in example order.
@@ -67,11 +69,16 @@ impl ExampleReplies {
         self.index.is_empty()
     }
 
-    /// The replies of the `position`-th example with replies.
-    fn slice(&self, position: usize) -> &[ScoredReply] {
+    /// Where the replies of the `position`-th example with replies sit among all replies.
+    fn range(&self, position: usize) -> Range<usize> {
         let start = self.index[position].1;
         let end = self.index.get(position + 1).map_or(self.replies.len(), |e| e.1);
-        &self.replies[start..end]
+        start..end
+    }
+
+    /// The replies of the `position`-th example with replies.
+    fn slice(&self, position: usize) -> &[ScoredReply] {
+        &self.replies[self.range(position)]
     }
 
     /// (example index, its replies), in example order.
@@ -91,8 +98,15 @@ impl ExampleReplies {
 
     /// `example`'s replies, if it has any.
     pub fn get(&self, example: usize) -> Option<&[ScoredReply]> {
+        Some(&self.replies[self.span(example)?])
+    }
+
+    /// Where `example`'s replies sit among all the replies held, numbered from 0 in the order they were pushed when
+    /// they were pushed in example order (as the scoring pass hands rows on): data kept beside each reply, in a
+    /// vector filled as the replies were pushed, is found by it.
+    pub fn span(&self, example: usize) -> Option<Range<usize>> {
         let position = self.index.binary_search_by_key(&example, |(i, _)| *i).ok()?;
-        Some(self.slice(position))
+        Some(self.range(position))
     }
 
     /// Whether `example` has replies.
@@ -133,6 +147,10 @@ mod tests {
         );
         assert_eq!(replies.keys().collect::<Vec<_>>(), [1, 2, 5, 9]);
         assert_eq!(replies.get(5).map(<[_]>::len), Some(2));
+        assert_eq!(
+            (replies.span(5), replies.span(9), replies.span(3)),
+            (Some(3..5), Some(5..6), None)
+        );
         assert!(replies.get(3).is_none() && !replies.contains_key(0) && replies.contains_key(9));
         assert_eq!((replies.len(), replies.values().count()), (4, 4));
     }

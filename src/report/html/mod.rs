@@ -116,18 +116,9 @@ pub(crate) fn write_report_html(
     out.write_all(tail.as_bytes())
 }
 
-/// A whole page: the template with our style, the error recorder, the shared helpers and `script`, and `data` as
-/// the JSON the script reads from `<script id="data">`. `title` is ours, never text from the data (the script sets
-/// the document's title from the data itself).
-pub(crate) fn page_html(title: &str, script: &str, data: &impl Serialize) -> std::io::Result<String> {
-    let json = serde_json::to_string(data).map_err(std::io::Error::other)?;
-    let (head, tail) = page_parts(title, script);
-    Ok(format!("{head}{}{tail}", script_json(&json)))
-}
-
 /// The page around its data: what goes before the JSON the script reads, and what after. The data goes in last
 /// and between the two, so no placeholder can be looked for inside it.
-fn page_parts(title: &str, script: &str) -> (String, String) {
+pub(crate) fn page_parts(title: &str, script: &str) -> (String, String) {
     let script = format!("{COMMON_SCRIPT}\n{script}");
     let csp = format!(
         "default-src 'none'; script-src {} {}; style-src {}; img-src data:; base-uri 'none'; form-action 'none'",
@@ -201,7 +192,8 @@ mod tests {
 
     #[test]
     fn the_page_allows_only_its_own_scripts_and_style() {
-        let html = page_html("t", "console.log(1);", &serde_json::json!({"x": "</script>"})).unwrap();
+        let (head, tail) = page_parts("t", "console.log(1);");
+        let html = format!("{head}{}{tail}", script_json("{\"x\":\"</script>\"}"));
         let csp = html
             .split("Content-Security-Policy\" content=\"")
             .nth(1)
