@@ -38,7 +38,8 @@ pub struct RunSide {
     pub ids: Vec<String>,
     /// Per config.
     pub configs: BTreeMap<String, ConfigSide>,
-    /// Example index → its input and reference reply, for `compare.html`.
+    /// Example index → its input and reference reply, for `compare.html` (which shows the new run's); empty when
+    /// not asked for.
     pub texts: Vec<ExampleText>,
 }
 
@@ -211,8 +212,9 @@ impl Comparison {
 }
 
 /// Reads a run: its metadata, its suite (as it is now, with any rubric override) and its scored records, scored in
-/// one pass over them (see `report::scoring`); no reply's text is kept.
-pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
+/// one pass over them (see `report::scoring`); no reply's text is kept, and its examples' inputs and references
+/// only with `texts`.
+pub fn load_run(dir: &Path, texts: bool) -> anyhow::Result<RunSide> {
     let metadata = run::read_metadata(dir)?;
     let rubric = metadata.rubric_override.as_ref().map(|o| o.path.clone());
     let suite = suite::load_with_rubric(&metadata.suite_path, rubric.as_deref())?;
@@ -249,25 +251,25 @@ pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
     }
     drop(tally);
     let rubric = suite.rubric;
-    let (ids, texts) = suite
-        .held_out
-        .examples
-        .into_iter()
-        .map(|e| {
-            let text = ExampleText {
-                input: e.input,
-                reference: e.reference,
-            };
-            (e.id, text)
-        })
-        .unzip();
+    let examples = suite.held_out.examples;
+    let mut ids = Vec::with_capacity(examples.len());
+    let mut example_texts = Vec::with_capacity(if texts { examples.len() } else { 0 });
+    for example in examples {
+        ids.push(example.id);
+        if texts {
+            example_texts.push(ExampleText {
+                input: example.input,
+                reference: example.reference,
+            });
+        }
+    }
     Ok(RunSide {
         dir: dir.to_path_buf(),
         rubric,
         metadata,
         ids,
         configs,
-        texts,
+        texts: example_texts,
     })
 }
 

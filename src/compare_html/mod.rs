@@ -166,12 +166,16 @@ pub fn write_compare_html(
     out.write_all(b"],\"texts\":{")?;
     listed.sort_unstable_by(|a, b| new.ids[*a].cmp(&new.ids[*b]));
     listed.dedup();
-    for (n, &example) in listed.iter().enumerate() {
+    for (n, (id, text)) in listed
+        .iter()
+        .filter_map(|&example| Some((&new.ids[example], new.texts.get(example)?)))
+        .enumerate()
+    {
         if n > 0 {
             out.write_all(b",")?;
         }
-        let id = serde_json::to_string(&new.ids[example])?;
-        let text = serde_json::to_string(&new.texts[example])?;
+        let id = serde_json::to_string(id)?;
+        let text = serde_json::to_string(text)?;
         out.write_all(script_json(&format!("{id}:{text}")).as_bytes())?;
     }
     out.write_all(b"}}")?;

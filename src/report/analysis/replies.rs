@@ -9,8 +9,9 @@ use crate::score::common_criteria::ScoredReply;
 /// Example index → its scored replies (one per repeat that has a quality), in example order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExampleReplies {
-    /// Per example with replies, in ascending order: (example index, where its replies start).
-    index: Vec<(usize, usize)>,
+    /// Per example with replies, in ascending order: (example index, where its replies start); 32 bits each, as no
+    /// run comes near 4 billion requests, which halves the index of a large run.
+    index: Vec<(u32, u32)>,
     replies: Vec<ScoredReply>,
 }
 
@@ -31,9 +32,9 @@ impl ExampleReplies {
     /// Adds a reply to `example`. Replies arriving in example order (as a run's rows do) are appended; any other
     /// order is still kept right, at the cost of rebuilding the list.
     pub fn push(&mut self, example: usize, reply: ScoredReply) {
-        match self.index.last() {
-            Some(&(last, _)) if last == example => self.replies.push(reply),
-            Some(&(last, _)) if last > example => {
+        match self.index.last().map(|&(last, _)| last as usize) {
+            Some(last) if last == example => self.replies.push(reply),
+            Some(last) if last > example => {
                 let mut all: Vec<(usize, ScoredReply)> = self
                     .iter()
                     .flat_map(|(i, r)| r.iter().map(move |r| (i, r.clone())))
@@ -46,7 +47,7 @@ impl ExampleReplies {
                 }
             }
             _ => {
-                self.index.push((example, self.replies.len()));
+                self.index.push((narrow(example), narrow(self.replies.len())));
                 self.replies.push(reply);
             }
         }
@@ -71,8 +72,11 @@ impl ExampleReplies {
 
     /// Where the replies of the `position`-th example with replies sit among all replies.
     fn range(&self, position: usize) -> Range<usize> {
-        let start = self.index[position].1;
-        let end = self.index.get(position + 1).map_or(self.replies.len(), |e| e.1);
+        let start = self.index[position].1 as usize;
+        let end = self
+            .index
+            .get(position + 1)
+            .map_or(self.replies.len(), |e| e.1 as usize);
         start..end
     }
 
@@ -83,7 +87,7 @@ impl ExampleReplies {
 
     /// (example index, its replies), in example order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &[ScoredReply])> + '_ {
-        (0..self.index.len()).map(|p| (self.index[p].0, self.slice(p)))
+        (0..self.index.len()).map(|p| (self.index[p].0 as usize, self.slice(p)))
     }
 
     /// Each example's replies, in example order.
@@ -93,7 +97,7 @@ impl ExampleReplies {
 
     /// The examples with replies, in order.
     pub fn keys(&self) -> impl Iterator<Item = usize> + '_ {
-        self.index.iter().map(|(i, _)| *i)
+        self.index.iter().map(|(i, _)| *i as usize)
     }
 
     /// `example`'s replies, if it has any.
@@ -105,7 +109,7 @@ impl ExampleReplies {
     /// they were pushed in example order (as the scoring pass hands rows on): data kept beside each reply, in a
     /// vector filled as the replies were pushed, is found by it.
     pub fn span(&self, example: usize) -> Option<Range<usize>> {
-        let position = self.index.binary_search_by_key(&example, |(i, _)| *i).ok()?;
+        let position = self.index.binary_search_by_key(&example, |(i, _)| *i as usize).ok()?;
         Some(self.range(position))
     }
 
@@ -113,6 +117,11 @@ impl ExampleReplies {
     pub fn contains_key(&self, example: usize) -> bool {
         self.get(example).is_some()
     }
+}
+
+/// An example index or reply count as the index holds it.
+fn narrow(value: usize) -> u32 {
+    u32::try_from(value).expect("a run has fewer than 2^32 replies")
 }
 
 #[cfg(test)]
