@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{command, command_with_test_credentials, edit, example_suite, mini_suite, Server};
+use common::{command, command_with_test_credentials, edit, example_suite, mini_suite, records, Server};
 
 const TUNED: &str = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/k3str3lsupp0";
 
@@ -151,11 +151,15 @@ fn mismatched_suites_warn_and_disjoint_examples_are_an_input_error() {
         text(&output)
     );
 
-    // Every example renamed: nothing pairs.
+    // Every example renamed and asked differently: nothing pairs. (Renamed alone, each example would still make
+    // the same request, so the base run's records, read with the suite as it is now, would answer to the new ids.)
     let held_out = std::fs::read_to_string(dir.path().join("held-out.jsonl")).unwrap();
     std::fs::write(
         dir.path().join("held-out.jsonl"),
-        held_out.replace("\"id\": \"ho-", "\"id\": \"renamed-"),
+        held_out.replace("\"id\": \"ho-", "\"id\": \"renamed-").replace(
+            "\"role\": \"user\", \"content\": [{\"text\": \"",
+            "\"role\": \"user\", \"content\": [{\"text\": \"Again: ",
+        ),
     )
     .unwrap();
     assert!(local("c").status.success());
@@ -195,5 +199,95 @@ fn the_same_records_give_byte_identical_reports() {
     assert!(output.status.success());
     for (file, bytes) in files.iter().zip(before) {
         assert!(std::fs::read(run_dir.join(file)).unwrap() == bytes, "{file} changed");
+    }
+}
+
+/// The data `compare.html` embeds.
+fn page_data(page: &Path) -> serde_json::Value {
+    let html = std::fs::read_to_string(page).unwrap();
+    let data = html
+        .split("<script type=\"application/json\" id=\"data\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .unwrap();
+    serde_json::from_str(data).unwrap()
+}
+
+#[test]
+fn examples_pair_by_id_in_any_order_and_the_page_shows_each_runs_own_replies() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    let (base_dir, new_dir) = (dir.path().join("base"), dir.path().join("new"));
+    std::fs::create_dir_all(&base_dir).unwrap();
+    std::fs::create_dir_all(&new_dir).unwrap();
+    let base_suite = mini_suite(&base_dir);
+    let server = Server::for_suite(&base_suite, &[]);
+    assert!(run_on(&server, &base_suite, &results, "a", &[]).status.success());
+    // A copy of the suite listing the same examples backwards, and half of one model's answers degraded: examples
+    // pair by their ids, not by where they stand.
+    let suite = mini_suite(&new_dir);
+    let held_out = new_dir.join("held-out.jsonl");
+    let lines: Vec<String> = std::fs::read_to_string(&held_out)
+        .unwrap()
+        .lines()
+        .rev()
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&held_out, lines.concat()).unwrap();
+    let degraded = Server::for_suite(&suite, &["--degrade", "amazon.nova-lite-v1:0=0.5"]);
+    assert!(run_on(&degraded, &suite, &results, "b", &[]).status.success());
+    let (a, b) = (results.join("mini/a"), results.join("mini/b"));
+    let out = dir.path().join("compared");
+    let output = compare(&a, &b, &["--out", out.to_str().unwrap()]);
+    assert!(text(&output).contains("different held-out data"), "{}", text(&output));
+
+    let comparison: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("compare.json")).unwrap()).unwrap();
+    for config in comparison["configs"].as_array().unwrap() {
+        assert_eq!(
+            (
+                config["pairs"].as_u64(),
+                config["base_only"].as_u64(),
+                config["new_only"].as_u64()
+            ),
+            (Some(8), Some(0), Some(0)),
+            "{config}"
+        );
+    }
+    // Every example listed shows, for each run, the replies that run recorded for that example and config.
+    let replies = |run: &Path, id: &str, config: &str| -> Vec<serde_json::Value> {
+        records(run)
+            .into_iter()
+            .filter(|r| r["example_id"] == id && r["config"] == config)
+            .map(|r| r["output"].clone())
+            .collect()
+    };
+    let page = page_data(&out.join("compare.html"));
+    let examples = page["examples"].as_array().unwrap();
+    assert!(!examples.is_empty(), "degraded answers change some examples");
+    for example in examples {
+        let (id, config) = (example["id"].as_str().unwrap(), example["config"].as_str().unwrap());
+        assert_eq!(
+            example["base"]["replies"].as_array().unwrap(),
+            &replies(&a, id, config),
+            "{id} {config}"
+        );
+        assert_eq!(
+            example["new"]["replies"].as_array().unwrap(),
+            &replies(&b, id, config),
+            "{id} {config}"
+        );
+        assert_ne!(example["base"]["replies"], example["new"]["replies"], "{id} {config}");
+        let input = page["texts"][id]["input"].as_str().unwrap();
+        let held_out_line = std::fs::read_to_string(&held_out)
+            .unwrap()
+            .lines()
+            .find(|line| line.contains(&format!("\"id\": \"{id}\"")))
+            .unwrap()
+            .to_string();
+        assert!(
+            held_out_line.contains(&serde_json::to_string(input).unwrap()),
+            "{id}: {input}"
+        );
     }
 }

@@ -7,9 +7,7 @@
 //! Ignored by default (a thousand analyses each); run with
 //! `cargo test --test verdict_simulation -- --ignored --nocapture` and see `docs/report-format.md` for the figures.
 
-use std::collections::BTreeMap;
-
-use bedrock_eval::report::analysis::{analyse_replies, AnalysisOptions, ConfigReplies, Design};
+use bedrock_eval::report::analysis::{analyse_replies, AnalysisOptions, ConfigReplies, Design, ExampleReplies};
 use bedrock_eval::score::common_criteria::ScoredReply;
 use bedrock_eval::score::Rubric;
 use bedrock_eval::stats::{BootstrapSettings, Verdict};
@@ -45,7 +43,7 @@ fn simulated_run(rng: &mut ChaCha8Rng, effects: &[(&str, f64)]) -> Vec<ConfigRep
         .iter()
         .map(|(name, _)| ConfigReplies {
             config: name.to_string(),
-            examples: BTreeMap::new(),
+            examples: ExampleReplies::new(),
         })
         .collect();
     for example in 0..EXAMPLES {
@@ -55,7 +53,7 @@ fn simulated_run(rng: &mut ChaCha8Rng, effects: &[(&str, f64)]) -> Vec<ConfigRep
             config.examples.insert(
                 example,
                 vec![ScoredReply {
-                    criteria: vec![Some(quality)],
+                    criteria: vec![Some(quality)].into(),
                     quality,
                 }],
             );

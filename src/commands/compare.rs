@@ -20,8 +20,9 @@ pub(crate) fn compare_runs(
     out: Option<&Path>,
     rule: RegressionOptions,
 ) -> anyhow::Result<ExitCode> {
-    let base_side = compare::load_run(base)?;
-    let new_side = compare::load_run(new)?;
+    // compare.html shows the new run's inputs and references only.
+    let base_side = compare::load_run(base, false)?;
+    let new_side = compare::load_run(new, true)?;
     let alpha = rule.alpha.unwrap_or(DEFAULT_ALPHA);
     let comparison = match compare::compare(&base_side, &new_side, alpha, rule.max_drop, 0) {
         Ok(comparison) => comparison,

@@ -27,7 +27,7 @@ use bedrock_eval::provider::bedrock::{BedrockProvider, BedrockSettings};
 use bedrock_eval::provider::routing::{self, RoutingProvider};
 use bedrock_eval::provider::Provider;
 use bedrock_eval::redact::{redact_url, redact_urls_in};
-use bedrock_eval::run::{folder::FolderError, records::read_records, EndpointInfo};
+use bedrock_eval::run::{folder::FolderError, EndpointInfo};
 use bedrock_eval::suite::{self, Suite};
 use bedrock_eval::{note, say};
 
@@ -225,18 +225,7 @@ pub(crate) fn write_reports(
     options: ReportOptions,
 ) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut metadata = bedrock_eval::run::read_metadata(run_dir)?;
-    let records = read_records(&run_dir.join(bedrock_eval::run::RECORDS_FILE))?;
-    let judgements = read_records(&run_dir.join(bedrock_eval::run::judging::JUDGEMENTS_FILE))?;
-    let commands = read_records(&run_dir.join(bedrock_eval::run::command_scoring::COMMANDS_FILE))?;
-    let data = bedrock_eval::report::build_with_commands(
-        suite,
-        &metadata,
-        &records.records,
-        &judgements.records,
-        &commands.records,
-        options.target_diff,
-    )?;
-    let written = bedrock_eval::report::write_all(run_dir, &data)?;
+    let (data, written) = bedrock_eval::report::build_and_write(suite, &metadata, run_dir, options.target_diff)?;
     if metadata.run_cost.as_ref() != Some(&data.run_cost) {
         metadata.run_cost = Some(data.run_cost.clone());
         bedrock_eval::run::write_metadata(run_dir, &metadata)?;

@@ -9,22 +9,23 @@
 
 mod outputs;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::error::InputError;
 use crate::report;
-use crate::run::records::read_records;
+use crate::report::analysis::ExampleReplies;
 use crate::run::{self, RunMetadata};
-use crate::score::common_criteria::{pair_all, ScoredReply, SideScore};
+use crate::score::common_criteria::{pair_all, SideScore};
 use crate::score::Rubric;
 use crate::stats::{self, BootstrapSettings, Interval, LeftOut, PairedComparison, VerdictTest};
 use crate::suite;
 pub use outputs::{compare_csv, compare_md, junit_xml, write_outputs};
 
-/// One run, reduced to what a comparison needs.
+/// One run, reduced to what a comparison needs: per config its scores by example index, and where each scored reply
+/// is recorded, so that only the replies `compare.html` shows are read back.
 #[derive(Debug, Clone)]
 pub struct RunSide {
     /// The run directory.
@@ -33,10 +34,13 @@ pub struct RunSide {
     pub metadata: RunMetadata,
     /// The rubric it is scored with.
     pub rubric: Rubric,
+    /// Example index → its id, in the held-out set's order.
+    pub ids: Vec<String>,
     /// Per config.
     pub configs: BTreeMap<String, ConfigSide>,
-    /// Example id → its input and reference reply, for `compare.html`.
-    pub texts: BTreeMap<String, ExampleText>,
+    /// Example index → its input and reference reply, for `compare.html` (which shows the new run's); empty when
+    /// not asked for.
+    pub texts: Vec<ExampleText>,
 }
 
 /// What a held-out example asked, and the reference reply.
@@ -53,14 +57,61 @@ pub struct ExampleText {
 pub struct ConfigSide {
     /// Its model.
     pub model: String,
-    /// Example id → its scored replies (one per repeat with a score).
-    pub examples: BTreeMap<String, Vec<ScoredReply>>,
+    /// Example index → its scored replies (one per repeat with a score).
+    pub examples: ExampleReplies,
+    /// Where each scored reply's record starts in the run's `records.jsonl`, beside `examples`' replies (an
+    /// example's are at [`ExampleReplies::span`]).
+    pub positions: Vec<u64>,
     /// Cost per 1,000 requests at the suite's main volume, when costed.
     pub per_thousand: Option<f64>,
     /// Mean input + output tokens per reply.
     pub tokens_per_request: Option<f64>,
-    /// Example id → its scored replies, one per repeat, for `compare.html`.
-    pub replies: BTreeMap<String, Vec<String>>,
+}
+
+impl RunSide {
+    /// Where the run's records are.
+    pub fn records(&self) -> PathBuf {
+        self.dir.join(run::RECORDS_FILE)
+    }
+
+    /// The examples `side` (one of this run's configs) has replies for, in id order: the order examples are paired
+    /// in.
+    pub fn in_id_order(&self, side: &ConfigSide) -> Vec<usize> {
+        let mut examples: Vec<usize> = side.examples.keys().collect();
+        examples.sort_unstable_by(|a, b| self.ids[*a].cmp(&self.ids[*b]));
+        examples
+    }
+}
+
+/// The base run's example with the same id as a new run's example.
+pub struct SameIds<'a> {
+    /// Base id → example index, unless both runs hold the same ids in the same order.
+    base: Option<HashMap<&'a str, usize>>,
+}
+
+impl<'a> SameIds<'a> {
+    /// Matches `new`'s examples to `base`'s.
+    pub fn new(base: &'a RunSide, new: &RunSide) -> Self {
+        let base = (base.ids != new.ids).then(|| base.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect());
+        SameIds { base }
+    }
+
+    /// The index in the base run of `new`'s example `example`.
+    pub fn base_of(&self, new: &RunSide, example: usize) -> Option<usize> {
+        match &self.base {
+            None => Some(example),
+            Some(base) => base.get(new.ids[example].as_str()).copied(),
+        }
+    }
+
+    /// The examples of config `now` (in run `new`) that the base run's config `old` also has replies for, in id
+    /// order: (new index, base index).
+    pub fn pairs(&self, new: &RunSide, old: &ConfigSide, now: &ConfigSide) -> Vec<(usize, usize)> {
+        new.in_id_order(now)
+            .into_iter()
+            .filter_map(|i| Some((i, self.base_of(new, i).filter(|b| old.examples.contains_key(*b))?)))
+            .collect()
+    }
 }
 
 /// The outcome for one config.
@@ -160,64 +211,65 @@ impl Comparison {
     }
 }
 
-/// Reads a run: its metadata, its suite (as it is now, with any rubric override) and its scored records.
-pub fn load_run(dir: &Path) -> anyhow::Result<RunSide> {
+/// Reads a run: its metadata, its suite (as it is now, with any rubric override) and its scored records, scored in
+/// one pass over them (see `report::scoring`); no reply's text is kept, and its examples' inputs and references
+/// only with `texts`.
+pub fn load_run(dir: &Path, texts: bool) -> anyhow::Result<RunSide> {
     let metadata = run::read_metadata(dir)?;
     let rubric = metadata.rubric_override.as_ref().map(|o| o.path.clone());
     let suite = suite::load_with_rubric(&metadata.suite_path, rubric.as_deref())?;
-    let records = read_records(&dir.join(run::RECORDS_FILE))?.records;
-    let judgements = read_records(&dir.join(run::judging::JUDGEMENTS_FILE))?.records;
-    let commands = read_records(&dir.join(run::command_scoring::COMMANDS_FILE))?.records;
-    let data = report::build_with_commands(&suite, &metadata, &records, &judgements, &commands, None)?;
-    let mut configs: BTreeMap<String, ConfigSide> = BTreeMap::new();
-    for row in &data.rows {
-        if let Some(quality) = row.quality {
-            configs
-                .entry(row.record.config.clone())
-                .or_default()
-                .examples
-                .entry(row.record.example_id.clone())
-                .or_default()
-                .push(ScoredReply {
-                    criteria: row.criteria.clone(),
-                    quality,
-                });
-            if let Some(reply) = &row.record.output {
-                configs
-                    .entry(row.record.config.clone())
-                    .or_default()
-                    .replies
-                    .entry(row.record.example_id.clone())
-                    .or_default()
-                    .push(reply.clone());
-            }
+    let replies = suite.held_out.examples.len() * suite.file.repeats as usize;
+    let mut positions: Vec<Vec<u64>> = suite.file.configs.iter().map(|_| Vec::with_capacity(replies)).collect();
+    let mut tally = report::tally::Tally::new(&suite);
+    report::scoring::score_rows(&suite, dir, &mut |row| {
+        let outcome = row.outcome();
+        tally.add(&outcome);
+        // The tally keeps a reply's scores on the same condition, in the same (example) order.
+        if let (Some(position), Some(_)) = (row.position, outcome.score.and_then(|s| s.quality)) {
+            positions[row.config].push(position);
+        }
+        Ok(())
+    })?;
+    let summaries = tally.summaries();
+    let per_thousand = report::costs::per_thousand(&suite, &summaries);
+    let mut configs = BTreeMap::new();
+    for (((summary, replies), positions), per_thousand) in summaries
+        .iter()
+        .zip(tally.take_replies())
+        .zip(positions)
+        .zip(per_thousand)
+    {
+        let side = ConfigSide {
+            model: summary.model.clone(),
+            examples: replies.examples,
+            positions,
+            per_thousand,
+            tokens_per_request: (summary.ok > 0)
+                .then(|| (summary.input_tokens + summary.output_tokens) as f64 / summary.ok as f64),
+        };
+        configs.insert(summary.config.clone(), side);
+    }
+    drop(tally);
+    let rubric = suite.rubric;
+    let examples = suite.held_out.examples;
+    let mut ids = Vec::with_capacity(examples.len());
+    let mut example_texts = Vec::with_capacity(if texts { examples.len() } else { 0 });
+    for example in examples {
+        ids.push(example.id);
+        if texts {
+            example_texts.push(ExampleText {
+                input: example.input,
+                reference: example.reference,
+            });
         }
     }
-    for (i, summary) in data.summaries.iter().enumerate() {
-        let side = configs.entry(summary.config.clone()).or_default();
-        side.model = summary.model.clone();
-        side.tokens_per_request =
-            (summary.ok > 0).then(|| (summary.input_tokens + summary.output_tokens) as f64 / summary.ok as f64);
-        side.per_thousand = data.cost.configs.get(i).and_then(|c| c.main()).map(|a| a.per_thousand);
-    }
-    let texts = suite
-        .held_out
-        .examples
-        .iter()
-        .map(|e| {
-            let text = ExampleText {
-                input: e.input.clone(),
-                reference: e.reference.clone(),
-            };
-            (e.id.clone(), text)
-        })
-        .collect();
     Ok(RunSide {
         dir: dir.to_path_buf(),
-        rubric: suite.rubric.clone(),
+        rubric,
         metadata,
+        ids,
         configs,
-        texts,
+        texts: example_texts,
     })
 }
 
@@ -271,16 +323,20 @@ fn short(hash: &str) -> &str {
 pub fn compare(base: &RunSide, new: &RunSide, alpha: f64, max_drop: f64, seed: u64) -> anyhow::Result<Comparison> {
     let mut warnings = input_warnings(base, new);
     let mut configs = Vec::new();
+    let same_ids = SameIds::new(base, new);
     for (config, side) in &new.configs {
         let Some(old) = base.configs.get(config) else {
             warnings.push(format!("{config} is not in the base run; it is not compared."));
             continue;
         };
-        let matched = side
-            .examples
-            .iter()
-            .filter_map(|(id, now)| Some((old.examples.get(id)?.as_slice(), now.as_slice())));
-        let pairing = pair_all(&base.rubric, &new.rubric, matched);
+        let matched = same_ids.pairs(new, old, side);
+        let pairing = pair_all(
+            &base.rubric,
+            &new.rubric,
+            matched
+                .iter()
+                .filter_map(|&(now, then)| Some((old.examples.get(then)?, side.examples.get(now)?))),
+        );
         if pairing.on_common_criteria + pairing.excluded > 0 {
             warnings.push(format!(
                 "{config}: {} pairs were compared on the criteria scored in both runs; {} with no criterion in \
@@ -312,16 +368,8 @@ pub fn compare(base: &RunSide, new: &RunSide, alpha: f64, max_drop: f64, seed: u
             pairs: a.len(),
             pairs_on_common_criteria: pairing.on_common_criteria,
             pairs_excluded: pairing.excluded,
-            base_only: old
-                .examples
-                .keys()
-                .filter(|id| !side.examples.contains_key(*id))
-                .count(),
-            new_only: side
-                .examples
-                .keys()
-                .filter(|id| !old.examples.contains_key(*id))
-                .count(),
+            base_only: old.examples.len() - matched.len(),
+            new_only: side.examples.len() - matched.len(),
             base_mean: mean(a.iter().copied()),
             new_mean: mean(b.iter().copied()),
             paired: stats,

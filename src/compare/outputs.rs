@@ -242,10 +242,6 @@ pub fn write_outputs(c: &Comparison, base: &RunSide, new: &RunSide, dir: &Path) 
         ("compare.csv", compare_csv(c)?),
         ("compare.json", json),
         ("compare-junit.xml", junit_xml(c, suite).into_bytes()),
-        (
-            crate::compare_html::COMPARE_FILE,
-            crate::compare_html::compare_html(c, base, new)?.into_bytes(),
-        ),
     ];
     let mut written = Vec::new();
     for (name, bytes) in files {
@@ -253,6 +249,11 @@ pub fn write_outputs(c: &Comparison, base: &RunSide, new: &RunSide, dir: &Path) 
         crate::files::write_atomically(&path, &bytes)?;
         written.push(path);
     }
+    // The page holds the replies of every example that changed: written as they are read back.
+    let mut page = crate::files::PendingFile::create(&dir.join(crate::compare_html::COMPARE_FILE))?;
+    crate::compare_html::write_compare_html(&mut page, c, base, new)?;
+    written.push(page.path().to_path_buf());
+    page.finish()?;
     Ok(written)
 }
 

@@ -42,7 +42,9 @@ pub fn parse_line(line: &str, line_number: usize) -> Result<Example, LineError> 
         history,
         input,
         reference,
-        fields: object,
+        // An emptied map still holds its first node (hundreds of bytes); a held-out set of 200,000 lines with no
+        // extra fields would keep 126 MB of them.
+        fields: if object.is_empty() { Map::new() } else { object },
     })
 }
 

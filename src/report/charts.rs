@@ -133,6 +133,46 @@ fn jitter(i: usize) -> f64 {
     (x as f64 / (1u64 << 53) as f64 - 0.5) * 0.5
 }
 
+/// Above this many examples a strip of `differences.svg` shows a histogram instead of one point per example, so the
+/// chart stays small and readable at any size of run.
+pub const MAX_POINTS: usize = 1000;
+
+/// Histogram bins on each side of zero: bins are centred on multiples of their width, so no difference (0) has a bin
+/// of its own, and 2 × this many bins span the x range.
+const HALF_BINS: usize = 50;
+
+/// The width of one histogram bin, in quality points, for an x range of ±`extent`.
+fn bin_width(extent: f64) -> f64 {
+    extent / HALF_BINS as f64
+}
+
+/// One strip's differences as bars, one per bin with any example, their heights relative to the fullest bin,
+/// standing on the strip's lower part (row centre `y`).
+fn histogram(differences: &[f64], extent: f64, y: f64) -> Vec<Rectangle<(f64, f64)>> {
+    let width = bin_width(extent);
+    let mut counts = [0usize; 2 * HALF_BINS + 1];
+    for d in differences {
+        let bin = (d.clamp(-extent, extent) / width).round() + HALF_BINS as f64;
+        counts[(bin.max(0.0) as usize).min(2 * HALF_BINS)] += 1;
+    }
+    let fullest = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let base = y - 0.25;
+    // A sliver between neighbouring bars keeps them apart.
+    let gap = width * 0.08;
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| {
+            let centre = (i as f64 - HALF_BINS as f64) * width;
+            let left = (centre - width / 2.0 + gap).max(-extent);
+            let right = (centre + width / 2.0 - gap).min(extent);
+            let height = 0.55 * *n as f64 / fullest;
+            Rectangle::new([(left, base), (right, base + height)], POINT_COLOUR.mix(0.7).filled())
+        })
+        .collect()
+}
+
 /// Per-example differences against the baseline, one strip per comparison, with the mean and its interval (at
 /// `confidence_level`).
 pub fn differences_chart(strips: &[DifferenceStrip], confidence_level: f64) -> std::io::Result<String> {
@@ -148,9 +188,14 @@ pub fn differences_chart(strips: &[DifferenceStrip], confidence_level: f64) -> s
             .min(100.0);
         let extent = (extent / 10.0).ceil() * 10.0;
         let rows = strips.len().max(1) as f64;
+        let binned = strips.iter().any(|s| s.differences.len() > MAX_POINTS);
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                "Per-example difference from the baseline (quality points)",
+                if binned {
+                    "Per-example difference from the baseline (quality points), binned"
+                } else {
+                    "Per-example difference from the baseline (quality points)"
+                },
                 ("sans-serif", 18),
             )
             .margin(12)
@@ -162,10 +207,19 @@ pub fn differences_chart(strips: &[DifferenceStrip], confidence_level: f64) -> s
             .configure_mesh()
             .disable_y_mesh()
             .disable_y_axis()
-            .x_desc(format!(
-                "candidate − baseline, per example (mean over repeats); black: mean with {}% CI",
-                level_percent(confidence_level)
-            ))
+            .x_desc(if binned {
+                format!(
+                    "candidate − baseline, per example (mean over repeats); bars: examples per {} point bin \
+                     (over {MAX_POINTS} examples); black: mean with {}% CI",
+                    bin_width(extent),
+                    level_percent(confidence_level)
+                )
+            } else {
+                format!(
+                    "candidate − baseline, per example (mean over repeats); black: mean with {}% CI",
+                    level_percent(confidence_level)
+                )
+            })
             .draw()
             .map_err(chart_error)?;
         chart
@@ -184,15 +238,21 @@ pub fn differences_chart(strips: &[DifferenceStrip], confidence_level: f64) -> s
                     ("sans-serif", 13),
                 )))
                 .map_err(chart_error)?;
-            chart
-                .draw_series(strip.differences.iter().enumerate().map(|(j, d)| {
-                    Circle::new(
-                        (d.clamp(-extent, extent), y + jitter(j)),
-                        3,
-                        POINT_COLOUR.mix(0.45).filled(),
-                    )
-                }))
-                .map_err(chart_error)?;
+            if strip.differences.len() > MAX_POINTS {
+                chart
+                    .draw_series(histogram(&strip.differences, extent, y))
+                    .map_err(chart_error)?;
+            } else {
+                chart
+                    .draw_series(strip.differences.iter().enumerate().map(|(j, d)| {
+                        Circle::new(
+                            (d.clamp(-extent, extent), y + jitter(j)),
+                            3,
+                            POINT_COLOUR.mix(0.45).filled(),
+                        )
+                    }))
+                    .map_err(chart_error)?;
+            }
             if let Some((low, high)) = strip.interval {
                 chart
                     .draw_series(std::iter::once(PathElement::new(
@@ -254,5 +314,30 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 6);
         assert_eq!(svg, differences_chart(&strips, 0.975).unwrap());
         assert!(differences_chart(&[], 0.95).unwrap().starts_with("<svg"));
+    }
+
+    #[test]
+    fn differences_of_a_large_run_are_binned_said_so_and_stay_small() {
+        let strip = |n: usize, label: &str| DifferenceStrip {
+            label: label.into(),
+            differences: (0..n).map(|i| ((i * 37) % 201) as f64 - 100.0 + jitter(i)).collect(),
+            mean: 1.5,
+            interval: Some((0.5, 2.5)),
+        };
+        let at_threshold = differences_chart(&[strip(MAX_POINTS, "a vs b")], 0.95).unwrap();
+        assert_eq!(at_threshold.matches("<circle").count(), MAX_POINTS + 1);
+        assert!(!at_threshold.contains("binned"));
+        let strips: Vec<DifferenceStrip> = (0..4).map(|i| strip(200_000, &format!("c{i} vs base"))).collect();
+        let svg = differences_chart(&strips, 0.95).unwrap();
+        assert!(svg.len() < 1 << 20, "{} bytes", svg.len());
+        assert!(svg.contains("(quality points), binned"), "the caption says so");
+        assert!(svg.contains("bars: examples per 2 point bin (over 1000 examples)"));
+        // Only the four means are circles; every example is in some bar.
+        assert_eq!(svg.matches("<circle").count(), 4);
+        assert_eq!(
+            svg.matches("<rect").count() - 1,
+            4 * (2 * HALF_BINS + 1),
+            "one bar per bin with examples, plus the background"
+        );
     }
 }

@@ -3,17 +3,12 @@
 //! (`stats::classification`); with their CSV files (`fields.csv`, `classification.csv`, `classes.csv`,
 //! `confusion.csv`).
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use super::csv_files::finish;
 use super::table::{csv_text, number};
-use super::{ReportData, ScoredRow};
-use crate::score::rubric::Check;
-use crate::stats::classification::{classification, Classification};
-use crate::stats::{BootstrapSettings, StatsError};
-use crate::suite::Suite;
+use super::ReportData;
+use crate::stats::classification::Classification;
 
 /// One `json_fields` field's accuracy in one config.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,65 +52,6 @@ impl StructuredResults {
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.labels.is_empty()
     }
-}
-
-/// The rows of one config that have a scored reply.
-fn config_rows<'r, 'a>(rows: &'r [ScoredRow<'a>], config: &'r str) -> impl Iterator<Item = &'r ScoredRow<'a>> {
-    rows.iter()
-        .filter(move |r| r.record.config == config && r.score.is_some())
-}
-
-/// Field accuracies and label metrics from the scored rows; the bootstrap uses the suite's settings.
-pub fn structured_results(
-    suite: &Suite,
-    rows: &[ScoredRow],
-    settings: &BootstrapSettings,
-) -> Result<StructuredResults, StatsError> {
-    let mut results = StructuredResults::default();
-    for (i, criterion) in suite.rubric.criteria.iter().enumerate() {
-        match &criterion.check {
-            Check::JsonFields(check) => {
-                for (f, field) in check.fields.iter().enumerate() {
-                    for config in &suite.file.configs {
-                        let outcomes: Vec<bool> = config_rows(rows, &config.name)
-                            .filter_map(|r| r.score.as_ref()?.criteria[i].fields.get(f)?.correct)
-                            .collect();
-                        let correct = outcomes.iter().filter(|c| **c).count();
-                        results.fields.push(FieldAccuracy {
-                            criterion: criterion.id.clone(),
-                            path: field.path.to_string(),
-                            config: config.name.clone(),
-                            replies: outcomes.len(),
-                            correct,
-                            accuracy: (!outcomes.is_empty()).then(|| correct as f64 / outcomes.len() as f64),
-                        });
-                    }
-                }
-            }
-            Check::Label(_) => {
-                for config in &suite.file.configs {
-                    // Per example (in plan order), its repeats' (expected, predicted) labels.
-                    let mut examples: BTreeMap<&str, Vec<(String, Option<String>)>> = BTreeMap::new();
-                    for row in config_rows(rows, &config.name) {
-                        if let Some(label) = row.score.as_ref().and_then(|s| s.criteria[i].label.as_ref()) {
-                            examples
-                                .entry(row.record.example_id.as_str())
-                                .or_default()
-                                .push((label.expected.clone(), label.predicted.clone()));
-                        }
-                    }
-                    let examples: Vec<_> = examples.into_values().collect();
-                    results.labels.push(LabelMetrics {
-                        criterion: criterion.id.clone(),
-                        config: config.name.clone(),
-                        metrics: classification(&examples, suite.file.repeats, settings)?,
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(results)
 }
 
 /// `fields.csv`: one row per `json_fields` field and config.

@@ -185,38 +185,12 @@ pub fn cost_report(suite: &Suite, summaries: &[ConfigSummary], analysis: &Analys
     let section = suite.file.cost.as_ref().unwrap_or(&default);
     let params = CostParams::of(suite.file.cost.as_ref());
     let catalogue = catalogue(suite);
-    let inputs: Vec<ConfigInput> = suite
-        .file
+    let qualities: Vec<_> = analysis
         .configs
         .iter()
-        .zip(summaries)
-        .zip(&analysis.configs)
-        .map(|((config, summary), stats)| {
-            let custom = section.custom.get(&config.name);
-            let usage = usage(summary);
-            let options = cost::serving_options(config.kind, &config.name, &config.model, custom, &catalogue);
-            let serving = options
-                .iter()
-                .find(|o| o.configured)
-                .map(|o| with_cache_rates(o.serving.clone(), &usage, &config.model))
-                .unwrap_or_else(|| Serving::Unpriced {
-                    reason: "no serving option".into(),
-                    keys: Vec::new(),
-                });
-            ConfigInput {
-                config: &config.name,
-                serving,
-                options: if config.kind == ConfigKind::Custom {
-                    options
-                } else {
-                    Vec::new()
-                },
-                usage,
-                quality: stats.quality.mean.map(|m| (m, stats.quality.mean_ci)),
-                training: training(suite, config, custom, &catalogue, &params),
-            }
-        })
+        .map(|stats| stats.quality.mean.map(|m| (m, stats.quality.mean_ci)))
         .collect();
+    let inputs = config_inputs(suite, summaries, &qualities, &catalogue, &params);
     let mut warnings: Vec<String> = Vec::new();
     for input in &inputs {
         if let Serving::Unpriced { reason, keys } = &input.serving {
@@ -266,6 +240,63 @@ pub fn cost_report(suite: &Suite, summaries: &[ConfigSummary], analysis: &Analys
         custom_model_import,
         warnings,
     }
+}
+
+/// Each config's cost inputs: its serving as the suite configures it, its measured usage, and `qualities` (its mean
+/// quality points and their interval, when known).
+fn config_inputs<'s>(
+    suite: &'s Suite,
+    summaries: &[ConfigSummary],
+    qualities: &[Option<(f64, Option<crate::stats::Interval>)>],
+    catalogue: &Catalogue,
+    params: &CostParams,
+) -> Vec<ConfigInput<'s>> {
+    let default = CostSection::default();
+    let section = suite.file.cost.as_ref().unwrap_or(&default);
+    suite
+        .file
+        .configs
+        .iter()
+        .zip(summaries)
+        .zip(qualities)
+        .map(|((config, summary), quality)| {
+            let custom = section.custom.get(&config.name);
+            let usage = usage(summary);
+            let options = cost::serving_options(config.kind, &config.name, &config.model, custom, catalogue);
+            let serving = options
+                .iter()
+                .find(|o| o.configured)
+                .map(|o| with_cache_rates(o.serving.clone(), &usage, &config.model))
+                .unwrap_or_else(|| Serving::Unpriced {
+                    reason: "no serving option".into(),
+                    keys: Vec::new(),
+                });
+            ConfigInput {
+                config: &config.name,
+                serving,
+                options: if config.kind == ConfigKind::Custom {
+                    options
+                } else {
+                    Vec::new()
+                },
+                usage,
+                quality: *quality,
+                training: training(suite, config, custom, catalogue, params),
+            }
+        })
+        .collect()
+}
+
+/// Each config's cost per 1,000 requests at the suite's main volume, when it is priced (what `compare` shows; it
+/// does not depend on quality, so it needs no analysis).
+pub fn per_thousand(suite: &Suite, summaries: &[ConfigSummary]) -> Vec<Option<f64>> {
+    let params = CostParams::of(suite.file.cost.as_ref());
+    let catalogue = catalogue(suite);
+    let inputs = config_inputs(suite, summaries, &vec![None; summaries.len()], &catalogue, &params);
+    cost::config_costs(&inputs, &suite.file.baseline, &params)
+        .iter()
+        .map(|c| c.main().map(|at| at.per_thousand))
+        .collect()
 }
 
 /// What the run itself cost (generation at per-token prices, and the judge), whatever the suite's `cost:` section.

@@ -2,65 +2,80 @@
 //!
 //! Column names are stable; see `docs/report-format.md`.
 
+use super::scoring::RowOutcome;
 use super::snake_case;
 use super::table::{csv_text, number};
 use super::ReportData;
+use crate::suite::Suite;
 
 pub(super) fn finish(writer: csv::Writer<Vec<u8>>) -> std::io::Result<Vec<u8>> {
     writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
 }
 
-/// `examples.csv`.
-pub fn examples_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = ["example_id", "config", "repeat", "status", "quality", "pass"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    header.extend(data.suite.rubric.criteria.iter().map(|c| format!("criterion:{}", c.id)));
-    let judged: Vec<usize> = data
-        .suite
-        .rubric
-        .criteria
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.judge().is_some())
-        .map(|(i, _)| i)
-        .collect();
-    header.extend(
-        judged
+/// `examples.csv`, written a row at a time as the scoring pass reaches each recorded row (see `streamed`).
+pub(super) struct ExamplesCsv<W: std::io::Write> {
+    writer: csv::Writer<W>,
+    /// Indices of the rubric's judge criteria, whose reasons get a column each.
+    judged: Vec<usize>,
+}
+
+impl<W: std::io::Write> ExamplesCsv<W> {
+    /// Starts the file on `out` with its header.
+    pub(super) fn start(suite: &Suite, out: W) -> std::io::Result<Self> {
+        let mut writer = csv::Writer::from_writer(out);
+        let mut header: Vec<String> = ["example_id", "config", "repeat", "status", "quality", "pass"]
             .iter()
-            .map(|&i| format!("reason:{}", data.suite.rubric.criteria[i].id)),
-    );
-    header.push("criterion_errors".to_string());
-    header.extend(
-        [
-            "input_tokens",
-            "output_tokens",
-            "latency_ms",
-            "attempts",
-            "stop_reason",
-            "error_kind",
-            "error",
-            "output",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
-    writer.write_record(&header)?;
-    for row in &data.rows {
-        let record = row.record;
+            .map(|s| s.to_string())
+            .collect();
+        header.extend(suite.rubric.criteria.iter().map(|c| format!("criterion:{}", c.id)));
+        let judged: Vec<usize> = suite
+            .rubric
+            .criteria
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.judge().is_some())
+            .map(|(i, _)| i)
+            .collect();
+        header.extend(
+            judged
+                .iter()
+                .map(|&i| format!("reason:{}", suite.rubric.criteria[i].id)),
+        );
+        header.push("criterion_errors".to_string());
+        header.extend(
+            [
+                "input_tokens",
+                "output_tokens",
+                "latency_ms",
+                "attempts",
+                "stop_reason",
+                "error_kind",
+                "error",
+                "output",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        writer.write_record(&header)?;
+        Ok(ExamplesCsv { writer, judged })
+    }
+
+    /// Adds a row, if it has a record.
+    pub(super) fn row(&mut self, suite: &Suite, row: &RowOutcome) -> std::io::Result<()> {
+        let Some(record) = row.record else { return Ok(()) };
+        let criteria = row.score.map_or(&[][..], |s| s.criteria.as_slice());
         let mut cells = vec![
-            csv_text(&record.example_id),
-            csv_text(&record.config),
-            record.repeat.to_string(),
+            csv_text(&suite.held_out.examples[row.example].id),
+            csv_text(&suite.file.configs[row.config].name),
+            row.repeat.to_string(),
             format!("{:?}", record.status).to_lowercase(),
-            number(row.quality, 4),
-            row.pass.map_or_else(String::new, |p| p.to_string()),
+            number(row.score.and_then(|s| s.quality), 4),
+            row.score
+                .and_then(|s| s.pass)
+                .map_or_else(String::new, |p| p.to_string()),
         ];
-        cells.extend(row.criteria.iter().map(|c| number(*c, 4)));
-        let criteria = row.score.as_ref().map_or(&[][..], |s| s.criteria.as_slice());
-        cells.extend(judged.iter().map(|&i| {
+        cells.extend((0..suite.rubric.criteria.len()).map(|i| number(criteria.get(i).and_then(|c| c.score), 4)));
+        cells.extend(self.judged.iter().map(|&i| {
             let reasons = criteria
                 .get(i)
                 .and_then(|c| c.judged.as_ref())
@@ -85,9 +100,16 @@ pub fn examples_csv(data: &ReportData) -> std::io::Result<Vec<u8>> {
             csv_text(record.error.as_ref().map_or("", |e| e.message.as_str())),
             csv_text(record.output.as_deref().unwrap_or("")),
         ]);
-        writer.write_record(&cells)?;
+        self.writer.write_record(&cells)?;
+        Ok(())
     }
-    finish(writer)
+
+    /// Ends the file, handing back what it was written on.
+    pub(super) fn finish(self) -> std::io::Result<W> {
+        self.writer
+            .into_inner()
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    }
 }
 
 /// `summary.csv`: one row per config.

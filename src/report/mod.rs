@@ -11,37 +11,20 @@ mod csv_files;
 pub mod html;
 pub mod leakage;
 mod markdown;
+pub mod scoring;
+mod streamed;
 pub mod table;
+pub mod tally;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::provider::CallErrorKind;
 use crate::run;
-use crate::run::plan::build_plan;
-use crate::run::plan::RequestFingerprint;
-use crate::run::records::{Record, RecordStatus};
 use crate::run::RunMetadata;
-use crate::score::command::command_outcome;
-use crate::score::judge::criterion_outcome;
-use crate::score::{score_output_with, OutputScore};
 use crate::suite::schema::ConfigKind;
 use crate::suite::Suite;
-
-/// One (example, config, repeat) row: the outcome and, when there is a reply, its scores.
-#[derive(Debug, Clone)]
-pub struct ScoredRow<'a> {
-    /// The record.
-    pub record: &'a Record,
-    /// The quality score in [0, 1], for replies.
-    pub quality: Option<f64>,
-    /// Whether it passed the rubric's threshold, for replies.
-    pub pass: Option<bool>,
-    /// Per-criterion scores in rubric order (`None`: not applicable, or no reply).
-    pub criteria: Vec<Option<f64>>,
-    /// The full scoring of the reply (judge levels, reasons and errors included), for replies.
-    pub score: Option<OutputScore>,
-}
+pub use streamed::TextFiles;
 
 /// What the judge cost: the evaluation's own spend, kept apart from the configs'.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -105,8 +88,10 @@ pub struct ReportData<'a> {
     pub suite: &'a Suite,
     /// The run's metadata.
     pub metadata: &'a RunMetadata,
-    /// Rows in plan order (example, then config, then repeat).
-    pub rows: Vec<ScoredRow<'a>>,
+    /// Per criterion (rubric order), per config (suite order): how its outcomes went over the scored replies.
+    pub outcomes: Vec<Vec<tally::CriterionOutcomes>>,
+    /// Per config (suite order): its lowest-scoring replies, lowest first.
+    pub lowest: Vec<Vec<tally::LowReply>>,
     /// One summary per config, in suite order.
     pub summaries: Vec<ConfigSummary>,
     /// Records whose request is not in the current plan (the suite changed since they were made).
@@ -141,113 +126,44 @@ pub struct Calibration {
     pub agreement: crate::stats::Agreement,
 }
 
-/// Scores the records that belong to the suite's current plan and summarises them per config.
+/// Scores the records of the run in `run_dir` that belong to the suite's current plan and summarises them per
+/// config, in one pass over its records (see [`scoring`]); `visit` sees each planned row as it is scored (the
+/// writers of the per-reply files use it).
 pub fn build<'a>(
     suite: &'a Suite,
     metadata: &'a RunMetadata,
-    records: &'a [Record],
-    judgements: &[Record],
+    run_dir: &Path,
     target_difference: Option<f64>,
+    visit: &mut dyn FnMut(scoring::ScoredRow) -> anyhow::Result<()>,
 ) -> anyhow::Result<ReportData<'a>> {
-    build_with_commands(suite, metadata, records, judgements, &[], target_difference)
-}
-
-/// As [`build`], with the calls of the rubric's `command` criteria (`commands.jsonl`) to score them from.
-pub fn build_with_commands<'a>(
-    suite: &'a Suite,
-    metadata: &'a RunMetadata,
-    records: &'a [Record],
-    judgements: &[Record],
-    commands: &[Record],
-    target_difference: Option<f64>,
-) -> anyhow::Result<ReportData<'a>> {
-    let plan = build_plan(suite)?;
-    let mut latest: HashMap<&str, &Record> = HashMap::new();
-    for record in records {
-        latest.insert(&record.fingerprint.0, record);
-    }
-    let judged: HashMap<&RequestFingerprint, &Record> = judgements.iter().map(|r| (&r.fingerprint, r)).collect();
-    let lookup = |fp: &RequestFingerprint| judged.get(fp).copied();
-    let commanded: HashMap<&RequestFingerprint, &Record> = commands.iter().map(|r| (&r.fingerprint, r)).collect();
-    let command_lookup = |fp: &RequestFingerprint| commanded.get(fp).copied();
-    let judge_settings = suite.file.judge.as_ref();
-    let examples: HashMap<&str, &crate::dataset::Example> =
-        suite.held_out.examples.iter().map(|e| (e.id.as_str(), e)).collect();
-    let mut rows = Vec::with_capacity(plan.len());
-    let mut missing: HashMap<&str, usize> = HashMap::new();
-    let mut in_plan = 0usize;
-    for planned in &plan {
-        let Some(record) = latest.get(planned.fingerprint.0.as_str()) else {
-            *missing.entry(planned.config.as_str()).or_default() += 1;
-            continue;
-        };
-        in_plan += 1;
-        let scores = match (&record.output, examples.get(record.example_id.as_str())) {
-            (Some(output), Some(example)) if record.status == RecordStatus::Ok => {
-                let judge_outcome = |id: &str| {
-                    let spec = suite.rubric.criteria.iter().find(|c| c.id == id)?.judge()?;
-                    Some(criterion_outcome(judge_settings?, spec, example, output, &lookup))
-                };
-                let scorer_outcome = |id: &str| {
-                    let check = suite.rubric.criteria.iter().find(|c| c.id == id)?.command()?;
-                    Some(command_outcome(id, check, example, output, &command_lookup))
-                };
-                Some(score_output_with(
-                    &suite.rubric,
-                    example,
-                    output,
-                    &judge_outcome,
-                    &scorer_outcome,
-                ))
-            }
-            _ => None,
-        };
-        rows.push(ScoredRow {
-            record,
-            quality: scores.as_ref().and_then(|s| s.quality),
-            pass: scores.as_ref().and_then(|s| s.pass),
-            criteria: match &scores {
-                Some(s) => s.criteria.iter().map(|c| c.score).collect(),
-                None => vec![None; suite.rubric.criteria.len()],
-            },
-            score: scores,
-        });
-    }
-    let summaries: Vec<ConfigSummary> = suite
-        .file
-        .configs
-        .iter()
-        .map(|config| {
-            let config_rows: Vec<&ScoredRow> = rows.iter().filter(|r| r.record.config == config.name).collect();
-            summarise(
-                config.name.clone(),
-                config.kind,
-                config.model.clone(),
-                &config_rows,
-                missing.get(config.name.as_str()).copied().unwrap_or(0),
-                suite.rubric.criteria.len(),
-            )
-        })
-        .collect();
-    let calibration = calibrate(suite, &examples, &rows)?;
+    let mut tally = tally::Tally::new(suite);
+    let totals = scoring::score_rows(suite, run_dir, &mut |row| {
+        tally.add(&row.outcome());
+        visit(row)
+    })?;
+    let summaries = tally.summaries();
+    let calibration = tally.calibration()?;
     let options = analysis::AnalysisOptions::new(&suite.file.analysis, target_difference);
-    let mut analysis = analysis::analyse(suite, &rows, &summaries, &options)?;
+    let outcomes = tally.outcomes().to_vec();
+    let mut analysis = analysis::analyse(suite, &tally.take_replies(), &outcomes, &summaries, &options)?;
     let leakage = leakage::suite_leakage(suite)?;
     analysis
         .warnings
         .extend(leakage.as_ref().and_then(leakage::leak_warning));
-    let structured = classification::structured_results(suite, &rows, &options.bootstrap)?;
+    let structured = tally.structured(&options.bootstrap)?;
     let judge = suite.rubric.has_judge().then(|| JudgeUsage {
-        calls: judgements.len(),
-        failed_calls: judgements.iter().filter(|r| r.status == RecordStatus::Error).count(),
-        input_tokens: judgements.iter().map(|r| r.input_tokens).sum(),
-        output_tokens: judgements.iter().map(|r| r.output_tokens).sum(),
-        criterion_errors: rows
+        calls: totals.judge.calls,
+        failed_calls: totals.judge.failed,
+        input_tokens: totals.judge.input_tokens,
+        output_tokens: totals.judge.output_tokens,
+        criterion_errors: suite
+            .rubric
+            .criteria
             .iter()
-            .filter_map(|r| r.score.as_ref())
-            .flat_map(|s| s.criteria.iter().zip(&suite.rubric.criteria))
-            .filter(|(c, criterion)| c.error.is_some() && criterion.judge().is_some())
-            .count(),
+            .zip(&outcomes)
+            .filter(|(criterion, _)| criterion.judge().is_some())
+            .flat_map(|(_, per_config)| per_config.iter().map(|o| o.errors))
+            .sum(),
     });
     let cost = costs::cost_report(suite, &summaries, &analysis);
     let run_cost = costs::run_cost(suite, &summaries, judge.as_ref(), metadata.mode == run::RunMode::Batch);
@@ -256,101 +172,16 @@ pub fn build_with_commands<'a>(
         run_cost,
         suite,
         metadata,
-        rows,
+        outcomes,
+        lowest: tally.lowest(),
         summaries,
-        stale_records: latest.len() - in_plan,
+        stale_records: totals.stale_records,
         judge,
         calibration,
         analysis,
         structured,
         leakage,
     })
-}
-
-/// Pairs each human-labelled reply with the judge's level for it, per judge criterion with a `human_score_field`.
-fn calibrate(
-    suite: &Suite,
-    examples: &HashMap<&str, &crate::dataset::Example>,
-    rows: &[ScoredRow],
-) -> anyhow::Result<Vec<Calibration>> {
-    let mut calibrations = Vec::new();
-    for (i, criterion) in suite.rubric.criteria.iter().enumerate() {
-        let Some(field) = criterion.judge().and_then(|s| s.human_score_field.as_deref()) else {
-            continue;
-        };
-        let (mut human, mut judge, mut unjudged) = (Vec::new(), Vec::new(), 0);
-        for row in rows {
-            let label = examples
-                .get(row.record.example_id.as_str())
-                .and_then(|e| e.fields.get(field))
-                .and_then(|labels| labels.get(&row.record.config))
-                .and_then(serde_json::Value::as_f64);
-            let Some(label) = label else { continue };
-            match row.score.as_ref().and_then(|s| s.criteria[i].judged.as_ref()) {
-                Some(judged) => {
-                    human.push(label);
-                    judge.push(judged.level);
-                }
-                None => unjudged += 1,
-            }
-        }
-        calibrations.push(Calibration {
-            criterion: criterion.id.clone(),
-            field: field.to_string(),
-            unjudged,
-            agreement: crate::stats::agreement(&human, &judge)?,
-        });
-    }
-    Ok(calibrations)
-}
-
-fn summarise(
-    config: String,
-    kind: ConfigKind,
-    model: String,
-    rows: &[&ScoredRow],
-    missing: usize,
-    criteria: usize,
-) -> ConfigSummary {
-    let replies: Vec<&&ScoredRow> = rows.iter().filter(|r| r.quality.is_some()).collect();
-    let qualities: Vec<f64> = replies.iter().filter_map(|r| r.quality).collect();
-    let mut latencies: Vec<f64> = replies.iter().map(|r| r.record.latency_ms as f64).collect();
-    latencies.sort_by(f64::total_cmp);
-    let mut errors_by_kind: HashMap<CallErrorKind, usize> = HashMap::new();
-    for row in rows {
-        if let Some(error) = &row.record.error {
-            *errors_by_kind.entry(error.kind).or_default() += 1;
-        }
-    }
-    let mut errors_by_kind: Vec<_> = errors_by_kind.into_iter().collect();
-    errors_by_kind.sort();
-    ConfigSummary {
-        config,
-        kind,
-        model,
-        planned: rows.len() + missing,
-        ok: replies.len(),
-        errors: rows.len() - replies.len(),
-        missing,
-        mean_quality: mean(&qualities),
-        pass_rate: mean(
-            &replies
-                .iter()
-                .map(|r| if r.pass == Some(true) { 1.0 } else { 0.0 })
-                .collect::<Vec<_>>(),
-        ),
-        criteria_means: (0..criteria)
-            .map(|i| mean(&replies.iter().filter_map(|r| r.criteria[i]).collect::<Vec<_>>()))
-            .collect(),
-        input_tokens: replies.iter().map(|r| r.record.input_tokens).sum(),
-        output_tokens: replies.iter().map(|r| r.record.output_tokens).sum(),
-        cache_read_tokens: replies.iter().map(|r| r.record.cache_read_input_tokens).sum(),
-        cache_write_tokens: replies.iter().map(|r| r.record.cache_write_input_tokens).sum(),
-        latency_p50_ms: quantile_sorted(&latencies, 0.5),
-        latency_p95_ms: quantile_sorted(&latencies, 0.95),
-        retries: rows.iter().map(|r| r.record.attempts.saturating_sub(1) as usize).sum(),
-        errors_by_kind,
-    }
 }
 
 /// Arithmetic mean; `None` for no values.
@@ -381,15 +212,54 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower as f64))
 }
 
-/// Writes every report file into `run_dir`; returns the paths written.
-pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathBuf>> {
-    let files = [
-        ("examples.csv", csv_files::examples_csv(data)?),
+/// [`build`], with the per-reply files ([`TextFiles`]) written on a thread of their own as the rows are scored, then
+/// every report file written into `run_dir`; returns the report's data and the paths written.
+pub fn build_and_write<'a>(
+    suite: &'a Suite,
+    metadata: &'a RunMetadata,
+    run_dir: &Path,
+    target_difference: Option<f64>,
+) -> anyhow::Result<(ReportData<'a>, Vec<PathBuf>)> {
+    /// Rows in flight between the scoring and the writer: enough to keep both busy, few enough to hold little.
+    const ROWS_IN_FLIGHT: usize = 512;
+    let texts = TextFiles::start(suite, run_dir)?;
+    let (data, texts) = std::thread::scope(|scope| -> anyhow::Result<_> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<scoring::ScoredRow>(ROWS_IN_FLIGHT);
+        let writer = scope.spawn(move || -> std::io::Result<TextFiles> {
+            let mut texts = texts;
+            for row in receiver {
+                texts.add(&row.outcome())?;
+            }
+            Ok(texts)
+        });
+        let data = build(suite, metadata, run_dir, target_difference, &mut |row| {
+            // A send fails only when the writer stopped on an error, which its join below reports.
+            let _ = sender.send(row);
+            Ok(())
+        });
+        drop(sender);
+        let texts = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the report writer stopped unexpectedly"))??;
+        Ok((data?, texts))
+    })?;
+    let written = write_all(run_dir, &data, texts)?;
+    Ok((data, written))
+}
+
+/// Report files written only when the rubric asks for them: a report that no longer writes one removes the copy an
+/// earlier report left, so the folder never shows results of another rubric.
+const OPTIONAL_FILES: [&str; 4] = ["fields.csv", "classification.csv", "classes.csv", "confusion.csv"];
+
+/// Writes every report file into `run_dir` (`texts`: the per-reply files the scoring pass wrote for `data`), and
+/// removes the optional files this report does not have; returns the paths written.
+pub fn write_all(run_dir: &Path, data: &ReportData, texts: TextFiles) -> std::io::Result<Vec<PathBuf>> {
+    let texts = texts.finish()?;
+    let mut files = vec![
         ("summary.csv", csv_files::summary_csv(data)?),
         ("comparisons.csv", csv_files::comparisons_csv(data)?),
         ("report.md", markdown::report_md(data).into_bytes()),
         ("report.json", report_json(data)?),
-        ("scores.jsonl", scores_jsonl(data)?),
         (
             "quality.svg",
             charts::quality_chart(&quality_bars(data), data.analysis.options.confidence_level())?.into_bytes(),
@@ -399,7 +269,6 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
             charts::differences_chart(&difference_strips(data), data.analysis.options.confidence_level())?.into_bytes(),
         ),
     ];
-    let mut files = files.to_vec();
     files.extend(classification::csv_files(data)?);
     files.push((
         "cost-volume.svg",
@@ -409,12 +278,33 @@ pub fn write_all(run_dir: &Path, data: &ReportData) -> std::io::Result<Vec<PathB
         "cost-quality.svg",
         cost_charts::cost_quality_chart(&cost_charts::cost_points(&data.cost, &data.analysis))?.into_bytes(),
     ));
-    files.push((html::REPORT_FILE, html::report_html(data, &files)?));
-    let mut written = Vec::new();
+    let mut page = crate::files::PendingFile::create(&run_dir.join(html::REPORT_FILE))?;
+    let mut views = texts.views;
+    html::write_report_html(&mut page, data, &files, &mut views)?;
+    let mut written = vec![texts.examples.path().to_path_buf()];
+    texts.examples.finish()?;
+    let mut scores = Some(texts.scores);
     for (name, bytes) in files {
         let path = run_dir.join(name);
         crate::files::write_atomically(&path, &bytes)?;
         written.push(path);
+        if let Some(scores) = scores.take_if(|_| name == "report.json") {
+            written.push(scores.path().to_path_buf());
+            scores.finish()?;
+        }
+    }
+    written.push(page.path().to_path_buf());
+    page.finish()?;
+    for name in OPTIONAL_FILES {
+        let path = run_dir.join(name);
+        if !written.contains(&path) {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(crate::files::with_path("remove", &path, e))
+                }
+                _ => {}
+            }
+        }
     }
     Ok(written)
 }
@@ -522,34 +412,6 @@ fn report_json(data: &ReportData) -> std::io::Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(&document).map_err(std::io::Error::other)?;
     bytes.push(b'\n');
     Ok(bytes)
-}
-
-/// `scores.jsonl`: every scored reply's per-criterion results (score, judge level and reasons, errors), in plan
-/// order. Derived from the records like every report, so re-scoring rewrites it and never touches the records.
-fn scores_jsonl(data: &ReportData) -> std::io::Result<Vec<u8>> {
-    #[derive(serde::Serialize)]
-    struct Line<'a> {
-        example_id: &'a str,
-        config: &'a str,
-        repeat: u32,
-        fingerprint: &'a str,
-        #[serde(flatten)]
-        score: &'a OutputScore,
-    }
-    let mut out = Vec::new();
-    for row in &data.rows {
-        let Some(score) = &row.score else { continue };
-        let line = Line {
-            example_id: &row.record.example_id,
-            config: &row.record.config,
-            repeat: row.record.repeat,
-            fingerprint: &row.record.fingerprint.0,
-            score,
-        };
-        serde_json::to_writer(&mut out, &line).map_err(std::io::Error::other)?;
-        out.push(b'\n');
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

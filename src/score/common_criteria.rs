@@ -8,14 +8,16 @@
 //! pair with none in common is excluded. Nothing changes when both sides scored the same criteria.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::{weighted_quality_where, Rubric};
 
 /// One scored reply, as pairing needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoredReply {
-    /// Per-criterion scores in the rubric's order (`None`: not applicable, or could not be scored).
-    pub criteria: Vec<Option<f64>>,
+    /// Per-criterion scores in the rubric's order (`None`: not applicable, or could not be scored); shared, so the
+    /// many replies of a large run that scored alike hold one copy.
+    pub criteria: Arc<[Option<f64>]>,
     /// Its quality as scored, in [0, 1].
     pub quality: f64,
 }
@@ -141,7 +143,7 @@ fn scored_ids<'r>(rubric: &'r Rubric, reply: &ScoredReply) -> BTreeSet<&'r str> 
     rubric
         .criteria
         .iter()
-        .zip(&reply.criteria)
+        .zip(reply.criteria.iter())
         .filter(|(_, score)| score.is_some())
         .map(|(criterion, _)| criterion.id.as_str())
         .collect()
@@ -219,7 +221,7 @@ mod tests {
 
     fn reply(criteria: [Option<f64>; 3], quality: f64) -> ScoredReply {
         ScoredReply {
-            criteria: criteria.to_vec(),
+            criteria: criteria.into(),
             quality,
         }
     }

@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 use super::{AnalysisOptions, ComparisonAnalysis, ConfigAnalysis, SMALL_SAMPLE};
-use crate::report::{ConfigSummary, ScoredRow};
+use crate::report::tally::CriterionOutcomes;
+use crate::report::ConfigSummary;
 use crate::score::Rubric;
 use crate::stats::Verdict;
 use crate::suite::schema::ConfigSection;
@@ -54,26 +55,22 @@ impl CriterionGap {
 }
 
 /// The criteria each config's replies went without too often (more than [`MAX_MISSING_SHARE`], or always).
-pub(super) fn criterion_gaps(rubric: &Rubric, configs: &[ConfigSection], rows: &[ScoredRow]) -> Vec<CriterionGap> {
+pub(super) fn criterion_gaps(
+    rubric: &Rubric,
+    configs: &[ConfigSection],
+    outcomes: &[Vec<CriterionOutcomes>],
+) -> Vec<CriterionGap> {
     let mut gaps = Vec::new();
-    for config in configs {
-        let scored: Vec<&ScoredRow> = rows
-            .iter()
-            .filter(|r| r.record.config == config.name && r.score.is_some())
-            .collect();
-        for (i, criterion) in rubric.criteria.iter().enumerate() {
-            let results = scored.iter().filter_map(|r| r.score.as_ref()?.criteria.get(i));
-            let (mut with_score, mut missing) = (0, 0);
-            for result in results {
-                with_score += usize::from(result.score.is_some());
-                missing += usize::from(result.score.is_none() && result.error.is_some());
-            }
-            let share = missing as f64 / scored.len().max(1) as f64;
+    for (c, config) in configs.iter().enumerate() {
+        for (criterion, outcomes) in rubric.criteria.iter().zip(outcomes) {
+            let Some(outcome) = outcomes.get(c) else { continue };
+            let (scored, with_score, missing) = (outcome.replies, outcome.with_score, outcome.errors);
+            let share = missing as f64 / scored.max(1) as f64;
             if missing > 0 && (share > MAX_MISSING_SHARE || with_score == 0) {
                 gaps.push(CriterionGap::new(
                     &config.name,
                     &criterion.id,
-                    scored.len(),
+                    scored,
                     missing,
                     with_score == 0,
                 ));

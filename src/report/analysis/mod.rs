@@ -8,12 +8,12 @@
 
 mod cautions;
 mod comparison;
-
-use std::collections::{BTreeMap, HashMap};
+mod replies;
 
 use serde::Serialize;
 
-use super::{ConfigSummary, ScoredRow};
+use super::tally::CriterionOutcomes;
+use super::ConfigSummary;
 use crate::score::common_criteria::ScoredReply;
 use crate::score::Rubric;
 use crate::stats::{
@@ -23,6 +23,7 @@ use crate::stats::{
 use crate::suite::schema::AnalysisSection;
 use crate::suite::Suite;
 pub use cautions::{CriterionGap, MAX_MISSING_SHARE};
+pub use replies::ExampleReplies;
 
 /// Fewer examples than this and the report warns that intervals are approximate.
 pub const SMALL_SAMPLE: usize = 100;
@@ -172,7 +173,7 @@ pub struct ConfigReplies {
     /// Config name.
     pub config: String,
     /// Example index → its scored replies (one per repeat that has a quality).
-    pub examples: BTreeMap<usize, Vec<ScoredReply>>,
+    pub examples: ExampleReplies,
 }
 
 /// What the analysis needs to know of the suite.
@@ -196,48 +197,23 @@ impl Design<'_> {
     }
 }
 
-/// Runs the analysis over the scored rows of a run.
+/// Runs the analysis over the scored replies of a run (`configs`, in suite order) and how each criterion's outcomes
+/// went (`outcomes`, per criterion then config).
 pub fn analyse(
     suite: &Suite,
-    rows: &[ScoredRow],
+    configs: &[ConfigReplies],
+    outcomes: &[Vec<CriterionOutcomes>],
     summaries: &[ConfigSummary],
     options: &AnalysisOptions,
 ) -> Result<Analysis, stats::StatsError> {
-    let order: HashMap<&str, usize> = suite
-        .held_out
-        .examples
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.id.as_str(), i))
-        .collect();
-    let mut configs: Vec<ConfigReplies> = suite
-        .file
-        .configs
-        .iter()
-        .map(|c| ConfigReplies {
-            config: c.name.clone(),
-            examples: BTreeMap::new(),
-        })
-        .collect();
-    for row in rows {
-        let (Some(quality), Some(&index)) = (row.quality, order.get(row.record.example_id.as_str())) else {
-            continue;
-        };
-        if let Some(config) = configs.iter_mut().find(|c| c.config == row.record.config) {
-            config.examples.entry(index).or_default().push(ScoredReply {
-                criteria: row.criteria.clone(),
-                quality,
-            });
-        }
-    }
     let design = Design {
         rubric: &suite.rubric,
         baseline: &suite.file.baseline,
         repeats: suite.file.repeats,
         held_out: suite.held_out.examples.len(),
     };
-    let mut analysis = analyse_replies(&design, &configs, summaries, options)?;
-    analysis.criterion_gaps = cautions::criterion_gaps(&suite.rubric, &suite.file.configs, rows);
+    let mut analysis = analyse_replies(&design, configs, summaries, options)?;
+    analysis.criterion_gaps = cautions::criterion_gaps(&suite.rubric, &suite.file.configs, outcomes);
     Ok(analysis)
 }
 
@@ -272,9 +248,9 @@ fn config_analysis(
     design: &Design,
     options: &AnalysisOptions,
 ) -> Result<ConfigAnalysis, stats::StatsError> {
-    let points = |e: &Vec<ScoredReply>| -> Vec<f64> { e.iter().map(|r| r.quality * 100.0).collect() };
+    let points = |e: &[ScoredReply]| -> Vec<f64> { e.iter().map(|r| r.quality * 100.0).collect() };
     let passes =
-        |e: &Vec<ScoredReply>| -> Vec<bool> { e.iter().map(|r| r.quality >= design.rubric.pass_threshold).collect() };
+        |e: &[ScoredReply]| -> Vec<bool> { e.iter().map(|r| r.quality >= design.rubric.pass_threshold).collect() };
     let examples = &replies.examples;
     let quality: Vec<f64> = examples.values().map(|e| mean_of(&points(e))).collect();
     let confidence = options.confidence_level();

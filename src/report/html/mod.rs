@@ -10,11 +10,14 @@
 
 mod examples;
 
+use std::io::Write;
+
 use base64::Engine;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::ReportData;
+pub(crate) use examples::{ExampleViews, Scratch};
 
 const TEMPLATE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("style.css");
@@ -56,7 +59,8 @@ struct CriterionView<'a> {
     description: &'a str,
 }
 
-/// Everything `report.html` shows, as one JSON value.
+/// Everything `report.html` shows, as one JSON value, but for its last member, `examples` (every held-out example
+/// with its replies), which is streamed in after it (see [`examples::ExampleViews`]).
 #[derive(Serialize)]
 struct ReportPage<'a> {
     /// `report.json`, as written beside the page: the verdict, the tables and anything added to it later.
@@ -65,12 +69,18 @@ struct ReportPage<'a> {
     criteria: Vec<CriterionView<'a>>,
     /// The charts written beside the page.
     charts: Vec<Chart>,
-    /// Every held-out example with its replies.
-    examples: Vec<examples::ExampleView<'a>>,
+    /// Left empty here: the examples go in from their scratch file.
+    examples: [(); 0],
 }
 
-/// `report.html`, from the report's data and the files written with it (`report.json` and the SVG charts).
-pub fn report_html(data: &ReportData, files: &[(&str, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+/// Writes `report.html` to `out`, from the report's data, the files written with it (`report.json` and the SVG
+/// charts) and the examples' list the scoring pass wrote.
+pub(crate) fn write_report_html(
+    out: &mut impl Write,
+    data: &ReportData,
+    files: &[(&str, Vec<u8>)],
+    examples: &mut Scratch,
+) -> std::io::Result<()> {
     let report_json = files
         .iter()
         .find(|(name, _)| *name == "report.json")
@@ -92,15 +102,23 @@ pub fn report_html(data: &ReportData, files: &[(&str, Vec<u8>)]) -> std::io::Res
             .filter(|(name, _)| name.ends_with(".svg"))
             .map(|(name, bytes)| Chart::svg(name, bytes))
             .collect(),
-        examples: examples::example_views(data),
+        examples: [],
     };
-    Ok(page_html("Evaluation report", REPORT_SCRIPT, &page)?.into_bytes())
+    let json = serde_json::to_string(&page).map_err(std::io::Error::other)?;
+    let before_examples = json
+        .strip_suffix("[]}")
+        .ok_or_else(|| std::io::Error::other("the page's data does not end with its examples"))?;
+    let (head, tail) = page_parts("Evaluation report", REPORT_SCRIPT);
+    out.write_all(head.as_bytes())?;
+    out.write_all(script_json(before_examples).as_bytes())?;
+    examples.copy_to(out)?;
+    out.write_all(b"}")?;
+    out.write_all(tail.as_bytes())
 }
 
-/// A whole page: the template with our style, the error recorder, the shared helpers and `script`, and `data` as
-/// the JSON the script reads from `<script id="data">`. `title` is ours, never text from the data (the script sets
-/// the document's title from the data itself).
-pub(crate) fn page_html(title: &str, script: &str, data: &impl Serialize) -> std::io::Result<String> {
+/// The page around its data: what goes before the JSON the script reads, and what after. The data goes in last
+/// and between the two, so no placeholder can be looked for inside it.
+pub(crate) fn page_parts(title: &str, script: &str) -> (String, String) {
     let script = format!("{COMMON_SCRIPT}\n{script}");
     let csp = format!(
         "default-src 'none'; script-src {} {}; style-src {}; img-src data:; base-uri 'none'; form-action 'none'",
@@ -108,15 +126,14 @@ pub(crate) fn page_html(title: &str, script: &str, data: &impl Serialize) -> std
         csp_hash(&script),
         csp_hash(STYLE)
     );
-    let json = serde_json::to_string(data).map_err(std::io::Error::other)?;
-    // The data goes in last, so no placeholder can be looked for inside it.
-    Ok(TEMPLATE
+    let page = TEMPLATE
         .replace("{{CSP}}", &csp)
         .replace("{{TITLE}}", title)
         .replace("{{STYLE}}", STYLE)
         .replace("{{ERRORS_SCRIPT}}", ERRORS_SCRIPT)
-        .replace("{{SCRIPT}}", &script)
-        .replace("{{DATA}}", &script_json(&json)))
+        .replace("{{SCRIPT}}", &script);
+    let (head, tail) = page.split_once("{{DATA}}").unwrap_or((page.as_str(), ""));
+    (head.to_string(), tail.to_string())
 }
 
 /// `value` to `decimals` places: the pages show one or two, and shorter numbers keep the files small.
@@ -135,17 +152,25 @@ fn csp_hash(text: &str) -> String {
 /// a comment) and U+2028/U+2029 are written as `\u` escapes. Outside strings JSON has none of these characters, so
 /// every replacement lands inside a string, where the escape means the same character.
 pub(crate) fn script_json(json: &str) -> String {
+    let bytes = json.as_bytes();
     let mut out = String::with_capacity(json.len() + json.len() / 16);
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
+    let mut copied = 0;
+    // Byte by byte, copying the runs between escapes whole: every byte looked for is ASCII or the lead byte of
+    // U+2028/U+2029 (E2 80 A8/A9), so each cut falls between characters.
+    for (i, &byte) in bytes.iter().enumerate() {
+        let (escape, width) = match byte {
+            b'<' => ("\\u003c", 1),
+            b'>' => ("\\u003e", 1),
+            b'&' => ("\\u0026", 1),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => ("\\u2028", 3),
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => ("\\u2029", 3),
+            _ => continue,
+        };
+        out.push_str(&json[copied..i]);
+        out.push_str(escape);
+        copied = i + width;
     }
+    out.push_str(&json[copied..]);
     out
 }
 
@@ -167,7 +192,8 @@ mod tests {
 
     #[test]
     fn the_page_allows_only_its_own_scripts_and_style() {
-        let html = page_html("t", "console.log(1);", &serde_json::json!({"x": "</script>"})).unwrap();
+        let (head, tail) = page_parts("t", "console.log(1);");
+        let html = format!("{head}{}{tail}", script_json("{\"x\":\"</script>\"}"));
         let csp = html
             .split("Content-Security-Policy\" content=\"")
             .nth(1)

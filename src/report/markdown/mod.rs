@@ -5,6 +5,7 @@ mod recommendation;
 mod statistics;
 mod structured;
 
+use crate::report::tally::LOWEST_SHOWN;
 pub use cost::money;
 use cost::{cost_section, run_cost_section};
 use recommendation::recommendation_lines;
@@ -22,9 +23,6 @@ pub(super) const NOT_ENOUGH: &str = "n/a";
 
 /// The longest excerpt of a reply shown in the report.
 const EXCERPT_CHARS: usize = 160;
-
-/// Examples shown per config among the lowest-scoring.
-const LOWEST_SHOWN: usize = 3;
 
 /// The Markdown report.
 pub fn report_md(data: &ReportData) -> String {
@@ -348,7 +346,7 @@ fn configs_section(data: &ReportData) -> String {
 }
 
 /// A reply's first characters on one line.
-fn excerpt(text: &str) -> String {
+pub(in crate::report) fn excerpt(text: &str) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut cut: String = flat.chars().take(EXCERPT_CHARS).collect();
     if flat.chars().count() > EXCERPT_CHARS {
@@ -363,23 +361,13 @@ fn lowest_section(data: &ReportData) -> String {
          of the reply; `examples.csv` has every reply in full.\n\n"
     );
     let mut rows = Vec::new();
-    for config in &data.suite.file.configs {
-        let mut scored: Vec<_> = data
-            .rows
-            .iter()
-            .filter(|r| r.record.config == config.name)
-            .filter_map(|r| Some((r.quality?, r)))
-            .collect();
-        scored.sort_by(|a, b| {
-            a.0.total_cmp(&b.0)
-                .then_with(|| a.1.record.example_id.cmp(&b.1.record.example_id))
-        });
-        for (quality, row) in scored.into_iter().take(LOWEST_SHOWN) {
+    for (config, lowest) in data.suite.file.configs.iter().zip(&data.lowest) {
+        for reply in lowest {
             rows.push(vec![
                 markdown_cell(&config.name),
-                markdown_cell(&row.record.example_id),
-                format!("{:.1}", quality * 100.0),
-                markdown_cell(&excerpt(row.record.output.as_deref().unwrap_or(""))),
+                markdown_cell(&reply.example_id),
+                format!("{:.1}", reply.quality * 100.0),
+                markdown_cell(&reply.excerpt),
             ]);
         }
     }

@@ -159,22 +159,15 @@ pub(super) fn scorers_section(data: &ReportData) -> String {
     let mut rows = Vec::new();
     let mut first_errors = Vec::new();
     for (i, criterion) in &criteria {
-        for summary in &data.summaries {
-            let outcomes: Vec<&crate::score::CriterionScore> = data
-                .rows
-                .iter()
-                .filter(|r| r.record.config == summary.config)
-                .filter_map(|r| r.score.as_ref().map(|s| &s.criteria[*i]))
-                .collect();
-            let errors: Vec<&str> = outcomes.iter().filter_map(|c| c.error.as_deref()).collect();
-            if let Some(first) = errors.first() {
+        for (summary, outcomes) in data.summaries.iter().zip(&data.outcomes[*i]) {
+            if let Some(first) = &outcomes.first_error {
                 first_errors.push(format!("`{}` ({}): {first}", criterion.id, summary.config));
             }
             rows.push(vec![
                 markdown_cell(&criterion.id),
                 markdown_cell(&summary.config),
-                (outcomes.len() - errors.len()).to_string(),
-                errors.len().to_string(),
+                (outcomes.replies - outcomes.errors).to_string(),
+                outcomes.errors.to_string(),
             ]);
         }
     }
