@@ -32,7 +32,9 @@ fn run(server: &Server, suite: &Path, results: &Path, extra: &[&str]) -> String 
         .args(extra)
         .output()
         .expect("run bedrock-eval");
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    stderr
 }
 
 #[test]
@@ -55,6 +57,10 @@ fn a_request_two_examples_share_is_sent_once_and_not_again_on_resume() {
     let run_json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(run_json["planned_requests"], 24);
+    // The report has a row per example and config: the shared reply appears under both ids.
+    let examples = std::fs::read_to_string(run_dir.join("examples.csv")).unwrap();
+    let rows = |id: &str| examples.lines().filter(|l| l.starts_with(&format!("{id},"))).count();
+    assert_eq!((rows("ho-lock"), rows("ho-lock-again")), (3, 3), "{examples}");
 
     run(&server, &suite, &results, &["--resume"]);
     assert_eq!(total_requests(&server), 24, "a resume asks nothing: {}", server.stats());
