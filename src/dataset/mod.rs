@@ -5,6 +5,7 @@
 //! (`system` string, plain-string content). A conversation alternates user/assistant turns starting with the user;
 //! a final assistant turn is the reference reply. Every other field on a line is kept for rubrics and templates.
 
+mod fields;
 mod parse;
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::InputError;
 
+pub use fields::Fields;
 pub use parse::parse_line;
 
 /// Who speaks a turn of a conversation.
@@ -52,7 +54,7 @@ pub struct Example {
     /// The reference reply (completion, or final assistant turn), if any.
     pub reference: Option<String>,
     /// Every other field of the line, kept for rubrics and templates.
-    pub fields: serde_json::Map<String, serde_json::Value>,
+    pub fields: Fields,
 }
 
 impl Example {

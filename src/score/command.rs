@@ -40,7 +40,7 @@ struct ExampleView<'a> {
     id: &'a str,
     input: &'a str,
     reference: Option<&'a str>,
-    fields: &'a serde_json::Map<String, serde_json::Value>,
+    fields: &'a crate::dataset::Fields,
 }
 
 /// The bytes written to the program's stdin for `output`, the reply to `example`: one JSON document with the

@@ -260,7 +260,7 @@ mod tests {
             history: Vec::new(),
             input: "My lock jams.".into(),
             reference: Some("Hi, recalibrate it.".into()),
-            fields: serde_json::Map::new(),
+            fields: Default::default(),
         }
     }
 
