@@ -191,14 +191,7 @@ pub fn labels_suite(dir: &Path) -> PathBuf {
 
 /// Runs `suite` on the embedded endpoint as run `r` under `results`, and asserts it succeeded.
 pub fn run_local_ok(suite: &Path, results: &Path) {
-    let output = command()
-        .arg("run")
-        .arg(suite)
-        .args(["--local", "--run-id", "r", "--results"])
-        .arg(results)
-        .output()
-        .expect("run bedrock-eval");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    run_local(suite, results);
 }
 
 /// Writes a copy of the example suite into `dir` (its data and rubric still read from the repository), plus
