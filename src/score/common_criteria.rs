@@ -58,6 +58,9 @@ pub fn pair(baseline: Side, candidate: Side) -> PairOutcome {
     if baseline.replies.is_empty() || candidate.replies.is_empty() {
         return PairOutcome::Excluded;
     }
+    if scored_alike(baseline, candidate) {
+        return PairOutcome::AsScored(as_scored(baseline), as_scored(candidate));
+    }
     let scored_sets: Vec<BTreeSet<&str>> = [baseline, candidate]
         .iter()
         .flat_map(|side| side.replies.iter().map(move |reply| scored_ids(side.rubric, reply)))
@@ -137,6 +140,29 @@ pub fn pair_all<'a>(
         pairs.candidate.push(c);
     }
     pairs
+}
+
+/// Whether every reply of both sides was scored on the same criteria, told without building their sets: the rubrics
+/// list the same criteria and each reply has a score at the same positions (the common case, and a large run's
+/// pairing would otherwise spend its time on the sets).
+fn scored_alike(baseline: Side, candidate: Side) -> bool {
+    fn ids(rubric: &Rubric) -> impl Iterator<Item = &str> {
+        rubric.criteria.iter().map(|c| c.id.as_str())
+    }
+    let same_criteria =
+        std::ptr::eq(baseline.rubric, candidate.rubric) || ids(baseline.rubric).eq(ids(candidate.rubric));
+    let Some(first) = baseline.replies.first() else {
+        return false;
+    };
+    same_criteria
+        && baseline.replies.iter().chain(candidate.replies).all(|reply| {
+            reply.criteria.len() == first.criteria.len()
+                && reply
+                    .criteria
+                    .iter()
+                    .zip(first.criteria.iter())
+                    .all(|(a, b)| a.is_some() == b.is_some())
+        })
 }
 
 fn scored_ids<'r>(rubric: &'r Rubric, reply: &ScoredReply) -> BTreeSet<&'r str> {

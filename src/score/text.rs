@@ -15,16 +15,34 @@ pub fn prepare(text: &str, matching: Matching) -> String {
             text.to_ascii_lowercase()
         };
     }
-    let text: String = if matching.normalize_unicode {
-        text.nfkc().collect()
+    // Most replies are already in NFKC (a dash or a curly quote is): the quick check says so without rebuilding them.
+    let normalized = matching.normalize_unicode
+        && unicode_normalization::is_nfkc_quick(text.chars()) != unicode_normalization::IsNormalized::Yes;
+    let text: std::borrow::Cow<str> = if normalized {
+        text.nfkc().collect::<String>().into()
     } else {
-        text.to_string()
+        text.into()
     };
     if matching.case_sensitive {
-        text
+        text.into_owned()
     } else {
-        caseless::default_case_fold_str(&text)
+        case_fold(&text)
     }
+}
+
+/// Unicode's default (full) case folding, as `caseless` does it: a mapping per character with no context, so ASCII
+/// characters are lowered directly and only the others go through its table.
+fn case_fold(text: &str) -> String {
+    use caseless::Caseless;
+    let mut folded = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            folded.push(c.to_ascii_lowercase());
+        } else {
+            folded.extend(std::iter::once(c).default_case_fold());
+        }
+    }
+    folded
 }
 
 /// Whether the prepared `needle` occurs in the prepared `haystack` (as a whole word when asked).
@@ -139,6 +157,28 @@ mod tests {
 
     fn tokens(text: &str) -> Vec<String> {
         normalised_tokens(text)
+    }
+
+    #[test]
+    fn the_shortcuts_fold_as_the_full_unicode_path() {
+        let folding = Matching {
+            case_sensitive: false,
+            normalize_unicode: true,
+            whole_words: false,
+        };
+        let full = |text: &str| caseless::default_case_fold_str(&text.nfkc().collect::<String>());
+        // Every character of the first planes' scripts, alone and after a letter (combining marks compose with it),
+        // and texts that are already in NFKC beside ones that are not.
+        let mut texts: Vec<String> = (0x80u32..0x3400)
+            .chain(0xAC00..0xAC40)
+            .chain(0xFB00..0xFFFF)
+            .filter_map(char::from_u32)
+            .flat_map(|c| [c.to_string(), format!("Ab{c}Z"), format!("e{c}\u{301}")])
+            .collect();
+        texts.push("Reset the Kestrel Hub — step 1, “then” 2. ÉCOLE Straße ǅ ﬃ Ⅻ ｶ".to_string());
+        for text in &texts {
+            assert_eq!(prepare(text, folding), full(text), "{text:?}");
+        }
     }
 
     #[test]
