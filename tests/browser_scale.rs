@@ -1,5 +1,6 @@
 //! `report.html` at scale: a synthetic run of 1,000 examples × 4 configs on the embedded endpoint keeps the page
-//! within its stated size budget, and headless Chromium loads and filters it within the stated times.
+//! within its stated size budget, and headless Chromium loads and filters it within the stated times; a run of more
+//! examples than the page holds keeps the most telling of them.
 
 #[path = "common/browser.rs"]
 mod browser;
@@ -41,13 +42,19 @@ fn large_suite(dir: &Path) -> std::path::PathBuf {
         "  - name: prompt-brief\n    kind: prompt\n    model: amazon.nova-lite-v1:0\n    system: You are a support \
          agent for Kestrel Home. Be brief.\n    inference:\n      max_tokens: 300\n      temperature: 0\nbaseline: prompt",
     );
+    with_examples(dir, LARGE_EXAMPLES);
+    suite
+}
+
+/// Rewrites the held-out file in `dir` to `count` examples: its own, repeated, each made distinct.
+fn with_examples(dir: &Path, count: usize) {
     let held_out = dir.join("held-out.jsonl");
     let originals: Vec<serde_json::Value> = std::fs::read_to_string(&held_out)
         .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    let lines: Vec<String> = (0..LARGE_EXAMPLES)
+    let lines: Vec<String> = (0..count)
         .map(|i| {
             let mut example = originals[i % originals.len()].clone();
             example["id"] = format!("ex-{i:04}").into();
@@ -57,11 +64,80 @@ fn large_suite(dir: &Path) -> std::path::PathBuf {
         })
         .collect();
     std::fs::write(&held_out, lines.join("\n") + "\n").unwrap();
-    suite
 }
 
-/// Length of `value` as the page embeds it: compact JSON with `<`, `>` and `&` as six-byte `\u` escapes, and
-/// U+2028 and U+2029 (three bytes in UTF-8) too.
+/// Runs `suite` on the embedded endpoint at concurrency 64 as run `r` under `dir`'s `results`; returns the run folder.
+fn run_at_concurrency_64(suite: &Path, dir: &Path) -> std::path::PathBuf {
+    let output = command()
+        .arg("run")
+        .arg(suite)
+        .args(["--local", "--run-id", "r", "--concurrency", "64", "--results"])
+        .arg(dir.join("results"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    dir.join("results/mini/r")
+}
+
+/// The data `report.html` embeds for its script.
+fn page_data(page: &Path) -> serde_json::Value {
+    let html = std::fs::read_to_string(page).unwrap();
+    let data_json = html
+        .split("<script type=\"application/json\" id=\"data\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .expect("the page's data");
+    serde_json::from_str(data_json).unwrap()
+}
+
+/// How many examples the page holds at most (`report::html::examples::PAGE_EXAMPLES`, docs/report-format.md).
+const PAGE_EXAMPLES: usize = 5000;
+
+#[test]
+fn a_run_of_more_examples_than_the_page_holds_keeps_the_most_telling_in_order_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = common::mini_suite(dir.path());
+    let total = PAGE_EXAMPLES + 3;
+    with_examples(dir.path(), total);
+    let run_dir = run_at_concurrency_64(&suite, dir.path());
+    let data = page_data(&run_dir.join("report.html"));
+    assert_eq!(
+        data["examples_shown"],
+        serde_json::json!({"shown": PAGE_EXAMPLES, "total": total})
+    );
+    let shown: Vec<&str> = data["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown.len(), PAGE_EXAMPLES);
+    assert!(shown.windows(2).all(|w| w[0] < w[1]), "the page keeps held-out order");
+
+    // Every example is still in examples.csv; those left off the page differ least from the baseline.
+    let rows = examples_csv(&run_dir);
+    let ids = examples_in_order(&rows);
+    assert_eq!(ids.len(), total);
+    assert_eq!(rows.len(), total * 3);
+    let spread = |id: &str| {
+        let base = quality(&rows, id, "prompt").unwrap() * 100.0;
+        ["few-shot", "fine-tuned"]
+            .iter()
+            .map(|c| (quality(&rows, id, c).unwrap() * 100.0 - base).abs())
+            .fold(0.0, f64::max)
+    };
+    let least_shown = shown.iter().map(|id| spread(id)).fold(f64::INFINITY, f64::min);
+    let left_off: Vec<&String> = ids.iter().filter(|id| !shown.contains(&id.as_str())).collect();
+    assert_eq!(left_off.len(), 3);
+    for id in left_off {
+        assert!(
+            spread(id) <= least_shown + 0.01,
+            "{id} differs by {} points, more than a shown one",
+            spread(id)
+        );
+    }
+}
+
 fn json_len(value: &serde_json::Value) -> usize {
     let json = serde_json::to_string(value).unwrap();
     json.len() + 5 * json.matches(['<', '>', '&']).count() + 3 * json.matches(['\u{2028}', '\u{2029}']).count()
@@ -72,25 +148,12 @@ fn report_html_of_a_thousand_examples_by_four_configs_keeps_its_size_budget_and_
     let Some(browser) = Browser::find() else { return };
     let dir = tempfile::tempdir().unwrap();
     let suite = large_suite(dir.path());
-    let output = command()
-        .arg("run")
-        .arg(&suite)
-        .args(["--local", "--run-id", "r", "--concurrency", "64", "--results"])
-        .arg(dir.path().join("results"))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let run_dir = dir.path().join("results/mini/r");
+    let run_dir = run_at_concurrency_64(&suite, dir.path());
     let page = run_dir.join("report.html");
 
     // The size budget, from the page's own embedded data.
     let html = std::fs::read_to_string(&page).unwrap();
-    let data_json = html
-        .split("<script type=\"application/json\" id=\"data\">")
-        .nth(1)
-        .and_then(|rest| rest.split("</script>").next())
-        .expect("the page's data");
-    let data: serde_json::Value = serde_json::from_str(data_json).unwrap();
+    let data = page_data(&page);
     let examples = data["examples"].as_array().unwrap();
     let criteria = data["criteria"].as_array().unwrap().len();
     assert_eq!(examples.len(), LARGE_EXAMPLES);

@@ -221,7 +221,7 @@ pub fn build_and_write<'a>(
     target_difference: Option<f64>,
 ) -> anyhow::Result<(ReportData<'a>, Vec<PathBuf>)> {
     /// Rows in flight between the scoring and the writer: enough to keep both busy, few enough to hold little.
-    const ROWS_IN_FLIGHT: usize = 512;
+    const ROWS_IN_FLIGHT: usize = 2 * scoring::BATCH;
     let texts = TextFiles::start(suite, run_dir)?;
     let (data, texts) = std::thread::scope(|scope| -> anyhow::Result<_> {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<scoring::ScoredRow>(ROWS_IN_FLIGHT);

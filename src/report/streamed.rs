@@ -33,7 +33,7 @@ impl<'s> TextFiles<'s> {
             suite,
             examples: ExamplesCsv::start(suite, PendingFile::create(&run_dir.join("examples.csv"))?)?,
             scores: PendingFile::create(&run_dir.join("scores.jsonl"))?,
-            views: ExampleViews::start(run_dir)?,
+            views: ExampleViews::start(run_dir, suite)?,
         })
     }
 

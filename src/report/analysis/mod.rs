@@ -224,11 +224,21 @@ pub fn analyse_replies(
     summaries: &[ConfigSummary],
     options: &AnalysisOptions,
 ) -> Result<Analysis, stats::StatsError> {
-    let configs_analysis = configs
-        .iter()
-        .map(|c| config_analysis(c, design, options))
-        .collect::<Result<Vec<_>, _>>()?;
-    let comparisons = comparison::compare_all(design, configs, options)?;
+    // Each config's intervals on a thread of their own, beside the comparisons' (which share out the other cores).
+    let (configs_analysis, comparisons) = std::thread::scope(|scope| {
+        let configs_analysis = scope.spawn(|| {
+            configs
+                .iter()
+                .map(|c| config_analysis(c, design, options))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let comparisons = comparison::compare_all(design, configs, options);
+        let configs_analysis = configs_analysis
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (configs_analysis, comparisons)
+    });
+    let (configs_analysis, comparisons) = (configs_analysis?, comparisons?);
     let warnings = cautions::cautions(&configs_analysis, &comparisons, summaries, design.repeats, options);
     Ok(Analysis {
         options: *options,

@@ -1,7 +1,8 @@
 //! The per-example part of `report.html`: each held-out example with every config's replies, scores and the judge's
 //! reasons, in the compact shape the page's script reads (see `docs/report-format.md`).
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -57,19 +58,91 @@ struct ReplyView {
     unscored: BTreeMap<usize, String>,
 }
 
+/// Above this many held-out examples the page holds only this many, the most telling (see [`ExampleViews`]): a
+/// page of every example of a 200,000-example run would be hundreds of megabytes, more than a browser opens.
+pub(crate) const PAGE_EXAMPLES: usize = 5_000;
+
 /// The page's list of examples in held-out order, each with its replies, written as the scoring pass reaches each
 /// row (plan order is example-major, so one example's replies are held at a time) to a scratch file beside the page,
 /// already escaped for the page's `<script>` element.
+///
+/// A run of more than [`PAGE_EXAMPLES`] examples keeps that many in a bounded heap, ranked by how much they tell:
+/// first those with a failed call, then those whose quality differs most from the baseline's (either way), then
+/// the earliest; an example that would not enter the heap is never serialised. `examples.csv` and `scores.jsonl`
+/// keep every example.
 pub(crate) struct ExampleViews {
     scratch: Scratch,
-    /// The example being gathered (every earlier one is written).
+    /// The example being gathered (every earlier one is written or ranked).
     next: usize,
     replies: Vec<ReplyView>,
+    /// The baseline's index among the configs.
+    baseline: Option<usize>,
+    /// The examples kept so far, when there are more than the page holds; the heap's top is the least telling.
+    kept: Option<BinaryHeap<Kept>>,
 }
+
+/// An example kept for the page: its rank and its JSON, escaped for the page.
+struct Kept {
+    rank: Rank,
+    json: String,
+}
+
+/// How telling an example is; a greater rank is less telling (so a max-heap's top is the first to go).
+#[derive(Debug, Clone, Copy)]
+struct Rank {
+    failed: bool,
+    /// The largest difference in quality points from the baseline, either way (0 when none can be taken).
+    spread: f64,
+    index: usize,
+}
+
+impl Ord for Rank {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .failed
+            .cmp(&self.failed)
+            .then(other.spread.total_cmp(&self.spread))
+            .then(self.index.cmp(&other.index))
+    }
+}
+
+impl PartialOrd for Rank {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Rank {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Rank {}
+
+impl Ord for Kept {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.rank.cmp(&other.rank)
+    }
+}
+
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Kept {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank == other.rank
+    }
+}
+
+impl Eq for Kept {}
 
 impl ExampleViews {
     /// Starts the list in a scratch file in `dir`.
-    pub(crate) fn start(dir: &Path) -> io::Result<Self> {
+    pub(crate) fn start(dir: &Path, suite: &Suite) -> io::Result<Self> {
         let mut scratch = Scratch::create(
             &dir.join(format!(".report-examples.{}.tmp", std::process::id())),
             &dir.join(super::REPORT_FILE),
@@ -79,6 +152,8 @@ impl ExampleViews {
             scratch,
             next: 0,
             replies: Vec::new(),
+            baseline: suite.file.configs.iter().position(|c| c.name == suite.file.baseline),
+            kept: (suite.held_out.examples.len() > PAGE_EXAMPLES).then(BinaryHeap::new),
         })
     }
 
@@ -116,18 +191,32 @@ impl ExampleViews {
 
     /// Writes the remaining examples and ends the list; the scratch file then holds it, whole.
     pub(crate) fn finish(mut self, suite: &Suite) -> io::Result<Scratch> {
-        while self.next < suite.held_out.examples.len() {
+        let total = suite.held_out.examples.len();
+        while self.next < total {
             self.write_example(suite)?;
+        }
+        if let Some(kept) = self.kept.take() {
+            let mut kept = kept.into_vec();
+            kept.sort_by_key(|k| k.rank.index);
+            self.scratch.shown = Some((kept.len(), total));
+            for (i, example) in kept.iter().enumerate() {
+                if i > 0 {
+                    self.scratch.write(b",")?;
+                }
+                self.scratch.write(example.json.as_bytes())?;
+            }
         }
         self.scratch.write(b"]")?;
         Ok(self.scratch)
     }
 
-    /// Writes example `next` with the replies gathered for it.
+    /// Writes example `next` with the replies gathered for it (or ranks it, when the page holds only some).
     fn write_example(&mut self, suite: &Suite) -> io::Result<()> {
-        let example = &suite.held_out.examples[self.next];
+        let index = self.next;
+        self.next += 1;
+        let example = &suite.held_out.examples[index];
         let replies = std::mem::take(&mut self.replies);
-        let points = (0..suite.file.configs.len())
+        let points: Vec<Option<f64>> = (0..suite.file.configs.len())
             .map(|c| {
                 let scored: Vec<f64> = replies
                     .iter()
@@ -137,6 +226,19 @@ impl ExampleViews {
                 crate::report::mean(&scored).map(|p| rounded(p, 2))
             })
             .collect();
+        let rank = self.kept.as_ref().map(|_| Rank {
+            failed: replies.iter().any(|r| r.error.is_some()),
+            spread: self.baseline.and_then(|b| points[b]).map_or(0.0, |base| {
+                points.iter().flatten().map(|p| (p - base).abs()).fold(0.0, f64::max)
+            }),
+            index,
+        });
+        if let (Some(kept), Some(rank)) = (&self.kept, rank) {
+            let enters = kept.len() < PAGE_EXAMPLES || kept.peek().is_some_and(|least| rank < least.rank);
+            if !enters {
+                return Ok(());
+            }
+        }
         let view = ExampleView {
             id: &example.id,
             history: (!example.history.is_empty()).then(|| {
@@ -152,13 +254,18 @@ impl ExampleViews {
             points,
             replies,
         };
-        if self.next > 0 {
+        let json = script_json(&serde_json::to_string(&view).map_err(io::Error::other)?);
+        if let (Some(kept), Some(rank)) = (&mut self.kept, rank) {
+            if kept.len() == PAGE_EXAMPLES {
+                kept.pop();
+            }
+            kept.push(Kept { rank, json });
+            return Ok(());
+        }
+        if index > 0 {
             self.scratch.write(b",")?;
         }
-        let json = serde_json::to_string(&view).map_err(io::Error::other)?;
-        self.scratch.write(script_json(&json).as_bytes())?;
-        self.next += 1;
-        Ok(())
+        self.scratch.write(json.as_bytes())
     }
 }
 
@@ -168,6 +275,8 @@ pub(crate) struct Scratch {
     /// The file it is for, which its errors name.
     page: PathBuf,
     writer: BufWriter<File>,
+    /// When the list holds only some of the examples: (how many it holds, how many there are).
+    pub(crate) shown: Option<(usize, usize)>,
 }
 
 impl Scratch {
@@ -183,6 +292,7 @@ impl Scratch {
             path: path.to_path_buf(),
             page: page.to_path_buf(),
             writer: BufWriter::with_capacity(1 << 16, file),
+            shown: None,
         })
     }
 

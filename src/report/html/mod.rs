@@ -69,8 +69,18 @@ struct ReportPage<'a> {
     criteria: Vec<CriterionView<'a>>,
     /// The charts written beside the page.
     charts: Vec<Chart>,
+    /// When the page holds only some of the examples (a large run): how many, of how many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    examples_shown: Option<ExamplesShown>,
     /// Left empty here: the examples go in from their scratch file.
     examples: [(); 0],
+}
+
+/// How many of the held-out examples the page holds, when not all (see [`examples::PAGE_EXAMPLES`]).
+#[derive(Serialize)]
+struct ExamplesShown {
+    shown: usize,
+    total: usize,
 }
 
 /// Writes `report.html` to `out`, from the report's data, the files written with it (`report.json` and the SVG
@@ -102,6 +112,7 @@ pub(crate) fn write_report_html(
             .filter(|(name, _)| name.ends_with(".svg"))
             .map(|(name, bytes)| Chart::svg(name, bytes))
             .collect(),
+        examples_shown: examples.shown.map(|(shown, total)| ExamplesShown { shown, total }),
         examples: [],
     };
     let json = serde_json::to_string(&page).map_err(std::io::Error::other)?;

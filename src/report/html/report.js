@@ -456,6 +456,15 @@ function examplesSection(data, configs, baseline) {
           "and the difference from the baseline in quality points. A criterion fails when it scored below full marks or " +
           "could not be scored. The filters are kept in the address, so a view can be shared."
       ),
+      data.examples_shown
+        ? h(
+            "p",
+            { class: "note", id: "examples-shown" },
+            "This run has " + data.examples_shown.total.toLocaleString("en-US") + " held-out examples; the page holds the " +
+              data.examples_shown.shown.toLocaleString("en-US") + " that tell the most: first any with a failed call, then those " +
+              "whose quality differs most from the baseline's, either way. Every example is in examples.csv and scores.jsonl."
+          )
+        : null,
       list.nodes
     ),
     apply: list.apply,

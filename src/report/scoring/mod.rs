@@ -8,20 +8,23 @@
 //! own example. A record is stale only when no planned row has its fingerprint. Judge verdicts and scorer results
 //! are looked up by their fingerprint's key.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Seek};
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{InputError, InputErrors};
-use crate::run::plan::{plan_requests, FingerprintKey, RequestFingerprint};
+use crate::error::InputError;
+use crate::run::plan::{FingerprintKey, RequestFingerprint};
 use crate::run::records::{Record, RecordStatus};
 use crate::score::command::command_outcome;
 use crate::score::judge::criterion_outcome;
 use crate::score::{score_output_with, OutputScore};
 use crate::suite::Suite;
+use latest::{latest_record_offsets, NOT_RECORDED};
+
+mod latest;
 
 /// One planned (example, config, repeat) row as the pass reaches it.
 #[derive(Debug, Clone, Copy)]
@@ -90,9 +93,6 @@ pub struct ScoringTotals {
     pub judge: JudgeCalls,
 }
 
-/// Marks a planned row without a record in the row-to-offset table.
-const NOT_RECORDED: u64 = u64::MAX;
-
 /// Scores every planned row of `suite` from the run's files, in plan order (example, then config, then repeat),
 /// handing each to `visit`, recorded or not.
 pub fn score_rows(
@@ -118,92 +118,120 @@ pub fn score_rows(
         },
     )?;
     let commanded = records_by_key(&run_dir.join(crate::run::command_scoring::COMMANDS_FILE))?;
-    let lookup = |fp: &RequestFingerprint| fp.key().and_then(|k| judged.get(&k));
-    let command_lookup = |fp: &RequestFingerprint| fp.key().and_then(|k| commanded.get(&k));
-    let judge_settings = suite.file.judge.as_ref();
+    let rows = RowScorer {
+        suite,
+        judged: &judged,
+        commanded: &commanded,
+    };
     let (configs, repeats) = (suite.file.configs.len(), suite.file.repeats as usize);
+    // One core is the writer's (`build_and_write`); the others share the parsing and scoring.
+    let workers = std::thread::available_parallelism().map_or(1, |n| usize::from(n).saturating_sub(1).max(1));
     let mut reader = RecordReader::open(&records)?;
-    for (row, &offset) in offsets.iter().enumerate() {
-        let (example, config, repeat) = (row / (configs * repeats), (row / repeats) % configs, row % repeats);
-        let position = (offset != NOT_RECORDED).then_some(offset);
-        let record = position.map(|offset| reader.read_at(offset)).transpose()?;
-        let example_data = &suite.held_out.examples[example];
-        let score = match &record {
-            Some(Record {
-                output: Some(output),
-                status: RecordStatus::Ok,
-                ..
-            }) => {
-                let judge_outcome = |id: &str| {
-                    let spec = suite.rubric.criteria.iter().find(|c| c.id == id)?.judge()?;
-                    Some(criterion_outcome(judge_settings?, spec, example_data, output, &lookup))
-                };
-                let scorer_outcome = |id: &str| {
-                    let check = suite.rubric.criteria.iter().find(|c| c.id == id)?.command()?;
-                    Some(command_outcome(id, check, example_data, output, &command_lookup))
-                };
-                Some(score_output_with(
-                    &suite.rubric,
-                    example_data,
-                    output,
-                    &judge_outcome,
-                    &scorer_outcome,
-                ))
-            }
-            _ => None,
-        };
-        visit(ScoredRow {
-            example,
-            config,
-            repeat: repeat as u32,
-            record,
-            position,
-            score,
-        })?;
+    // A batch's records are read in order on this thread, parsed and scored by the workers, then handed on in order.
+    let (mut text, mut spans) = (Vec::new(), Vec::with_capacity(BATCH));
+    for first in (0..offsets.len()).step_by(BATCH) {
+        let batch = first..(first + BATCH).min(offsets.len());
+        text.clear();
+        spans.clear();
+        for &offset in &offsets[batch.clone()] {
+            let span = (offset != NOT_RECORDED)
+                .then(|| reader.append_line_at(offset, &mut text).map(|span| (offset, span)))
+                .transpose()?;
+            spans.push(span);
+        }
+        let scored = parallel_map(&spans, workers, |i, span| -> anyhow::Result<_> {
+            let Some((offset, span)) = span else {
+                return Ok((None, None));
+            };
+            let record = reader.parse(*offset, &text[span.clone()])?;
+            let score = rows.score(first + i, &record);
+            Ok((Some(record), score))
+        });
+        for ((row, scored), span) in batch.zip(scored).zip(&spans) {
+            let (record, score) = scored?;
+            visit(ScoredRow {
+                example: row / (configs * repeats),
+                config: (row / repeats) % configs,
+                repeat: (row % repeats) as u32,
+                record,
+                position: span.as_ref().map(|(offset, _)| *offset),
+                score,
+            })?;
+        }
     }
     Ok(ScoringTotals { stale_records, judge })
 }
 
-/// Per planned row, where its latest record starts in `records.jsonl` ([`NOT_RECORDED`] if nowhere), and how many
-/// distinct fingerprints were recorded that no planned row has.
-fn latest_record_offsets(suite: &Suite, records: &Path) -> anyhow::Result<(Vec<u64>, usize)> {
-    // The plan's keys, sorted with their rows: several rows may share a key (examples with the same input).
-    let rows = suite.held_out.examples.len() * suite.file.configs.len() * suite.file.repeats as usize;
-    let mut planned: Vec<(FingerprintKey, u32)> = Vec::with_capacity(rows);
-    for (row, request) in plan_requests(suite).enumerate() {
-        let request = request.map_err(InputErrors::from)?;
-        let key = request
-            .fingerprint
-            .key()
-            .ok_or_else(|| anyhow::anyhow!("fingerprint {} is not 64 hex digits", request.fingerprint.0))?;
-        planned.push((key, u32::try_from(row)?));
-    }
-    planned.sort_unstable();
-    let mut offsets = vec![NOT_RECORDED; planned.len()];
-    let mut stale: HashSet<FingerprintKey> = HashSet::new();
-    let mut unkeyed: HashSet<String> = HashSet::new();
-    #[derive(serde::Deserialize)]
-    struct Head {
-        fingerprint: RequestFingerprint,
-    }
-    for_each_line(records, |offset, head: Head| {
-        let Some(key) = head.fingerprint.key() else {
-            unkeyed.insert(head.fingerprint.0);
-            return Ok(());
+/// Planned rows read back and scored together: enough to keep every core busy between hand-overs, few enough that
+/// their texts take little memory.
+pub(crate) const BATCH: usize = 2048;
+
+/// Scores a planned row's record against the row's own example, with the judge's verdicts and the scorers' results.
+struct RowScorer<'a> {
+    suite: &'a Suite,
+    judged: &'a HashMap<FingerprintKey, Record>,
+    commanded: &'a HashMap<FingerprintKey, Record>,
+}
+
+impl RowScorer<'_> {
+    /// The scores of the record of plan row `row`, when it is a reply.
+    fn score(&self, row: usize, record: &Record) -> Option<OutputScore> {
+        let suite = self.suite;
+        let (configs, repeats) = (suite.file.configs.len(), suite.file.repeats as usize);
+        let example = &suite.held_out.examples[row / (configs * repeats)];
+        let (RecordStatus::Ok, Some(output)) = (record.status, &record.output) else {
+            return None;
         };
-        let start = planned.partition_point(|(k, _)| *k < key);
-        let rows = planned[start..].iter().take_while(|(k, _)| *k == key);
-        let mut matched = false;
-        for &(_, row) in rows {
-            offsets[row as usize] = offset;
-            matched = true;
+        let lookup = |fp: &RequestFingerprint| fp.key().and_then(|k| self.judged.get(&k));
+        let command_lookup = |fp: &RequestFingerprint| fp.key().and_then(|k| self.commanded.get(&k));
+        let judge_outcome = |id: &str| {
+            let spec = suite.rubric.criteria.iter().find(|c| c.id == id)?.judge()?;
+            Some(criterion_outcome(
+                suite.file.judge.as_ref()?,
+                spec,
+                example,
+                output,
+                &lookup,
+            ))
+        };
+        let scorer_outcome = |id: &str| {
+            let check = suite.rubric.criteria.iter().find(|c| c.id == id)?.command()?;
+            Some(command_outcome(id, check, example, output, &command_lookup))
+        };
+        Some(score_output_with(
+            &suite.rubric,
+            example,
+            output,
+            &judge_outcome,
+            &scorer_outcome,
+        ))
+    }
+}
+
+/// `f(index, item)` of every item, in order, the items shared out in contiguous runs among `workers` threads (this
+/// one included).
+fn parallel_map<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+    let run = |start: usize, items: &[T]| -> Vec<R> {
+        items.iter().enumerate().map(|(i, item)| f(start + i, item)).collect()
+    };
+    if workers <= 1 || items.len() < 2 {
+        return run(0, items);
+    }
+    let size = items.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let run = &run;
+        let others: Vec<_> = items
+            .chunks(size)
+            .enumerate()
+            .skip(1)
+            .map(|(k, chunk)| scope.spawn(move || run(k * size, chunk)))
+            .collect();
+        let mut all = run(0, &items[..size.min(items.len())]);
+        for other in others {
+            all.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         }
-        if !matched {
-            stale.insert(key);
-        }
-        Ok(())
-    })?;
-    Ok((offsets, stale.len() + unkeyed.len()))
+        all
+    })
 }
 
 /// The latest record of each fingerprint in a records file, by key.
@@ -239,6 +267,16 @@ fn outcome_only(record: Record) -> Record {
 /// line that does not parse is an error naming it.
 pub(crate) fn for_each_line<T: DeserializeOwned>(
     path: &Path,
+    each: impl FnMut(u64, T) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for_each_line_in(path, 0..u64::MAX, each)
+}
+
+/// [`for_each_line`] over only the lines that start within the byte range `within`: ranges that split a file
+/// between them see each of its lines exactly once, so threads can share one file's reading.
+pub(crate) fn for_each_line_in<T: DeserializeOwned>(
+    path: &Path,
+    within: std::ops::Range<u64>,
     mut each: impl FnMut(u64, T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let cannot_read = |e: io::Error| InputError::in_file(path, format!("cannot read records: {e}"));
@@ -249,14 +287,23 @@ pub(crate) fn for_each_line<T: DeserializeOwned>(
     };
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut line = Vec::new();
-    let (mut offset, mut number) = (0u64, 0usize);
-    loop {
+    let mut offset = 0u64;
+    // Line numbers are counted from the file's start; a range that begins later finds one only to name a bad line.
+    let mut number = (within.start == 0).then_some(0usize);
+    if within.start > 0 {
+        // The line that starts at `within.start` or the first after it: skip to the end of the line before.
+        reader
+            .seek(io::SeekFrom::Start(within.start - 1))
+            .map_err(cannot_read)?;
+        offset = within.start - 1 + reader.read_until(b'\n', &mut line).map_err(cannot_read)? as u64;
+    }
+    while offset < within.end {
         line.clear();
         let read = reader.read_until(b'\n', &mut line).map_err(cannot_read)?;
         if read == 0 {
             return Ok(());
         }
-        number += 1;
+        number = number.map(|n| n + 1);
         let start = offset;
         offset += read as u64;
         let text = std::str::from_utf8(&line).map_err(|e| cannot_read(io::Error::other(e)))?;
@@ -266,9 +313,13 @@ pub(crate) fn for_each_line<T: DeserializeOwned>(
         match serde_json::from_str::<T>(text) {
             Ok(value) => each(start, value)?,
             Err(_) if !line.ends_with(b"\n") => return Ok(()),
-            Err(e) => return Err(InputError::at_line(path, number, format!("invalid record: {e}")).into()),
+            Err(e) => {
+                let number = number.unwrap_or_else(|| line_number(path, start).unwrap_or(0));
+                return Err(InputError::at_line(path, number, format!("invalid record: {e}")).into());
+            }
         }
     }
+    Ok(())
 }
 
 /// Reads single records back from `records.jsonl` by where they start. The scoring pass reads in nearly ascending
@@ -310,6 +361,16 @@ impl<'a> RecordReader<'a> {
 
     /// The record that starts at byte `offset`.
     pub(crate) fn read_at(&mut self, offset: u64) -> anyhow::Result<Record> {
+        self.line.clear();
+        let mut line = std::mem::take(&mut self.line);
+        let span = self.append_line_at(offset, &mut line);
+        let record = span.and_then(|span| self.parse(offset, &line[span]));
+        self.line = line;
+        record
+    }
+
+    /// Appends the line that starts at byte `offset` to `text`; returns where it lies in `text`.
+    fn append_line_at(&mut self, offset: u64, text: &mut Vec<u8>) -> anyhow::Result<std::ops::Range<usize>> {
         let cannot_read = |e: io::Error| InputError::in_file(self.path, format!("cannot read records: {e}"));
         let reader = self
             .reader
@@ -318,10 +379,15 @@ impl<'a> RecordReader<'a> {
         reader
             .seek_relative(offset as i64 - self.position as i64)
             .map_err(cannot_read)?;
-        self.line.clear();
-        let read = reader.read_until(b'\n', &mut self.line).map_err(cannot_read)?;
+        let start = text.len();
+        let read = reader.read_until(b'\n', text).map_err(cannot_read)?;
         self.position = offset + read as u64;
-        serde_json::from_slice(&self.line).map_err(|e| {
+        Ok(start..text.len())
+    }
+
+    /// The record in `line`, which starts at byte `offset` (that names the line when it is not a record).
+    fn parse(&self, offset: u64, line: &[u8]) -> anyhow::Result<Record> {
+        serde_json::from_slice(line).map_err(|e| {
             let number = line_number(self.path, offset).unwrap_or(0);
             InputError::at_line(self.path, number, format!("invalid record: {e}")).into()
         })
@@ -342,4 +408,47 @@ fn line_number(path: &Path, offset: u64) -> io::Result<usize> {
         number += 1;
     }
     Ok(number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Line {
+        n: usize,
+    }
+
+    #[test]
+    fn byte_ranges_that_split_a_file_see_each_line_once_and_name_bad_lines_by_their_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        let text: String = (1..=50).map(|n| format!("{{\"n\":{n}}}\n")).collect();
+        std::fs::write(&path, &text).unwrap();
+        let length = text.len() as u64;
+        for parts in [1u64, 2, 3, 7, length] {
+            let mut seen = Vec::new();
+            for i in 0..parts {
+                let range = length * i / parts..if i + 1 == parts {
+                    u64::MAX
+                } else {
+                    length * (i + 1) / parts
+                };
+                for_each_line_in(&path, range, |offset, line: Line| {
+                    assert_eq!(
+                        text[offset as usize..].split('\n').next().unwrap(),
+                        format!("{{\"n\":{}}}", line.n)
+                    );
+                    seen.push(line.n);
+                    Ok(())
+                })
+                .unwrap();
+            }
+            assert_eq!(seen, (1..=50).collect::<Vec<_>>(), "{parts} parts");
+        }
+        // A bad line in a later range is named by its line number in the file.
+        std::fs::write(&path, text.replace("{\"n\":40}", "{\"n\":")).unwrap();
+        let error = for_each_line_in(&path, length / 2..u64::MAX, |_, _: Line| Ok(())).unwrap_err();
+        assert!(format!("{error:#}").contains("records.jsonl:40: "), "{error:#}");
+    }
 }
