@@ -452,7 +452,8 @@ function examplesSection(data, configs, baseline) {
       h(
         "p",
         { class: "note" },
-        "Every held-out example with each config's reply side by side, the criteria's scores and the judge's reasons, " +
+        (data.examples_shown ? "The most telling held-out examples" : "Every held-out example") +
+          " with each config's reply side by side, the criteria's scores and the judge's reasons, " +
           "and the difference from the baseline in quality points. A criterion fails when it scored below full marks or " +
           "could not be scored. The filters are kept in the address, so a view can be shared."
       ),
