@@ -16,7 +16,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 
 use crate::error::InputError;
-use crate::run::plan::{FingerprintKey, RequestFingerprint};
+use crate::run::plan::{plan_position, FingerprintKey, RequestFingerprint};
 use crate::run::records::{Record, RecordStatus};
 use crate::score::command::command_outcome;
 use crate::score::judge::criterion_outcome;
@@ -123,7 +123,6 @@ pub fn score_rows(
         judged: &judged,
         commanded: &commanded,
     };
-    let (configs, repeats) = (suite.file.configs.len(), suite.file.repeats as usize);
     // One core is the writer's (`build_and_write`); the others share the parsing and scoring.
     let workers = std::thread::available_parallelism().map_or(1, |n| usize::from(n).saturating_sub(1).max(1));
     let mut reader = RecordReader::open(&records)?;
@@ -149,10 +148,11 @@ pub fn score_rows(
         });
         for ((row, scored), span) in batch.zip(scored).zip(&spans) {
             let (record, score) = scored?;
+            let (example, config, repeat) = plan_position(suite, row);
             visit(ScoredRow {
-                example: row / (configs * repeats),
-                config: (row / repeats) % configs,
-                repeat: (row % repeats) as u32,
+                example,
+                config,
+                repeat,
                 record,
                 position: span.as_ref().map(|(offset, _)| *offset),
                 score,
@@ -177,8 +177,7 @@ impl RowScorer<'_> {
     /// The scores of the record of plan row `row`, when it is a reply.
     fn score(&self, row: usize, record: &Record) -> Option<OutputScore> {
         let suite = self.suite;
-        let (configs, repeats) = (suite.file.configs.len(), suite.file.repeats as usize);
-        let example = &suite.held_out.examples[row / (configs * repeats)];
+        let example = &suite.held_out.examples[plan_position(suite, row).0];
         let (RecordStatus::Ok, Some(output)) = (record.status, &record.output) else {
             return None;
         };
