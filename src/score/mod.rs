@@ -90,6 +90,7 @@ pub fn score_output_with(
     judged: &dyn Fn(&str) -> Option<JudgeOutcome>,
     commanded: &dyn Fn(&str) -> Option<command::CommandOutcome>,
 ) -> OutputScore {
+    let mut prepared = text::PreparedForms::new(output);
     let criteria: Vec<CriterionScore> = rubric
         .criteria
         .iter()
@@ -125,7 +126,7 @@ pub fn score_output_with(
                         ..CriterionScore::new(id, score)
                     }
                 }
-                check => CriterionScore::new(id, deterministic_score(check, example, output)),
+                check => CriterionScore::new(id, score_check(check, example, &mut prepared)),
             }
         })
         .collect();
@@ -208,13 +209,20 @@ fn weigh<'c>(results: impl Iterator<Item = (&'c Criterion, Option<f64>, bool)>) 
 /// A deterministic criterion's score; `None` when it does not apply (no terms in the field, no reference, no expected
 /// value), and for the criteria scored by a judge or a program.
 pub fn deterministic_score(check: &Check, example: &Example, output: &str) -> Option<f64> {
+    score_check(check, example, &mut text::PreparedForms::new(output))
+}
+
+/// [`deterministic_score`], with the output's prepared forms kept in `prepared` for the rubric's other criteria (a
+/// reply is prepared once per matching mode, not once per criterion).
+fn score_check(check: &Check, example: &Example, prepared: &mut text::PreparedForms) -> Option<f64> {
+    let output = prepared.text();
     match check {
         Check::Terms { mode, terms, matching } => {
             let terms = resolve(terms, example)?;
-            let haystack = text::prepare(output, *matching);
+            let haystack = prepared.get(*matching);
             let found = terms
                 .iter()
-                .filter(|t| text::contains(&haystack, &text::prepare(t, *matching), matching.whole_words))
+                .filter(|t| text::contains(haystack, &text::prepare(t, *matching), matching.whole_words))
                 .count();
             let n = terms.len() as f64;
             Some(match mode {
@@ -249,7 +257,7 @@ pub fn deterministic_score(check: &Check, example: &Example, output: &str) -> Op
         Check::Length { unit, min, max } => {
             let length = match unit {
                 LengthUnit::Characters => output.chars().count(),
-                LengthUnit::Words => output.split_whitespace().count(),
+                LengthUnit::Words => text::count_words(output),
             } as u64;
             let within = min.is_none_or(|m| length >= m) && max.is_none_or(|m| length <= m);
             Some(f64::from(u8::from(within)))

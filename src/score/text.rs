@@ -30,19 +30,94 @@ pub fn prepare(text: &str, matching: Matching) -> String {
     }
 }
 
-/// Unicode's default (full) case folding, as `caseless` does it: a mapping per character with no context, so ASCII
-/// characters are lowered directly and only the others go through its table.
+/// Unicode's default (full) case folding, as `caseless` does it: a mapping per character with no context, so runs
+/// of ASCII are lowered directly and only the other characters go through its table.
 fn case_fold(text: &str) -> String {
     use caseless::Caseless;
     let mut folded = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_ascii() {
-            folded.push(c.to_ascii_lowercase());
-        } else {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ascii = rest.bytes().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+        let start = folded.len();
+        folded.push_str(&rest[..ascii]);
+        folded[start..].make_ascii_lowercase();
+        rest = &rest[ascii..];
+        if let Some(c) = rest.chars().next() {
             folded.extend(std::iter::once(c).default_case_fold());
+            rest = &rest[c.len_utf8()..];
         }
     }
     folded
+}
+
+/// A reply and its forms prepared for matching, each made the first time a criterion asks for it.
+pub struct PreparedForms<'a> {
+    text: &'a str,
+    forms: Vec<(Matching, String)>,
+}
+
+impl<'a> PreparedForms<'a> {
+    /// `text`, with no form prepared yet.
+    pub fn new(text: &'a str) -> Self {
+        PreparedForms {
+            text,
+            forms: Vec::new(),
+        }
+    }
+
+    /// The text as it is.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// The text as [`prepare`] makes it for `matching`.
+    pub fn get(&mut self, matching: Matching) -> &str {
+        let index = match self.forms.iter().position(|(m, _)| *m == matching) {
+            Some(index) => index,
+            None => {
+                self.forms.push((matching, prepare(self.text, matching)));
+                self.forms.len() - 1
+            }
+        };
+        &self.forms[index].1
+    }
+}
+
+/// How many words `text` has: `text.split_whitespace().count()`, a byte at a time and without a branch on the
+/// ASCII letters and spaces that alternate in prose (a character is classed by its first byte; the bytes that
+/// continue it leave the state as it is).
+pub fn count_words(text: &str) -> usize {
+    /// Per byte: 0 not a space, 1 a space (`char::is_whitespace` on ASCII: space, and tab to carriage return,
+    /// vertical tab included), 2 a continuation byte, 3 the first byte of a character past ASCII.
+    const CLASS: [u8; 256] = {
+        let mut class = [0u8; 256];
+        let mut byte = 0;
+        while byte < 256 {
+            class[byte] = match byte as u8 {
+                b' ' | b'\t'..=b'\r' => 1,
+                0..=0x7f => 0,
+                0x80..=0xbf => 2,
+                _ => 3,
+            };
+            byte += 1;
+        }
+        class
+    };
+    let (mut words, mut after_space) = (0, true);
+    for (i, &byte) in text.as_bytes().iter().enumerate() {
+        let class = CLASS[usize::from(byte)];
+        let mut space = class == 1;
+        if class >= 2 {
+            space = if class == 2 {
+                after_space
+            } else {
+                text[i..].chars().next().is_some_and(char::is_whitespace)
+            };
+        }
+        words += usize::from(after_space & !space);
+        after_space = space;
+    }
+    words
 }
 
 /// Whether the prepared `needle` occurs in the prepared `haystack` (as a whole word when asked).
@@ -201,6 +276,45 @@ mod tests {
             whole_words: false,
         };
         assert_ne!(prepare("ﬁle", exact), "file");
+    }
+
+    #[test]
+    fn words_are_counted_as_split_whitespace_counts_them() {
+        // Every character of the first planes (Unicode's whitespace among them: NEL, NBSP, the em space, the line
+        // separator, the ideographic space), alone, between words, and in runs.
+        let texts = (0u32..0x3400)
+            .chain(0xFEFF..0xFF01)
+            .filter_map(char::from_u32)
+            .flat_map(|c| {
+                [
+                    c.to_string(),
+                    format!("one{c}two"),
+                    format!("{c}{c} a\u{0b}b\u{85}c{c}"),
+                ]
+            });
+        let more = ["", " ", "Hi there,\n\n1. Reset — then 2.\r\n\t— Kestrel Support "];
+        for text in texts.chain(more.map(String::from)) {
+            assert_eq!(count_words(&text), text.split_whitespace().count(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn prepared_forms_are_made_once_per_matching_and_as_prepare_makes_them() {
+        let text = "Hi THERE — Straße ﬁle";
+        let mut forms = PreparedForms::new(text);
+        let modes = [(false, true), (true, false), (false, false), (true, true)];
+        for _ in 0..2 {
+            for (case_sensitive, normalize_unicode) in modes {
+                let matching = Matching {
+                    case_sensitive,
+                    normalize_unicode,
+                    whole_words: false,
+                };
+                assert_eq!(forms.get(matching), prepare(text, matching));
+            }
+        }
+        assert_eq!(forms.forms.len(), modes.len());
+        assert_eq!(forms.text(), text);
     }
 
     #[test]
