@@ -4,7 +4,7 @@
 
 use super::scoring::RowOutcome;
 use super::snake_case;
-use super::table::{csv_text, number};
+use super::table::{csv_text, number, push_csv_text, push_integer, push_number};
 use super::ReportData;
 use crate::suite::Suite;
 
@@ -17,6 +17,8 @@ pub(super) struct ExamplesCsv<W: std::io::Write> {
     writer: csv::Writer<W>,
     /// Indices of the rubric's judge criteria, whose reasons get a column each.
     judged: Vec<usize>,
+    /// A cell's text, reused from cell to cell.
+    cell: String,
 }
 
 impl<W: std::io::Write> ExamplesCsv<W> {
@@ -57,50 +59,68 @@ impl<W: std::io::Write> ExamplesCsv<W> {
             .map(|s| s.to_string()),
         );
         writer.write_record(&header)?;
-        Ok(ExamplesCsv { writer, judged })
+        Ok(ExamplesCsv {
+            writer,
+            judged,
+            cell: String::new(),
+        })
     }
 
-    /// Adds a row, if it has a record.
+    /// Adds a row, if it has a record. Cells are written one at a time from a reused buffer: the file has a row per
+    /// reply, and a large run writes millions.
     pub(super) fn row(&mut self, suite: &Suite, row: &RowOutcome) -> std::io::Result<()> {
         let Some(record) = row.record else { return Ok(()) };
         let criteria = row.score.map_or(&[][..], |s| s.criteria.as_slice());
-        let mut cells = vec![
-            csv_text(&suite.held_out.examples[row.example].id),
-            csv_text(&suite.file.configs[row.config].name),
-            row.repeat.to_string(),
-            format!("{:?}", record.status).to_lowercase(),
-            number(row.score.and_then(|s| s.quality), 4),
-            row.score
-                .and_then(|s| s.pass)
-                .map_or_else(String::new, |p| p.to_string()),
-        ];
-        cells.extend((0..suite.rubric.criteria.len()).map(|i| number(criteria.get(i).and_then(|c| c.score), 4)));
-        cells.extend(self.judged.iter().map(|&i| {
-            let reasons = criteria
-                .get(i)
-                .and_then(|c| c.judged.as_ref())
-                .map(|j| j.reasons.join(" | "));
-            csv_text(reasons.as_deref().unwrap_or(""))
-        }));
-        let errors: Vec<String> = criteria
-            .iter()
-            .filter_map(|c| Some(format!("{}: {}", c.id, c.error.as_ref()?)))
-            .collect();
-        cells.push(csv_text(&errors.join("; ")));
-        cells.extend([
-            record.input_tokens.to_string(),
-            record.output_tokens.to_string(),
-            record.latency_ms.to_string(),
-            record.attempts.to_string(),
-            csv_text(record.stop_reason.as_deref().unwrap_or("")),
-            record
-                .error
-                .as_ref()
-                .map_or_else(String::new, |e| e.kind.as_str().to_string()),
-            csv_text(record.error.as_ref().map_or("", |e| e.message.as_str())),
-            csv_text(record.output.as_deref().unwrap_or("")),
-        ]);
-        self.writer.write_record(&cells)?;
+        let mut cell = std::mem::take(&mut self.cell);
+        let mut put = |writer: &mut csv::Writer<W>, fill: &dyn Fn(&mut String)| {
+            cell.clear();
+            fill(&mut cell);
+            writer.write_field(cell.as_bytes())
+        };
+        let w = &mut self.writer;
+        put(w, &|c| push_csv_text(c, &suite.held_out.examples[row.example].id))?;
+        put(w, &|c| push_csv_text(c, &suite.file.configs[row.config].name))?;
+        put(w, &|c| push_integer(c, row.repeat))?;
+        put(w, &|c| c.push_str(record.status.as_str()))?;
+        put(w, &|c| push_number(c, row.score.and_then(|s| s.quality), 4))?;
+        put(w, &|c| {
+            if let Some(pass) = row.score.and_then(|s| s.pass) {
+                c.push_str(if pass { "true" } else { "false" });
+            }
+        })?;
+        for i in 0..suite.rubric.criteria.len() {
+            put(w, &|c| push_number(c, criteria.get(i).and_then(|c| c.score), 4))?;
+        }
+        for &i in &self.judged {
+            put(w, &|c| {
+                let reasons = criteria
+                    .get(i)
+                    .and_then(|c| c.judged.as_ref())
+                    .map(|j| j.reasons.join(" | "));
+                push_csv_text(c, reasons.as_deref().unwrap_or(""));
+            })?;
+        }
+        put(w, &|c| {
+            let errors: Vec<String> = criteria
+                .iter()
+                .filter_map(|c| Some(format!("{}: {}", c.id, c.error.as_ref()?)))
+                .collect();
+            push_csv_text(c, &errors.join("; "));
+        })?;
+        for count in [record.input_tokens, record.output_tokens, record.latency_ms] {
+            put(w, &|c| push_integer(c, count))?;
+        }
+        put(w, &|c| push_integer(c, record.attempts))?;
+        put(w, &|c| push_csv_text(c, record.stop_reason.as_deref().unwrap_or("")))?;
+        put(w, &|c| {
+            c.push_str(record.error.as_ref().map_or("", |e| e.kind.as_str()))
+        })?;
+        put(w, &|c| {
+            push_csv_text(c, record.error.as_ref().map_or("", |e| e.message.as_str()))
+        })?;
+        put(w, &|c| push_csv_text(c, record.output.as_deref().unwrap_or("")))?;
+        w.write_record(None::<&[u8]>)?;
+        self.cell = cell;
         Ok(())
     }
 

@@ -228,7 +228,7 @@ pub fn build_and_write<'a>(
         let writer = scope.spawn(move || -> std::io::Result<TextFiles> {
             let mut texts = texts;
             for row in receiver {
-                texts.add(&row.outcome())?;
+                texts.add(row)?;
             }
             Ok(texts)
         });

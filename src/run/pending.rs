@@ -6,7 +6,7 @@
 //! examples with the same input share one fingerprint per config and repeat. Such a request is sent (and paid) once;
 //! the report scores its one reply against each example.
 
-use super::plan::{plan_len, plan_position, plan_requests, FingerprintKey, PlannedRequest};
+use super::plan::{plan_keys, plan_len, plan_position, plan_requests, FingerprintKey, PlanKeys, PlannedRequest};
 use super::recorded::RecordedIndex;
 use crate::error::InputError;
 use crate::suite::Suite;
@@ -50,21 +50,7 @@ impl PendingPlan {
     /// position while it runs and one bit per position after.
     pub fn new(suite: &Suite, recorded: &RecordedIndex, retry_errors: bool) -> Result<PendingPlan, InputError> {
         let positions = plan_len(suite);
-        let mut keys: Vec<(FingerprintKey, u32)> = Vec::with_capacity(positions);
-        let mut unkeyed = Vec::new();
-        for (position, planned) in plan_requests(suite).enumerate() {
-            let planned = planned?;
-            let position = u32::try_from(position).map_err(|_| {
-                InputError::in_file(
-                    &suite.path,
-                    "the plan has more than 4 billion requests; split the suite",
-                )
-            })?;
-            match planned.fingerprint.key() {
-                Some(key) => keys.push((key, position)),
-                None => unkeyed.push(position),
-            }
-        }
+        let PlanKeys { mut keys, unkeyed } = plan_keys(suite)?;
         keys.sort_unstable();
         let mut pending = PendingPlan {
             send: vec![0; positions.div_ceil(64)],

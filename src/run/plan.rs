@@ -115,6 +115,71 @@ pub fn plan_len(suite: &Suite) -> usize {
     suite.held_out.examples.len() * suite.file.configs.len() * suite.file.repeats as usize
 }
 
+/// Every plan position's fingerprint key, in plan order: `(key, position)` pairs, and apart the positions whose
+/// fingerprint is not a key (none of ours: a key is a SHA-256). The plan is shared out in contiguous runs, one per
+/// core: building a million requests to hash them is most of what a resume or a report does before its real work.
+#[derive(Debug, Default)]
+pub struct PlanKeys {
+    /// Keyed positions, in plan order.
+    pub keys: Vec<(FingerprintKey, u32)>,
+    /// Positions without a key, in plan order.
+    pub unkeyed: Vec<u32>,
+}
+
+/// Below this many plan positions, one thread builds the keys: threads would cost more than they save.
+const POSITIONS_PER_THREAD: usize = 20_000;
+
+/// Builds [`PlanKeys`] for `suite`; the first request that cannot be built is the error.
+pub fn plan_keys(suite: &Suite) -> Result<PlanKeys, InputError> {
+    let total = plan_len(suite);
+    if u32::try_from(total).is_err() {
+        return Err(InputError::in_file(
+            &suite.path,
+            "the plan has more than 4 billion requests; split the suite",
+        ));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let parts = cores.min(total / POSITIONS_PER_THREAD).max(1);
+    let shares = (0..parts).map(|i| total * i / parts..total * (i + 1) / parts);
+    let built = std::thread::scope(|scope| {
+        let workers: Vec<_> = shares
+            .map(|share| scope.spawn(move || share_keys(suite, share)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect::<Vec<_>>()
+    });
+    let mut all = PlanKeys {
+        keys: Vec::with_capacity(total),
+        unkeyed: Vec::new(),
+    };
+    for share in built {
+        let share = share?;
+        all.keys.extend(share.keys);
+        all.unkeyed.extend(share.unkeyed);
+    }
+    Ok(all)
+}
+
+/// The keys of the plan positions in `share`.
+fn share_keys(suite: &Suite, share: std::ops::Range<usize>) -> Result<PlanKeys, InputError> {
+    let mut keys = PlanKeys {
+        keys: Vec::with_capacity(share.len()),
+        unkeyed: Vec::new(),
+    };
+    let wanted = share.clone();
+    for (position, request) in share.zip(plan_requests(suite).only(move |position| wanted.contains(&position))) {
+        // Below 2^32: `plan_keys` checked the plan's length.
+        let position = position as u32;
+        match request?.fingerprint.key() {
+            Some(key) => keys.keys.push((key, position)),
+            None => keys.unkeyed.push(position),
+        }
+    }
+    Ok(keys)
+}
+
 /// Where a plan position lies: (example index, config index, repeat).
 pub fn plan_position(suite: &Suite, position: usize) -> (usize, usize, u32) {
     let repeats = (suite.file.repeats as usize).max(1);

@@ -6,7 +6,10 @@
 use std::path::Path;
 
 use super::plan::{FingerprintKey, RequestFingerprint};
-use super::records::{for_each_record, Record, RecordAt, RecordStatus};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+use super::records::{for_each_line_in, in_parts, Record, RecordAt, RecordStatus};
 use crate::error::InputError;
 use crate::provider::CallErrorKind;
 
@@ -38,16 +41,38 @@ pub struct RecordedIndex {
 }
 
 impl RecordedIndex {
-    /// Reads `path` as a stream (a missing file is an empty index).
+    /// Reads `path` as a stream, in byte ranges on every core (a missing file is an empty index). A line must be a
+    /// whole record, but only what the index keeps is taken from it: the texts are skipped, not copied.
     pub fn read(path: &Path) -> Result<RecordedIndex, InputError> {
-        let mut entries = Vec::new();
-        let mut records = 0;
-        for_each_record(path, |at, record| {
-            records += 1;
-            if let Some(entry) = entry(at.offset, &record) {
-                entries.push(entry);
-            }
+        let parts = in_parts(path, |range| {
+            let (mut entries, mut records) = (Vec::new(), 0);
+            for_each_line_in(path, range, |offset, brief: Brief| {
+                records += 1;
+                if let Some(key) = brief.fingerprint.key() {
+                    let error = brief.error.map(|e| e.kind);
+                    entries.push((
+                        key,
+                        Latest {
+                            offset,
+                            status: brief.status,
+                            error,
+                        },
+                    ));
+                }
+                Ok(())
+            })?;
+            Ok((entries, records))
+        })
+        .map_err(|error| match error.downcast::<InputError>() {
+            Ok(error) => error,
+            Err(other) => InputError::in_file(path, format!("cannot read records: {other:#}")),
         })?;
+        let mut entries = Vec::with_capacity(parts.iter().map(|(part, _)| part.len()).sum());
+        let mut records = 0;
+        for (part, count) in parts {
+            entries.extend(part);
+            records += count;
+        }
         Ok(RecordedIndex::from_entries(entries, records))
     }
 
@@ -145,15 +170,31 @@ impl OnceKeys {
     }
 }
 
-/// The index entry of `record` read at `offset`; `None` for a fingerprint that is not 64 hex digits, which no
-/// request of ours has (so no plan asks for it).
-fn entry(offset: u64, record: &Record) -> Option<(FingerprintKey, Latest)> {
-    let latest = Latest {
-        offset,
-        status: record.status,
-        error: record.error.as_ref().map(|e| e.kind),
-    };
-    Some((record.fingerprint.key()?, latest))
+/// What the index reads of a record: its fingerprint, status and error kind. Every other field a record must have is
+/// checked to be there (and the numbers to be numbers), so that a line `records_in` would refuse is refused here too;
+/// the strings are skipped without being copied.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Brief {
+    example_id: IgnoredAny,
+    config: IgnoredAny,
+    repeat: u32,
+    fingerprint: RequestFingerprint,
+    model: IgnoredAny,
+    status: RecordStatus,
+    input_tokens: u64,
+    output_tokens: u64,
+    latency_ms: u64,
+    attempts: u32,
+    started_at: IgnoredAny,
+    #[serde(default)]
+    error: Option<BriefError>,
+}
+
+/// A record's error, as far as the index reads it.
+#[derive(Deserialize)]
+struct BriefError {
+    kind: CallErrorKind,
 }
 
 #[cfg(test)]

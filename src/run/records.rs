@@ -5,9 +5,11 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::plan::RequestFingerprint;
+use crate::error::InputError;
 use crate::files::with_path;
 use crate::provider::CallError;
 
@@ -75,6 +77,16 @@ pub enum RecordStatus {
     Ok,
     /// Every attempt failed, or the failure was not retryable.
     Error,
+}
+
+impl RecordStatus {
+    /// The name used in records and reports: `ok` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::Ok => "ok",
+            RecordStatus::Error => "error",
+        }
+    }
 }
 
 /// Appends records, one `write` and one flush per line, so a crash loses at most the calls in flight.
@@ -183,6 +195,106 @@ pub fn for_each_record(path: &Path, mut each: impl FnMut(RecordAt, Record)) -> R
         each(at, record);
     }
     Ok(records.torn_last_line)
+}
+
+/// Calls `each(offset, value)` for every non-blank line of a JSONL records file that starts within the byte range
+/// `within`, as [`for_each_record`] reads a whole file: a missing file has no lines; a last line cut short by a crash
+/// (no newline, not valid) is ignored; any other line that does not parse is an error naming it. Ranges that split a
+/// file between them see each of its lines exactly once, so threads can share one file's reading ([`in_parts`]).
+pub(crate) fn for_each_line_in<T: DeserializeOwned>(
+    path: &Path,
+    within: std::ops::Range<u64>,
+    mut each: impl FnMut(u64, T) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let cannot_read = |e: io::Error| InputError::in_file(path, format!("cannot read records: {e}"));
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(cannot_read(e).into()),
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    let mut offset = 0u64;
+    // Line numbers are counted from the file's start; a range that begins later finds one only to name a bad line.
+    let mut number = (within.start == 0).then_some(0usize);
+    if within.start > 0 {
+        // The line that starts at `within.start` or the first after it: skip to the end of the line before.
+        reader
+            .seek(io::SeekFrom::Start(within.start - 1))
+            .map_err(cannot_read)?;
+        offset = within.start - 1 + reader.read_until(b'\n', &mut line).map_err(cannot_read)? as u64;
+    }
+    while offset < within.end {
+        line.clear();
+        let read = reader.read_until(b'\n', &mut line).map_err(cannot_read)?;
+        if read == 0 {
+            return Ok(());
+        }
+        number = number.map(|n| n + 1);
+        let start = offset;
+        offset += read as u64;
+        let text = std::str::from_utf8(&line).map_err(|e| cannot_read(io::Error::other(e)))?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<T>(text) {
+            Ok(value) => each(start, value)?,
+            Err(_) if !line.ends_with(b"\n") => return Ok(()),
+            Err(e) => {
+                let number = number.unwrap_or_else(|| line_number(path, start).unwrap_or(0));
+                return Err(InputError::at_line(path, number, format!("invalid record: {e}")).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Below this many bytes per thread, one thread reads a records file: threads would cost more than they save.
+const BYTES_PER_THREAD: u64 = 8 << 20;
+
+/// `part(range)` for byte ranges that split the file at `path` between the cores (one range for a small or missing
+/// file), run side by side; the results in file order. Each part reads its lines with [`for_each_line_in`].
+pub(crate) fn in_parts<T: Send>(
+    path: &Path,
+    part: impl Fn(std::ops::Range<u64>) -> anyhow::Result<T> + Sync,
+) -> anyhow::Result<Vec<T>> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as u64;
+    let length = std::fs::metadata(path).map_or(0, |m| m.len());
+    let parts = cores.min(length.div_ceil(BYTES_PER_THREAD)).max(1);
+    let ranges = (0..parts).map(|i| {
+        length * i / parts..if i + 1 == parts {
+            u64::MAX
+        } else {
+            length * (i + 1) / parts
+        }
+    });
+    let part = &part;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = ranges.map(|range| scope.spawn(move || part(range))).collect();
+        parts
+            .into_iter()
+            .map(|part| {
+                part.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("reading {} stopped unexpectedly", path.display())))
+            })
+            .collect()
+    })
+}
+
+/// The 1-based line that starts at byte `offset` (only for naming a bad line).
+pub(crate) fn line_number(path: &Path, offset: u64) -> io::Result<usize> {
+    let mut reader = BufReader::new(File::open(path)?);
+    let (mut number, mut read, mut line) = (1, 0u64, Vec::new());
+    while read < offset {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        number += 1;
+    }
+    Ok(number)
 }
 
 /// The records of `path` as an iterator, read a line at a time (see [`for_each_record`]); a missing file has none.
@@ -308,6 +420,44 @@ impl RecordReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Line {
+        n: usize,
+    }
+
+    #[test]
+    fn byte_ranges_that_split_a_file_see_each_line_once_and_name_bad_lines_by_their_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        let text: String = (1..=50).map(|n| format!("{{\"n\":{n}}}\n")).collect();
+        std::fs::write(&path, &text).unwrap();
+        let length = text.len() as u64;
+        for parts in [1u64, 2, 3, 7, length] {
+            let mut seen = Vec::new();
+            for i in 0..parts {
+                let range = length * i / parts..if i + 1 == parts {
+                    u64::MAX
+                } else {
+                    length * (i + 1) / parts
+                };
+                for_each_line_in(&path, range, |offset, line: Line| {
+                    assert_eq!(
+                        text[offset as usize..].split('\n').next().unwrap(),
+                        format!("{{\"n\":{}}}", line.n)
+                    );
+                    seen.push(line.n);
+                    Ok(())
+                })
+                .unwrap();
+            }
+            assert_eq!(seen, (1..=50).collect::<Vec<_>>(), "{parts} parts");
+        }
+        // A bad line in a later range is named by its line number in the file.
+        std::fs::write(&path, text.replace("{\"n\":40}", "{\"n\":")).unwrap();
+        let error = for_each_line_in(&path, length / 2..u64::MAX, |_, _: Line| Ok(())).unwrap_err();
+        assert!(format!("{error:#}").contains("records.jsonl:40: "), "{error:#}");
+    }
 
     fn record(id: &str) -> Record {
         Record {

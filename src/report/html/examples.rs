@@ -157,8 +157,8 @@ impl ExampleViews {
         })
     }
 
-    /// Takes in one row of the scoring pass.
-    pub(crate) fn add(&mut self, suite: &Suite, row: &RowOutcome) -> io::Result<()> {
+    /// Takes in one row of the scoring pass, with its reply's `text` (taken out of its record).
+    pub(crate) fn add(&mut self, suite: &Suite, row: &RowOutcome, text: Option<String>) -> io::Result<()> {
         while self.next < row.example {
             self.write_example(suite)?;
         }
@@ -176,7 +176,7 @@ impl ExampleViews {
         self.replies.push(ReplyView {
             config: row.config,
             repeat: row.repeat,
-            text: record.output.clone(),
+            text,
             error: record.error.as_ref().map(ToString::to_string),
             points: row.score.and_then(|s| s.quality).map(|q| rounded(q * 100.0, 2)),
             pass: row.score.and_then(|s| s.pass),

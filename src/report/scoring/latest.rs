@@ -12,51 +12,21 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::for_each_line_in;
 use crate::error::InputErrors;
-use crate::run::plan::{plan_len, plan_requests, FingerprintKey, RequestFingerprint};
+use crate::run::plan::{plan_keys, FingerprintKey, PlanKeys, RequestFingerprint};
+use crate::run::records::{for_each_line_in, in_parts};
 use crate::suite::Suite;
 
 /// Marks a planned row without a record in the row-to-offset table.
 pub(super) const NOT_RECORDED: u64 = u64::MAX;
 
-/// Below this many planned rows, or bytes of records, one thread does the work: threads would cost more than they
-/// save.
-const ROWS_PER_THREAD: usize = 20_000;
-const BYTES_PER_THREAD: u64 = 8 << 20;
-
 /// Per planned row, where its latest record starts in `records.jsonl` ([`NOT_RECORDED`] if nowhere), and how many
 /// distinct fingerprints were recorded that no planned row has.
 pub(super) fn latest_record_offsets(suite: &Suite, records: &Path) -> anyhow::Result<(Vec<u64>, usize)> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let planned = PlannedKeys::build(suite, cores)?;
+    let planned = PlannedKeys::build(suite)?;
     // Each row's latest offset plus one; 0 for none yet.
     let latest: Vec<AtomicU64> = (0..planned.rows.len()).map(|_| AtomicU64::new(0)).collect();
-    let length = std::fs::metadata(records).map_or(0, |m| m.len());
-    let parts = cores.min(length.div_ceil(BYTES_PER_THREAD) as usize).max(1) as u64;
-    let ranges: Vec<Range<u64>> = (0..parts)
-        .map(|i| {
-            length * i / parts..if i + 1 == parts {
-                u64::MAX
-            } else {
-                length * (i + 1) / parts
-            }
-        })
-        .collect();
-    let (planned, latest) = (&planned, &latest);
-    let scanned = std::thread::scope(|scope| {
-        let scans: Vec<_> = ranges
-            .into_iter()
-            .map(|range| scope.spawn(move || scan(records, range, planned, latest)))
-            .collect();
-        scans
-            .into_iter()
-            .map(|scan| {
-                scan.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("reading the records stopped unexpectedly")))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()
-    })?;
+    let scanned = in_parts(records, |range| scan(records, range, &planned, &latest))?;
     let mut stale: HashSet<FingerprintKey> = HashSet::new();
     let mut unkeyed: HashSet<String> = HashSet::new();
     for (part_stale, part_unkeyed) in scanned {
@@ -110,29 +80,12 @@ struct PlannedKeys {
 }
 
 impl PlannedKeys {
-    fn build(suite: &Suite, cores: usize) -> anyhow::Result<Self> {
-        let total = plan_len(suite);
-        let parts = cores.min(total / ROWS_PER_THREAD).max(1);
-        let shares: Vec<Range<usize>> = (0..parts).map(|i| total * i / parts..total * (i + 1) / parts).collect();
-        let built = std::thread::scope(|scope| {
-            let workers: Vec<_> = shares
-                .into_iter()
-                .map(|share| scope.spawn(move || share_keys(suite, share)))
-                .collect();
-            workers
-                .into_iter()
-                .map(|worker| {
-                    worker
-                        .join()
-                        .unwrap_or_else(|_| Err(anyhow::anyhow!("planning stopped unexpectedly")))
-                })
-                .collect::<anyhow::Result<Vec<_>>>()
-        })?;
-        let mut rows = Vec::with_capacity(total);
-        for share in built {
-            rows.extend(share);
+    fn build(suite: &Suite) -> anyhow::Result<Self> {
+        let PlanKeys { keys, unkeyed } = plan_keys(suite).map_err(InputErrors::from)?;
+        if let Some(&position) = unkeyed.first() {
+            anyhow::bail!("the request at plan position {position} has a fingerprint that is not 64 hex digits");
         }
-        Self::from_rows(rows)
+        Self::from_rows(keys)
     }
 
     /// The keys of `rows`, sorted and indexed.
@@ -164,21 +117,6 @@ const PREFIXES: usize = 1 << 16;
 
 fn prefix_of(key: &FingerprintKey) -> u16 {
     u16::from_be_bytes([key.0[0], key.0[1]])
-}
-
-/// The keys of the plan positions in `share`, with their rows, in plan order.
-fn share_keys(suite: &Suite, share: Range<usize>) -> anyhow::Result<Vec<(FingerprintKey, u32)>> {
-    let mut keys = Vec::with_capacity(share.len());
-    let wanted = share.clone();
-    for (row, request) in share.zip(plan_requests(suite).only(move |position| wanted.contains(&position))) {
-        let request = request.map_err(InputErrors::from)?;
-        let key = request
-            .fingerprint
-            .key()
-            .ok_or_else(|| anyhow::anyhow!("fingerprint {} is not 64 hex digits", request.fingerprint.0))?;
-        keys.push((key, u32::try_from(row)?));
-    }
-    Ok(keys)
 }
 
 #[cfg(test)]

@@ -10,14 +10,14 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek};
+use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
 use crate::error::InputError;
 use crate::run::plan::{plan_position, FingerprintKey, RequestFingerprint};
-use crate::run::records::{Record, RecordStatus};
+use crate::run::records::{line_number, Record, RecordStatus};
 use crate::score::command::command_outcome;
 use crate::score::judge::criterion_outcome;
 use crate::score::{score_output_with, OutputScore};
@@ -50,8 +50,8 @@ pub struct ScoredRow {
     pub config: usize,
     /// Repeat index, from 0.
     pub repeat: u32,
-    /// The row's latest record, if any.
-    pub record: Option<Record>,
+    /// The row's latest record, if any (boxed: rows are handed from thread to thread, and a record is large).
+    pub record: Option<Box<Record>>,
     /// Where that record starts in `records.jsonl` (to read it back later with a [`RecordReader`]).
     pub position: Option<u64>,
     /// The reply's scores, if it is one.
@@ -65,7 +65,7 @@ impl ScoredRow {
             example: self.example,
             config: self.config,
             repeat: self.repeat,
-            record: self.record.as_ref(),
+            record: self.record.as_deref(),
             score: self.score.as_ref(),
         }
     }
@@ -142,7 +142,7 @@ pub fn score_rows(
             let Some((offset, span)) = span else {
                 return Ok((None, None));
             };
-            let record = reader.parse(*offset, &text[span.clone()])?;
+            let record: Box<Record> = reader.parse(*offset, &text[span.clone()])?;
             let score = rows.score(first + i, &record);
             Ok((Some(record), score))
         });
@@ -268,57 +268,7 @@ pub(crate) fn for_each_line<T: DeserializeOwned>(
     path: &Path,
     each: impl FnMut(u64, T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    for_each_line_in(path, 0..u64::MAX, each)
-}
-
-/// [`for_each_line`] over only the lines that start within the byte range `within`: ranges that split a file
-/// between them see each of its lines exactly once, so threads can share one file's reading.
-pub(crate) fn for_each_line_in<T: DeserializeOwned>(
-    path: &Path,
-    within: std::ops::Range<u64>,
-    mut each: impl FnMut(u64, T) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let cannot_read = |e: io::Error| InputError::in_file(path, format!("cannot read records: {e}"));
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(cannot_read(e).into()),
-    };
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut line = Vec::new();
-    let mut offset = 0u64;
-    // Line numbers are counted from the file's start; a range that begins later finds one only to name a bad line.
-    let mut number = (within.start == 0).then_some(0usize);
-    if within.start > 0 {
-        // The line that starts at `within.start` or the first after it: skip to the end of the line before.
-        reader
-            .seek(io::SeekFrom::Start(within.start - 1))
-            .map_err(cannot_read)?;
-        offset = within.start - 1 + reader.read_until(b'\n', &mut line).map_err(cannot_read)? as u64;
-    }
-    while offset < within.end {
-        line.clear();
-        let read = reader.read_until(b'\n', &mut line).map_err(cannot_read)?;
-        if read == 0 {
-            return Ok(());
-        }
-        number = number.map(|n| n + 1);
-        let start = offset;
-        offset += read as u64;
-        let text = std::str::from_utf8(&line).map_err(|e| cannot_read(io::Error::other(e)))?;
-        if text.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<T>(text) {
-            Ok(value) => each(start, value)?,
-            Err(_) if !line.ends_with(b"\n") => return Ok(()),
-            Err(e) => {
-                let number = number.unwrap_or_else(|| line_number(path, start).unwrap_or(0));
-                return Err(InputError::at_line(path, number, format!("invalid record: {e}")).into());
-            }
-        }
-    }
-    Ok(())
+    crate::run::records::for_each_line_in(path, 0..u64::MAX, each)
 }
 
 /// Reads single records back from `records.jsonl` by where they start. The scoring pass reads in nearly ascending
@@ -385,69 +335,10 @@ impl<'a> RecordReader<'a> {
     }
 
     /// The record in `line`, which starts at byte `offset` (that names the line when it is not a record).
-    fn parse(&self, offset: u64, line: &[u8]) -> anyhow::Result<Record> {
+    fn parse<R: DeserializeOwned>(&self, offset: u64, line: &[u8]) -> anyhow::Result<R> {
         serde_json::from_slice(line).map_err(|e| {
             let number = line_number(self.path, offset).unwrap_or(0);
             InputError::at_line(self.path, number, format!("invalid record: {e}")).into()
         })
-    }
-}
-
-/// The 1-based line that starts at byte `offset` (only for naming a bad line).
-fn line_number(path: &Path, offset: u64) -> io::Result<usize> {
-    let mut reader = BufReader::new(File::open(path)?);
-    let (mut number, mut read, mut line) = (1, 0u64, Vec::new());
-    while read < offset {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 {
-            break;
-        }
-        read += n as u64;
-        number += 1;
-    }
-    Ok(number)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(serde::Deserialize)]
-    struct Line {
-        n: usize,
-    }
-
-    #[test]
-    fn byte_ranges_that_split_a_file_see_each_line_once_and_name_bad_lines_by_their_number() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("records.jsonl");
-        let text: String = (1..=50).map(|n| format!("{{\"n\":{n}}}\n")).collect();
-        std::fs::write(&path, &text).unwrap();
-        let length = text.len() as u64;
-        for parts in [1u64, 2, 3, 7, length] {
-            let mut seen = Vec::new();
-            for i in 0..parts {
-                let range = length * i / parts..if i + 1 == parts {
-                    u64::MAX
-                } else {
-                    length * (i + 1) / parts
-                };
-                for_each_line_in(&path, range, |offset, line: Line| {
-                    assert_eq!(
-                        text[offset as usize..].split('\n').next().unwrap(),
-                        format!("{{\"n\":{}}}", line.n)
-                    );
-                    seen.push(line.n);
-                    Ok(())
-                })
-                .unwrap();
-            }
-            assert_eq!(seen, (1..=50).collect::<Vec<_>>(), "{parts} parts");
-        }
-        // A bad line in a later range is named by its line number in the file.
-        std::fs::write(&path, text.replace("{\"n\":40}", "{\"n\":")).unwrap();
-        let error = for_each_line_in(&path, length / 2..u64::MAX, |_, _: Line| Ok(())).unwrap_err();
-        assert!(format!("{error:#}").contains("records.jsonl:40: "), "{error:#}");
     }
 }
