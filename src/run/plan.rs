@@ -150,10 +150,9 @@ pub fn plan_keys(suite: &Suite) -> Result<PlanKeys, InputError> {
             .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect::<Vec<_>>()
     });
-    let mut all = PlanKeys {
-        keys: Vec::with_capacity(total),
-        unkeyed: Vec::new(),
-    };
+    // The first share grows to hold the others, each freed once it is in.
+    let mut built = built.into_iter();
+    let mut all = built.next().transpose()?.unwrap_or_default();
     for share in built {
         let share = share?;
         all.keys.extend(share.keys);

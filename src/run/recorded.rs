@@ -67,8 +67,9 @@ impl RecordedIndex {
             Ok(error) => error,
             Err(other) => InputError::in_file(path, format!("cannot read records: {other:#}")),
         })?;
-        let mut entries = Vec::with_capacity(parts.iter().map(|(part, _)| part.len()).sum());
-        let mut records = 0;
+        // The first part grows to hold the others, each freed once it is in: no second copy of the whole index.
+        let mut parts = parts.into_iter();
+        let (mut entries, mut records) = parts.next().unwrap_or_default();
         for (part, count) in parts {
             entries.extend(part);
             records += count;
@@ -171,8 +172,8 @@ impl OnceKeys {
 }
 
 /// What the index reads of a record: its fingerprint, status and error kind. Every other field a record must have is
-/// checked to be there (and the numbers to be numbers), so that a line `records_in` would refuse is refused here too;
-/// the strings are skipped without being copied.
+/// checked to be there, and its numbers to be numbers; the strings are skipped without being copied, so a string
+/// field of the wrong type, or an error without its message, is refused only when the record itself is read.
 #[derive(Deserialize)]
 #[allow(dead_code)]
 struct Brief {
@@ -211,6 +212,24 @@ mod tests {
             status,
             error: (status == RecordStatus::Error).then_some(CallErrorKind::Throttling),
         }
+    }
+
+    #[test]
+    fn a_line_without_a_record_s_fields_is_refused_by_its_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        let line = |fields: &str| {
+            format!(
+                "{{\"example_id\":\"a\",\"config\":\"c\",\"repeat\":0,\"fingerprint\":\"{}\",\"status\":\"ok\",{fields}\"input_tokens\":1,\"output_tokens\":1,\"latency_ms\":1,\"attempts\":1,\"started_at\":\"t\"}}\n",
+                "ab".repeat(32)
+            )
+        };
+        std::fs::write(&path, line("\"model\":\"m\",") + &line("")).unwrap();
+        let error = RecordedIndex::read(&path).unwrap_err().to_string();
+        assert!(error.contains("records.jsonl:2") && error.contains("model"), "{error}");
+        std::fs::write(&path, line("\"model\":\"m\",").repeat(2)).unwrap();
+        let index = RecordedIndex::read(&path).unwrap();
+        assert_eq!((index.records(), index.len()), (2, 1));
     }
 
     #[test]
