@@ -199,11 +199,15 @@ impl Dataset {
 
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// `bytes` in lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
     // Two digits a byte from a table: a `format!` per byte was a tenth of planning a large run's requests.
-    let mut hex = String::with_capacity(2 * digest.len());
-    for byte in digest {
+    let mut hex = String::with_capacity(2 * bytes.len());
+    for &byte in bytes {
         hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
         hex.push(char::from(DIGITS[usize::from(byte & 0xf)]));
     }

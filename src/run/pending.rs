@@ -6,7 +6,7 @@
 //! examples with the same input share one fingerprint per config and repeat. Such a request is sent (and paid) once;
 //! the report scores its one reply against each example.
 
-use super::plan::{plan_keys, plan_len, plan_position, plan_requests, FingerprintKey, PlanKeys, PlannedRequest};
+use super::plan::{plan_keys, plan_len, plan_position, plan_requests, FingerprintKey, PlannedRequest};
 use super::recorded::RecordedIndex;
 use crate::error::InputError;
 use crate::suite::Suite;
@@ -50,7 +50,7 @@ impl PendingPlan {
     /// position while it runs and one bit per position after.
     pub fn new(suite: &Suite, recorded: &RecordedIndex, retry_errors: bool) -> Result<PendingPlan, InputError> {
         let positions = plan_len(suite);
-        let PlanKeys { mut keys, unkeyed } = plan_keys(suite)?;
+        let mut keys = plan_keys(suite)?;
         keys.sort_unstable();
         let mut pending = PendingPlan {
             send: vec![0; positions.div_ceil(64)],
@@ -68,9 +68,6 @@ impl PendingPlan {
             }
         }
         drop(keys);
-        for position in unkeyed {
-            pending.count(position, None, retry_errors);
-        }
         pending.shared.sort_by_key(|s| (s.example, s.config, s.first_example));
         Ok(pending)
     }

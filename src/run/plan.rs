@@ -25,7 +25,8 @@ pub struct PlannedRequest {
     pub criterion: Option<String>,
 }
 
-/// SHA-256 (hex) over the canonical JSON of a request and its repeat index.
+/// The hex of a request's [`FingerprintKey`]: SHA-256 of the SHA-256 digest of the canonical JSON of the request,
+/// its config and its repeat index ([`KeyHasher`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct RequestFingerprint(pub String);
@@ -63,22 +64,80 @@ impl RequestFingerprint {
     }
 
     fn canonical(config: Option<&str>, request: &ModelRequest, repeat: u32) -> Self {
-        #[derive(Serialize)]
-        struct Canonical<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            config: Option<&'a str>,
-            request: &'a ModelRequest,
-            repeat: u32,
-        }
-        // serde_json writes struct fields in declaration order, so this is canonical for our types.
-        let bytes = serde_json::to_vec(&Canonical {
-            config,
-            request,
-            repeat,
-        })
-        .unwrap_or_default();
-        RequestFingerprint(crate::dataset::sha256_hex(&Sha256::digest(&bytes)[..]))
+        Self::from_key(&KeyHasher::default().key(config, request, repeat))
     }
+
+    /// The fingerprint whose bytes are `key`.
+    pub fn from_key(key: &FingerprintKey) -> Self {
+        RequestFingerprint(crate::dataset::hex(&key.0))
+    }
+}
+
+/// Fingerprint keys of requests: SHA-256 of the SHA-256 digest of the canonical JSON of `{config, request, repeat}`
+/// (the struct's fields in declaration order, as serde_json writes them; `config` absent for judge requests).
+///
+/// The canonical JSON begins with the config's name, the model and the system prompt, which most of a plan's
+/// requests share with the request before them of the same config; the hash's state after that beginning is kept and
+/// reused while it is the same, so only the rest of each request is written out and hashed. A hasher per config
+/// keeps that state for its requests.
+#[derive(Default, Clone)]
+pub struct KeyHasher {
+    /// The beginning last hashed — config, model, system prompt — and the hash's state after it.
+    head: Option<(Option<String>, String, Option<String>, Sha256)>,
+    /// The rest of a request's canonical JSON, reused from request to request.
+    json: Vec<u8>,
+}
+
+impl KeyHasher {
+    /// The key of `request`'s `repeat`-th asking by `config` (`None`: a judge request).
+    pub fn key(&mut self, config: Option<&str>, request: &ModelRequest, repeat: u32) -> FingerprintKey {
+        let same_head = self.head.as_ref().is_some_and(|(c, model, system, _)| {
+            c.as_deref() == config && *model == request.model && system.as_deref() == request.system.as_deref()
+        });
+        if !same_head {
+            let mut head = Vec::new();
+            head.push(b'{');
+            if let Some(config) = config {
+                head.extend_from_slice(b"\"config\":");
+                write_json(&mut head, config);
+                head.push(b',');
+            }
+            head.extend_from_slice(b"\"request\":{\"model\":");
+            write_json(&mut head, &request.model);
+            head.extend_from_slice(b",\"system\":");
+            write_json(&mut head, &request.system);
+            head.extend_from_slice(b",\"messages\":");
+            let state = Sha256::new_with_prefix(&head);
+            self.head = Some((
+                config.map(str::to_string),
+                request.model.clone(),
+                request.system.clone(),
+                state,
+            ));
+        }
+        let json = &mut self.json;
+        json.clear();
+        write_json(json, &request.messages);
+        json.extend_from_slice(b",\"inference\":");
+        write_json(json, &request.inference);
+        if let Some(after) = request.cache_after_messages {
+            json.extend_from_slice(b",\"cache_after_messages\":");
+            write_json(json, &after);
+        }
+        json.extend_from_slice(b"},\"repeat\":");
+        write_json(json, &repeat);
+        json.push(b'}');
+        let Some((.., state)) = &self.head else {
+            unreachable!("the head was hashed above")
+        };
+        let inner = state.clone().chain_update(&*json).finalize();
+        FingerprintKey(Sha256::digest(inner).into())
+    }
+}
+
+/// Appends `value`'s JSON to `out` (writing to memory cannot fail, nor can our request types' serialisation).
+fn write_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    serde_json::to_writer(out, value).unwrap_or_default();
 }
 
 /// Every request of the suite, ordered example-major (so an interrupted run has whole examples done across configs).
@@ -115,16 +174,10 @@ pub fn plan_len(suite: &Suite) -> usize {
     suite.held_out.examples.len() * suite.file.configs.len() * suite.file.repeats as usize
 }
 
-/// Every plan position's fingerprint key, in plan order: `(key, position)` pairs, and apart the positions whose
-/// fingerprint is not a key (none of ours: a key is a SHA-256). The plan is shared out in contiguous runs, one per
-/// core: building a million requests to hash them is most of what a resume or a report does before its real work.
-#[derive(Debug, Default)]
-pub struct PlanKeys {
-    /// Keyed positions, in plan order.
-    pub keys: Vec<(FingerprintKey, u32)>,
-    /// Positions without a key, in plan order.
-    pub unkeyed: Vec<u32>,
-}
+/// Every plan position's fingerprint key, in plan order, as `(key, position)` pairs. The plan is shared out in
+/// contiguous runs, one per core: building a million requests to hash them is most of what a resume or a report
+/// does before its real work.
+pub type PlanKeys = Vec<(FingerprintKey, u32)>;
 
 /// Below this many plan positions, one thread builds the keys: threads would cost more than they save.
 const POSITIONS_PER_THREAD: usize = 20_000;
@@ -154,26 +207,38 @@ pub fn plan_keys(suite: &Suite) -> Result<PlanKeys, InputError> {
     let mut built = built.into_iter();
     let mut all = built.next().transpose()?.unwrap_or_default();
     for share in built {
-        let share = share?;
-        all.keys.extend(share.keys);
-        all.unkeyed.extend(share.unkeyed);
+        all.extend(share?);
     }
     Ok(all)
 }
 
-/// The keys of the plan positions in `share`.
+/// The keys of the plan positions in `share`, in order: each (example, config) request built once, then hashed per
+/// repeat, as [`plan_requests`] would fingerprint it.
 fn share_keys(suite: &Suite, share: std::ops::Range<usize>) -> Result<PlanKeys, InputError> {
-    let mut keys = PlanKeys {
-        keys: Vec::with_capacity(share.len()),
-        unkeyed: Vec::new(),
-    };
-    let wanted = share.clone();
-    for (position, request) in share.zip(plan_requests(suite).only(move |position| wanted.contains(&position))) {
-        // Below 2^32: `plan_keys` checked the plan's length.
-        let position = position as u32;
-        match request?.fingerprint.key() {
-            Some(key) => keys.keys.push((key, position)),
-            None => keys.unkeyed.push(position),
+    let mut keys = Vec::with_capacity(share.len());
+    let configs = &suite.file.configs;
+    let builders: Vec<RequestBuilder> = configs
+        .iter()
+        .map(|config| RequestBuilder::new(config, suite.pool()))
+        .collect();
+    let mut hashers = vec![KeyHasher::default(); configs.len()];
+    let mut position = share.start;
+    while position < share.end {
+        let (example, config, first_repeat) = plan_position(suite, position);
+        let example = &suite.held_out.examples[example];
+        let request = builders[config]
+            .build(example)
+            .map_err(|e| InputError::at_line(&suite.held_out.path, example.line, e.to_string()).field("template"))?;
+        for repeat in first_repeat..suite.file.repeats {
+            if position == share.end {
+                break;
+            }
+            // Below 2^32: `plan_keys` checked the plan's length.
+            keys.push((
+                hashers[config].key(Some(&configs[config].name), &request, repeat),
+                position as u32,
+            ));
+            position += 1;
         }
     }
     Ok(keys)
@@ -280,6 +345,98 @@ impl Iterator for PlanRequests<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fingerprint as first defined: serde_json's canonical JSON of the whole struct, hashed twice.
+    fn reference_fingerprint(config: Option<&str>, request: &ModelRequest, repeat: u32) -> String {
+        #[derive(Serialize)]
+        struct Canonical<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            config: Option<&'a str>,
+            request: &'a ModelRequest,
+            repeat: u32,
+        }
+        let bytes = serde_json::to_vec(&Canonical {
+            config,
+            request,
+            repeat,
+        })
+        .unwrap();
+        crate::dataset::sha256_hex(&Sha256::digest(&bytes))
+    }
+
+    #[test]
+    fn a_hashers_keys_are_the_canonical_json_fingerprints_whatever_the_requests_share() {
+        use crate::dataset::{Role, Turn};
+        use crate::suite::schema::InferenceSection;
+        let turn = |role, text: &str| Turn {
+            role,
+            text: text.to_string(),
+        };
+        let hostile = "quote \" back\\slash \u{0} \n\t \u{7f} \u{2028} — </script> ﬃ 😀";
+        let base = ModelRequest {
+            model: "amazon.nova-micro-v1:0".to_string(),
+            system: Some("You are a support agent.".to_string()),
+            messages: vec![turn(Role::User, "Ticket 1: it jams.")],
+            inference: InferenceSection {
+                max_tokens: Some(300),
+                temperature: Some(0.0),
+                ..InferenceSection::default()
+            },
+            cache_after_messages: None,
+        };
+        let mut requests = vec![base.clone()];
+        requests.push(ModelRequest {
+            messages: vec![turn(Role::User, hostile)],
+            ..base.clone()
+        });
+        requests.push(ModelRequest {
+            system: None,
+            ..base.clone()
+        });
+        requests.push(ModelRequest {
+            system: Some(hostile.to_string()),
+            model: hostile.to_string(),
+            ..base.clone()
+        });
+        requests.push(ModelRequest {
+            messages: vec![
+                turn(Role::User, "demo"),
+                turn(Role::Assistant, hostile),
+                turn(Role::User, "Ticket 2"),
+            ],
+            cache_after_messages: Some(2),
+            inference: InferenceSection {
+                max_tokens: None,
+                temperature: Some(0.7),
+                top_p: Some(0.9),
+                stop_sequences: vec!["END".to_string(), hostile.to_string()],
+            },
+            ..base.clone()
+        });
+        requests.push(ModelRequest {
+            cache_after_messages: Some(0),
+            messages: Vec::new(),
+            ..base.clone()
+        });
+        requests.push(base.clone());
+        // One hasher through every request in turn (its kept beginning hit and missed), and a fresh one for each.
+        let mut hasher = KeyHasher::default();
+        for config in [Some("c0"), Some(hostile), None, Some("c0")] {
+            for request in &requests {
+                for repeat in [0, 1, u32::MAX] {
+                    let expected = reference_fingerprint(config, request, repeat);
+                    let key = hasher.key(config, request, repeat);
+                    assert_eq!(RequestFingerprint::from_key(&key).0, expected);
+                    assert_eq!(RequestFingerprint(expected.clone()).key(), Some(key));
+                    let fresh = match config {
+                        Some(config) => RequestFingerprint::of_config(config, request, repeat),
+                        None => RequestFingerprint::of(request, repeat),
+                    };
+                    assert_eq!(fresh.0, expected);
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_key_holds_the_fingerprints_bytes_and_refuses_what_is_not_one() {
