@@ -221,7 +221,7 @@ pub fn load_run(dir: &Path, texts: bool) -> anyhow::Result<RunSide> {
     let replies = suite.held_out.examples.len() * suite.file.repeats as usize;
     let mut positions: Vec<Vec<u64>> = suite.file.configs.iter().map(|_| Vec::with_capacity(replies)).collect();
     let mut tally = report::tally::Tally::new(&suite);
-    report::scoring::score_rows(&suite, dir, &mut |row| {
+    report::scoring::score_rows(&suite, dir, || (), |_, _| Ok(()), &mut |row, ()| {
         let outcome = row.outcome();
         tally.add(&outcome);
         // The tally keeps a reply's scores on the same condition, in the same (example) order.

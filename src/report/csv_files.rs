@@ -12,24 +12,19 @@ pub(super) fn finish(writer: csv::Writer<Vec<u8>>) -> std::io::Result<Vec<u8>> {
     writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
 }
 
-/// `examples.csv`, written a row at a time as the scoring pass reaches each recorded row (see `streamed`).
-pub(super) struct ExamplesCsv<W: std::io::Write> {
-    writer: csv::Writer<W>,
+/// `examples.csv`'s rows, formatted one at a time as the scoring pass reaches each recorded row (see `streamed`),
+/// on whichever thread scored it: [`ExamplesCsv::row`] then [`ExamplesCsv::take`] gives a row's bytes.
+pub(super) struct ExamplesCsv {
+    writer: csv::Writer<Taken>,
     /// Indices of the rubric's judge criteria, whose reasons get a column each.
     judged: Vec<usize>,
     /// A cell's text, reused from cell to cell.
     cell: String,
 }
 
-impl<W: std::io::Write> ExamplesCsv<W> {
-    /// Starts the file on `out` with its header.
-    pub(super) fn start(suite: &Suite, out: W) -> std::io::Result<Self> {
-        let mut writer = csv::Writer::from_writer(out);
-        let mut header: Vec<String> = ["example_id", "config", "repeat", "status", "quality", "pass"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        header.extend(suite.rubric.criteria.iter().map(|c| format!("criterion:{}", c.id)));
+impl ExamplesCsv {
+    /// A formatter of `suite`'s rows.
+    pub(super) fn new(suite: &Suite) -> Self {
         let judged: Vec<usize> = suite
             .rubric
             .criteria
@@ -38,8 +33,22 @@ impl<W: std::io::Write> ExamplesCsv<W> {
             .filter(|(_, c)| c.judge().is_some())
             .map(|(i, _)| i)
             .collect();
+        ExamplesCsv {
+            writer: csv::Writer::from_writer(Taken::default()),
+            judged,
+            cell: String::new(),
+        }
+    }
+
+    /// The file's header line.
+    pub(super) fn header(&mut self, suite: &Suite) -> std::io::Result<Vec<u8>> {
+        let mut header: Vec<String> = ["example_id", "config", "repeat", "status", "quality", "pass"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        header.extend(suite.rubric.criteria.iter().map(|c| format!("criterion:{}", c.id)));
         header.extend(
-            judged
+            self.judged
                 .iter()
                 .map(|&i| format!("reason:{}", suite.rubric.criteria[i].id)),
         );
@@ -58,12 +67,14 @@ impl<W: std::io::Write> ExamplesCsv<W> {
             .iter()
             .map(|s| s.to_string()),
         );
-        writer.write_record(&header)?;
-        Ok(ExamplesCsv {
-            writer,
-            judged,
-            cell: String::new(),
-        })
+        self.writer.write_record(&header)?;
+        self.take()
+    }
+
+    /// What was formatted since the last call.
+    pub(super) fn take(&mut self) -> std::io::Result<Vec<u8>> {
+        self.writer.flush()?;
+        Ok(self.writer.get_ref().0.take())
     }
 
     /// Adds a row, if it has a record. Cells are written one at a time from a reused buffer: the file has a row per
@@ -72,7 +83,7 @@ impl<W: std::io::Write> ExamplesCsv<W> {
         let Some(record) = row.record else { return Ok(()) };
         let criteria = row.score.map_or(&[][..], |s| s.criteria.as_slice());
         let mut cell = std::mem::take(&mut self.cell);
-        let mut put = |writer: &mut csv::Writer<W>, fill: &dyn Fn(&mut String)| {
+        let mut put = |writer: &mut csv::Writer<Taken>, fill: &dyn Fn(&mut String)| {
             cell.clear();
             fill(&mut cell);
             writer.write_field(cell.as_bytes())
@@ -123,12 +134,21 @@ impl<W: std::io::Write> ExamplesCsv<W> {
         self.cell = cell;
         Ok(())
     }
+}
 
-    /// Ends the file, handing back what it was written on.
-    pub(super) fn finish(self) -> std::io::Result<W> {
-        self.writer
-            .into_inner()
-            .map_err(|e| std::io::Error::other(e.to_string()))
+/// Bytes written that can be taken out through a shared reference, which is all `csv::Writer` lends of what it
+/// writes on.
+#[derive(Default)]
+struct Taken(std::cell::RefCell<Vec<u8>>);
+
+impl std::io::Write for Taken {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.get_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

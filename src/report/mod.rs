@@ -24,7 +24,7 @@ use crate::run;
 use crate::run::RunMetadata;
 use crate::suite::schema::ConfigKind;
 use crate::suite::Suite;
-pub use streamed::TextFiles;
+pub use streamed::{RowFormatter, RowTexts, TextFiles};
 
 /// What the judge cost: the evaluation's own spend, kept apart from the configs'.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -126,21 +126,15 @@ pub struct Calibration {
     pub agreement: crate::stats::Agreement,
 }
 
-/// Scores the records of the run in `run_dir` that belong to the suite's current plan and summarises them per
-/// config, in one pass over its records (see [`scoring`]); `visit` sees each planned row as it is scored (the
-/// writers of the per-reply files use it).
-pub fn build<'a>(
+/// Summarises per config, and compares, the tally of the scoring pass over the run's records (see [`scoring`]): the
+/// rows of the suite's current plan, and what the pass found beside them.
+fn summarise<'a>(
     suite: &'a Suite,
     metadata: &'a RunMetadata,
-    run_dir: &Path,
     target_difference: Option<f64>,
-    visit: &mut dyn FnMut(scoring::ScoredRow) -> anyhow::Result<()>,
+    mut tally: tally::Tally,
+    totals: scoring::ScoringTotals,
 ) -> anyhow::Result<ReportData<'a>> {
-    let mut tally = tally::Tally::new(suite);
-    let totals = scoring::score_rows(suite, run_dir, &mut |row| {
-        tally.add(&row.outcome());
-        visit(row)
-    })?;
     let summaries = tally.summaries();
     let calibration = tally.calibration()?;
     let options = analysis::AnalysisOptions::new(&suite.file.analysis, target_difference);
@@ -212,8 +206,12 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower as f64))
 }
 
-/// [`build`], with the per-reply files ([`TextFiles`]) written on a thread of their own as the rows are scored, then
-/// every report file written into `run_dir`; returns the report's data and the paths written.
+/// Scores the records of the run in `run_dir` that belong to the suite's current plan, in one pass over them (see
+/// [`scoring`]), summarises and compares them per config, then writes every report file into `run_dir`; returns the
+/// report's data and the paths written.
+///
+/// The pass parses, scores and formats each row's lines of the per-reply files ([`TextFiles`]) on every core; a
+/// thread of its own tallies the rows and writes those lines, in plan order, as they come.
 pub fn build_and_write<'a>(
     suite: &'a Suite,
     metadata: &'a RunMetadata,
@@ -223,26 +221,35 @@ pub fn build_and_write<'a>(
     /// Rows in flight between the scoring and the writer: enough to keep both busy, few enough to hold little.
     const ROWS_IN_FLIGHT: usize = 2 * scoring::BATCH;
     let texts = TextFiles::start(suite, run_dir)?;
-    let (data, texts) = std::thread::scope(|scope| -> anyhow::Result<_> {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<scoring::ScoredRow>(ROWS_IN_FLIGHT);
-        let writer = scope.spawn(move || -> std::io::Result<TextFiles> {
-            let mut texts = texts;
-            for row in receiver {
-                texts.add(row)?;
+    let (totals, tally, texts) = std::thread::scope(|scope| -> anyhow::Result<_> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<(scoring::ScoredRow, RowTexts)>(ROWS_IN_FLIGHT);
+        let writer = scope.spawn(move || -> std::io::Result<_> {
+            let (mut tally, mut texts) = (tally::Tally::new(suite), texts);
+            for (mut row, mut lines) in receiver {
+                tally.add(&row.outcome());
+                lines.take_text(&mut row);
+                texts.add(lines)?;
             }
-            Ok(texts)
+            Ok((tally, texts))
         });
-        let data = build(suite, metadata, run_dir, target_difference, &mut |row| {
-            // A send fails only when the writer stopped on an error, which its join below reports.
-            let _ = sender.send(row);
-            Ok(())
-        });
+        let totals = scoring::score_rows(
+            suite,
+            run_dir,
+            || RowFormatter::new(suite),
+            |formatter, row| Ok(formatter.format(suite, row)?),
+            &mut |row, lines| {
+                // A send fails only when the writer stopped on an error, which its join below reports.
+                let _ = sender.send((row, lines));
+                Ok(())
+            },
+        );
         drop(sender);
-        let texts = writer
+        let (tally, texts) = writer
             .join()
             .map_err(|_| anyhow::anyhow!("the report writer stopped unexpectedly"))??;
-        Ok((data?, texts))
+        Ok((totals?, tally, texts))
     })?;
+    let data = summarise(suite, metadata, target_difference, tally, totals)?;
     let written = write_all(run_dir, &data, texts)?;
     Ok((data, written))
 }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::csv_files::ExamplesCsv;
-use super::html::{ExampleViews, Scratch};
+use super::html::{ExampleViews, ReplyView, Scratch};
 use super::scoring::ScoredRow;
 use crate::files::PendingFile;
 use crate::score::OutputScore;
@@ -14,10 +14,8 @@ use crate::suite::Suite;
 /// The per-reply files of one report, being written.
 pub struct TextFiles<'s> {
     suite: &'s Suite,
-    examples: ExamplesCsv<PendingFile>,
+    examples: PendingFile,
     scores: PendingFile,
-    /// A line of `scores.jsonl`, reused from line to line.
-    line: Vec<u8>,
     views: ExampleViews,
 }
 
@@ -28,41 +26,91 @@ pub(super) struct WrittenTexts {
     pub views: Scratch,
 }
 
-impl<'s> TextFiles<'s> {
-    /// Starts the files in `run_dir` (each under a temporary name until the report is complete).
-    pub fn start(suite: &'s Suite, run_dir: &Path) -> io::Result<Self> {
-        Ok(TextFiles {
-            suite,
-            examples: ExamplesCsv::start(suite, PendingFile::create(&run_dir.join("examples.csv"))?)?,
-            scores: PendingFile::create(&run_dir.join("scores.jsonl"))?,
+/// What the per-reply files take of one row of the scoring pass, made on the thread that scored it
+/// ([`RowFormatter::format`]) and taken in by [`TextFiles::add`] in plan order.
+pub struct RowTexts {
+    example: usize,
+    /// The row's line of `examples.csv` (empty for a row without a record).
+    csv: Vec<u8>,
+    /// The row's line of `scores.jsonl` (empty for a row that is not a scored reply).
+    scores: Vec<u8>,
+    /// The row on the page, once it has its text ([`RowTexts::take_text`]).
+    reply: Option<ReplyView>,
+}
+
+impl RowTexts {
+    /// Hands the reply's text over to the page, taking it out of the row's record (not copying it): to be called
+    /// once nothing else needs the record's text.
+    pub fn take_text(&mut self, row: &mut ScoredRow) {
+        if let Some(reply) = &mut self.reply {
+            reply.text = row.record.as_mut().and_then(|record| record.output.take());
+        }
+    }
+}
+
+/// Formats rows for the per-reply files; one per thread.
+pub struct RowFormatter {
+    examples: ExamplesCsv,
+    /// A line of `scores.jsonl`, reused from line to line.
+    line: Vec<u8>,
+}
+
+impl RowFormatter {
+    pub fn new(suite: &Suite) -> Self {
+        RowFormatter {
+            examples: ExamplesCsv::new(suite),
             line: Vec::new(),
-            views: ExampleViews::start(run_dir, suite)?,
-        })
+        }
     }
 
-    /// Takes in one row of the scoring pass (its reply's text is handed on to the page, not copied).
-    pub fn add(&mut self, mut row: ScoredRow) -> io::Result<()> {
+    /// What the per-reply files take of `row`.
+    pub fn format(&mut self, suite: &Suite, row: &ScoredRow) -> io::Result<RowTexts> {
         let outcome = row.outcome();
-        self.examples.row(self.suite, &outcome)?;
+        self.examples.row(suite, &outcome)?;
+        let csv = self.examples.take()?;
+        self.line.clear();
         if let (Some(record), Some(score)) = (outcome.record, outcome.score) {
-            self.line.clear();
             scores_line(
                 &mut self.line,
-                &self.suite.held_out.examples[row.example].id,
-                &self.suite.file.configs[row.config].name,
+                &suite.held_out.examples[row.example].id,
+                &suite.file.configs[row.config].name,
                 row.repeat,
                 &record.fingerprint.0,
                 score,
             )?;
-            self.scores.write_all(&self.line)?;
         }
-        let text = row.record.as_mut().and_then(|record| record.output.take());
-        self.views.add(self.suite, &row.outcome(), text)
+        Ok(RowTexts {
+            example: row.example,
+            csv,
+            scores: self.line.clone(),
+            reply: ExampleViews::reply(suite, &outcome),
+        })
+    }
+}
+
+impl<'s> TextFiles<'s> {
+    /// Starts the files in `run_dir` (each under a temporary name until the report is complete).
+    pub fn start(suite: &'s Suite, run_dir: &Path) -> io::Result<Self> {
+        let mut examples = PendingFile::create(&run_dir.join("examples.csv"))?;
+        examples.write_all(&ExamplesCsv::new(suite).header(suite)?)?;
+        Ok(TextFiles {
+            suite,
+            examples,
+            scores: PendingFile::create(&run_dir.join("scores.jsonl"))?,
+            views: ExampleViews::start(run_dir, suite)?,
+        })
+    }
+
+    /// Takes in one row of the scoring pass, in plan order.
+    pub fn add(&mut self, row: RowTexts) -> io::Result<()> {
+        self.examples.write_all(&row.csv)?;
+        self.scores.write_all(&row.scores)?;
+        self.views.push(self.suite, row.example, row.reply)
     }
 
     pub(super) fn finish(self) -> io::Result<WrittenTexts> {
         Ok(WrittenTexts {
-            examples: self.examples.finish()?,
+            examples: self.examples,
             scores: self.scores,
             views: self.views.finish(self.suite)?,
         })

@@ -33,13 +33,13 @@ struct ExampleView<'a> {
 
 /// One recorded request: the reply or the error, and its scores.
 #[derive(Debug, Serialize)]
-struct ReplyView {
+pub(crate) struct ReplyView {
     /// Index of the config in the suite's list.
     config: usize,
     /// Repeat index, from 0.
     repeat: u32,
-    /// The reply, when the call succeeded.
-    text: Option<String>,
+    /// The reply, when the call succeeded (set by the pass's consumer, which takes it out of the record).
+    pub(crate) text: Option<String>,
     /// Why there is no reply ("kind: message"), when the call failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -157,12 +157,10 @@ impl ExampleViews {
         })
     }
 
-    /// Takes in one row of the scoring pass, with its reply's `text` (taken out of its record).
-    pub(crate) fn add(&mut self, suite: &Suite, row: &RowOutcome, text: Option<String>) -> io::Result<()> {
-        while self.next < row.example {
-            self.write_example(suite)?;
-        }
-        let Some(record) = row.record else { return Ok(()) };
+    /// A recorded row of the scoring pass as the page shows it, without its reply's text (see [`ReplyView::text`]);
+    /// `None` for a row without a record. Made on any thread; [`ExampleViews::push`] then takes it in.
+    pub(crate) fn reply(suite: &Suite, row: &RowOutcome) -> Option<ReplyView> {
+        let record = row.record?;
         let criteria = row.score.map_or(&[][..], |s| &s.criteria[..]);
         let reasons: Vec<Option<String>> = criteria
             .iter()
@@ -173,10 +171,10 @@ impl ExampleViews {
             .enumerate()
             .filter_map(|(i, c)| Some((i, c.error.clone()?)))
             .collect();
-        self.replies.push(ReplyView {
+        Some(ReplyView {
             config: row.config,
             repeat: row.repeat,
-            text,
+            text: None,
             error: record.error.as_ref().map(ToString::to_string),
             points: row.score.and_then(|s| s.quality).map(|q| rounded(q * 100.0, 2)),
             pass: row.score.and_then(|s| s.pass),
@@ -185,7 +183,15 @@ impl ExampleViews {
                 .collect(),
             reasons: reasons.iter().any(Option::is_some).then_some(reasons),
             unscored,
-        });
+        })
+    }
+
+    /// Takes in one row of the scoring pass, in plan order: the row's `example` and its [`ExampleViews::reply`].
+    pub(crate) fn push(&mut self, suite: &Suite, example: usize, reply: Option<ReplyView>) -> io::Result<()> {
+        while self.next < example {
+            self.write_example(suite)?;
+        }
+        self.replies.extend(reply);
         Ok(())
     }
 

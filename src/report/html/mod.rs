@@ -17,7 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::ReportData;
-pub(crate) use examples::{ExampleViews, Scratch};
+pub(crate) use examples::{ExampleViews, ReplyView, Scratch};
 
 const TEMPLATE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("style.css");

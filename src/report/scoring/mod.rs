@@ -95,10 +95,17 @@ pub struct ScoringTotals {
 
 /// Scores every planned row of `suite` from the run's files, in plan order (example, then config, then repeat),
 /// handing each to `visit`, recorded or not.
-pub fn score_rows(
+///
+/// The rows are read in batches. A batch's records are parsed and scored on every core, and there each row is also
+/// given to `prepare` (with a `state` made once per worker thread), so that work done per row — formatting a
+/// row of a report file, say — is shared out as well; `visit` then has the rows, with what `prepare` made of each,
+/// one at a time and in order on this thread.
+pub fn score_rows<S, P: Send>(
     suite: &Suite,
     run_dir: &Path,
-    visit: &mut dyn FnMut(ScoredRow) -> anyhow::Result<()>,
+    state: impl Fn() -> S + Sync,
+    prepare: impl Fn(&mut S, &ScoredRow) -> anyhow::Result<P> + Sync,
+    visit: &mut dyn FnMut(ScoredRow, P) -> anyhow::Result<()>,
 ) -> anyhow::Result<ScoringTotals> {
     let records = run_dir.join(crate::run::RECORDS_FILE);
     let (offsets, stale_records) = latest_record_offsets(suite, &records)?;
@@ -123,42 +130,82 @@ pub fn score_rows(
         judged: &judged,
         commanded: &commanded,
     };
-    // One core is the writer's (`build_and_write`); the others share the parsing and scoring.
-    let workers = std::thread::available_parallelism().map_or(1, |n| usize::from(n).saturating_sub(1).max(1));
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let batches = offsets.len().div_ceil(BATCH);
     let mut reader = RecordReader::open(&records)?;
-    // A batch's records are read in order on this thread, parsed and scored by the workers, then handed on in order.
-    let (mut text, mut spans) = (Vec::new(), Vec::with_capacity(BATCH));
-    for first in (0..offsets.len()).step_by(BATCH) {
-        let batch = first..(first + BATCH).min(offsets.len());
-        text.clear();
-        spans.clear();
-        for &offset in &offsets[batch.clone()] {
-            let span = (offset != NOT_RECORDED)
-                .then(|| reader.append_line_at(offset, &mut text).map(|span| (offset, span)))
-                .transpose()?;
-            spans.push(span);
+    // This thread reads each batch's records (in order, into one buffer) and hands the batch to a worker; the
+    // workers parse, score and prepare whole batches, each on its own; this thread then visits the batches' rows in
+    // plan order. The workers live for the whole pass: a thread per batch would start each batch with an empty
+    // allocator heap and leave its memory to be reclaimed by others.
+    let (jobs, job_queue) = std::sync::mpsc::sync_channel::<Batch>(workers);
+    let job_queue = std::sync::Mutex::new(job_queue);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        // Owned here, so that however this ends, the queue closes and the workers stop.
+        let jobs = jobs;
+        let (done, finished) =
+            std::sync::mpsc::channel::<(usize, std::thread::Result<Vec<anyhow::Result<(ScoredRow, P)>>>)>();
+        for _ in 0..workers {
+            let (job_queue, done, state, prepare, rows, records) =
+                (&job_queue, done.clone(), &state, &prepare, &rows, records.as_path());
+            scope.spawn(move || {
+                let mut state = state();
+                loop {
+                    // A poisoned lock or a closed queue: the pass is over.
+                    let job = job_queue.lock().ok().and_then(|queue| queue.recv().ok());
+                    let Some(batch) = job else { break };
+                    // A panic is handed over too, to be raised where the batch is awaited (rather than leave that wait
+                    // for a batch that never comes).
+                    let scored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        batch.score(suite, records, rows, &mut state, prepare)
+                    }));
+                    let panicked = scored.is_err();
+                    if done.send((batch.index, scored)).is_err() || panicked {
+                        break;
+                    }
+                }
+            });
         }
-        let scored = parallel_map(&spans, workers, |i, span| -> anyhow::Result<_> {
-            let Some((offset, span)) = span else {
-                return Ok((None, None));
-            };
-            let record: Box<Record> = reader.parse(*offset, &text[span.clone()])?;
-            let score = rows.score(first + i, &record);
-            Ok((Some(record), score))
-        });
-        for ((row, scored), span) in batch.zip(scored).zip(&spans) {
-            let (record, score) = scored?;
-            let (example, config, repeat) = plan_position(suite, row);
-            visit(ScoredRow {
-                example,
-                config,
-                repeat,
-                record,
-                position: span.as_ref().map(|(offset, _)| *offset),
-                score,
-            })?;
+        drop(done);
+        let mut ready = std::collections::BTreeMap::new();
+        let (mut read, mut visited) = (0, 0);
+        while visited < batches {
+            // Keep every worker busy with a batch and one more waiting, and no more: each holds its rows' texts.
+            while read < batches && read < visited + 2 * workers {
+                let first = read * BATCH;
+                let mut batch = Batch {
+                    index: read,
+                    first,
+                    text: Vec::new(),
+                    spans: Vec::with_capacity(BATCH),
+                };
+                for &offset in &offsets[first..(first + BATCH).min(offsets.len())] {
+                    let span = (offset != NOT_RECORDED)
+                        .then(|| {
+                            reader
+                                .append_line_at(offset, &mut batch.text)
+                                .map(|span| (offset, span))
+                        })
+                        .transpose()?;
+                    batch.spans.push(span);
+                }
+                jobs.send(batch)
+                    .map_err(|_| anyhow::anyhow!("the scoring workers stopped unexpectedly"))?;
+                read += 1;
+            }
+            let (index, scored) = finished
+                .recv()
+                .map_err(|_| anyhow::anyhow!("the scoring workers stopped unexpectedly"))?;
+            ready.insert(index, scored.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            while let Some(scored) = ready.remove(&visited) {
+                for row in scored {
+                    let (row, prepared) = row?;
+                    visit(row, prepared)?;
+                }
+                visited += 1;
+            }
         }
-    }
+        Ok(())
+    })?;
     Ok(ScoringTotals { stale_records, judge })
 }
 
@@ -207,30 +254,54 @@ impl RowScorer<'_> {
     }
 }
 
-/// `f(index, item)` of every item, in order, the items shared out in contiguous runs among `workers` threads (this
-/// one included).
-fn parallel_map<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
-    let run = |start: usize, items: &[T]| -> Vec<R> {
-        items.iter().enumerate().map(|(i, item)| f(start + i, item)).collect()
-    };
-    if workers <= 1 || items.len() < 2 {
-        return run(0, items);
-    }
-    let size = items.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let run = &run;
-        let others: Vec<_> = items
-            .chunks(size)
+/// A batch of planned rows, their records read in.
+struct Batch {
+    /// Which batch it is, from 0.
+    index: usize,
+    /// The plan position of its first row.
+    first: usize,
+    /// The records' lines, one after another.
+    text: Vec<u8>,
+    /// Per row: where its record starts in the file and lies in `text`, if it has one.
+    spans: Vec<Option<(u64, std::ops::Range<usize>)>>,
+}
+
+impl Batch {
+    /// Each row of the batch parsed, scored and prepared, in order.
+    fn score<S, P>(
+        &self,
+        suite: &Suite,
+        records: &Path,
+        rows: &RowScorer,
+        state: &mut S,
+        prepare: impl Fn(&mut S, &ScoredRow) -> anyhow::Result<P>,
+    ) -> Vec<anyhow::Result<(ScoredRow, P)>> {
+        let score = |state: &mut S, i: usize, span: &Option<(u64, std::ops::Range<usize>)>| {
+            let row = self.first + i;
+            let (example, config, repeat) = plan_position(suite, row);
+            let mut scored = ScoredRow {
+                example,
+                config,
+                repeat,
+                record: None,
+                position: None,
+                score: None,
+            };
+            if let Some((offset, span)) = span {
+                let record: Box<Record> = parse_record(records, *offset, &self.text[span.clone()])?;
+                scored.score = rows.score(row, &record);
+                scored.record = Some(record);
+                scored.position = Some(*offset);
+            }
+            let prepared = prepare(state, &scored)?;
+            Ok((scored, prepared))
+        };
+        self.spans
+            .iter()
             .enumerate()
-            .skip(1)
-            .map(|(k, chunk)| scope.spawn(move || run(k * size, chunk)))
-            .collect();
-        let mut all = run(0, &items[..size.min(items.len())]);
-        for other in others {
-            all.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        }
-        all
-    })
+            .map(|(i, span)| score(state, i, span))
+            .collect()
+    }
 }
 
 /// The latest record of each fingerprint in a records file, by key.
@@ -313,7 +384,7 @@ impl<'a> RecordReader<'a> {
         self.line.clear();
         let mut line = std::mem::take(&mut self.line);
         let span = self.append_line_at(offset, &mut line);
-        let record = span.and_then(|span| self.parse(offset, &line[span]));
+        let record = span.and_then(|span| parse_record(self.path, offset, &line[span]));
         self.line = line;
         record
     }
@@ -333,12 +404,13 @@ impl<'a> RecordReader<'a> {
         self.position = offset + read as u64;
         Ok(start..text.len())
     }
+}
 
-    /// The record in `line`, which starts at byte `offset` (that names the line when it is not a record).
-    fn parse<R: DeserializeOwned>(&self, offset: u64, line: &[u8]) -> anyhow::Result<R> {
-        serde_json::from_slice(line).map_err(|e| {
-            let number = line_number(self.path, offset).unwrap_or(0);
-            InputError::at_line(self.path, number, format!("invalid record: {e}")).into()
-        })
-    }
+/// The record in `line`, which starts at byte `offset` of the records file at `path` (that names the line when it is
+/// not a record).
+fn parse_record<R: DeserializeOwned>(path: &Path, offset: u64, line: &[u8]) -> anyhow::Result<R> {
+    serde_json::from_slice(line).map_err(|e| {
+        let number = line_number(path, offset).unwrap_or(0);
+        InputError::at_line(path, number, format!("invalid record: {e}")).into()
+    })
 }
