@@ -108,7 +108,11 @@ impl<'s> TextFiles<'s> {
         self.views.push(self.suite, row.example, row.reply)
     }
 
-    pub(super) fn finish(self) -> io::Result<WrittenTexts> {
+    /// Ends the rows: the two files' lines are written out (so that a failing disk names them before the page),
+    /// and the page's examples list is closed.
+    pub(super) fn finish(mut self) -> io::Result<WrittenTexts> {
+        self.examples.flush()?;
+        self.scores.flush()?;
         Ok(WrittenTexts {
             examples: self.examples,
             scores: self.scores,
