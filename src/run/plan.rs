@@ -3,6 +3,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::dataset::Example;
 use crate::error::{InputError, InputErrors};
 use crate::prompt::RequestBuilder;
 use crate::provider::ModelRequest;
@@ -226,9 +227,7 @@ fn share_keys(suite: &Suite, share: std::ops::Range<usize>) -> Result<PlanKeys, 
     while position < share.end {
         let (example, config, first_repeat) = plan_position(suite, position);
         let example = &suite.held_out.examples[example];
-        let request = builders[config]
-            .build(example)
-            .map_err(|e| InputError::at_line(&suite.held_out.path, example.line, e.to_string()).field("template"))?;
+        let request = build_request(suite, &builders[config], example)?;
         for repeat in first_repeat..suite.file.repeats {
             if position == share.end {
                 break;
@@ -242,6 +241,13 @@ fn share_keys(suite: &Suite, share: std::ops::Range<usize>) -> Result<PlanKeys, 
         }
     }
     Ok(keys)
+}
+
+/// `builder`'s request for `example`; a template that cannot be rendered is an error naming the example's line.
+fn build_request(suite: &Suite, builder: &RequestBuilder, example: &Example) -> Result<ModelRequest, InputError> {
+    builder
+        .build(example)
+        .map_err(|e| InputError::at_line(&suite.held_out.path, example.line, e.to_string()).field("template"))
 }
 
 /// Where a plan position lies: (example index, config index, repeat).
@@ -324,16 +330,11 @@ impl Iterator for PlanRequests<'_> {
                 continue;
             };
             if (0..repeats).any(|repeat| self.wants(self.example, self.config, repeat)) {
-                match builder.build(example) {
+                match build_request(suite, builder, example) {
                     Ok(request) => self.current = Some((self.example, self.config, request, 0)),
                     Err(e) => {
                         self.failed = true;
-                        return Some(Err(InputError::at_line(
-                            &suite.held_out.path,
-                            example.line,
-                            e.to_string(),
-                        )
-                        .field("template")));
+                        return Some(Err(e));
                     }
                 }
             }
