@@ -132,15 +132,11 @@ impl Dataset {
     /// [`crate::input_file::MAX_LINE_BYTES`]); the first bad line is an error naming the file and line.
     pub fn load(path: &Path) -> Result<Dataset, InputError> {
         let file = crate::input_file::read_text(path, "dataset")?;
-        let dataset = Dataset::parse(path, &file.text)?;
-        Ok(Dataset {
-            sha256: file.sha256,
-            ..dataset
-        })
+        Dataset::parse(path, &file.text, file.sha256)
     }
 
-    /// Parses JSONL text already read from `path`.
-    pub fn parse(path: &Path, text: &str) -> Result<Dataset, InputError> {
+    /// Parses JSONL text already read from `path`, whose bytes hash to `sha256`.
+    fn parse(path: &Path, text: &str, sha256: String) -> Result<Dataset, InputError> {
         let mut examples = Vec::new();
         let mut first_line_of_id: HashMap<String, usize> = HashMap::new();
         let mut repeated_lines = Vec::new();
@@ -191,7 +187,7 @@ impl Dataset {
         Ok(Dataset {
             path: path.to_path_buf(),
             examples,
-            sha256: sha256_hex(text.as_bytes()),
+            sha256,
             repeated_lines,
         })
     }
