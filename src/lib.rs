@@ -13,6 +13,7 @@ pub mod endpoint;
 pub mod error;
 pub mod files;
 pub mod input_file;
+pub mod memory;
 pub mod prompt;
 pub mod provider;
 pub mod redact;

@@ -107,6 +107,8 @@ pub fn score_rows<S, P: Send>(
     prepare: impl Fn(&mut S, &ScoredRow) -> anyhow::Result<P> + Sync,
     visit: &mut dyn FnMut(ScoredRow, P) -> anyhow::Result<()>,
 ) -> anyhow::Result<ScoringTotals> {
+    // Declared first, so dropped last: everything the pass freed goes back to the system before the analysis.
+    let _held = crate::memory::HoldFreedMemory::start();
     let records = run_dir.join(crate::run::RECORDS_FILE);
     let (offsets, stale_records) = latest_record_offsets(suite, &records)?;
     let mut judge = JudgeCalls::default();
