@@ -255,11 +255,22 @@ fn score_check(check: &Check, example: &Example, prepared: &mut text::PreparedFo
             })
         }
         Check::Length { unit, min, max } => {
-            let length = match unit {
-                LengthUnit::Characters => output.chars().count(),
-                LengthUnit::Words => text::count_words(output),
-            } as u64;
-            let within = min.is_none_or(|m| length >= m) && max.is_none_or(|m| length <= m);
+            // The bytes bound the length from above: a character takes at least one, and words at least one each
+            // with a space between. Within a maximum by that bound alone, a reply is not counted.
+            let bytes = output.len() as u64;
+            let at_most = match unit {
+                LengthUnit::Characters => bytes,
+                LengthUnit::Words => bytes.div_ceil(2),
+            };
+            let within = if min.is_none() && max.is_some_and(|m| at_most <= m) {
+                true
+            } else {
+                let length = match unit {
+                    LengthUnit::Characters => output.chars().count(),
+                    LengthUnit::Words => text::count_words(output),
+                } as u64;
+                min.is_none_or(|m| length >= m) && max.is_none_or(|m| length <= m)
+            };
             Some(f64::from(u8::from(within)))
         }
         Check::Reference { method } => {

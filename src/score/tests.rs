@@ -196,6 +196,39 @@ fn length_and_reference() {
 }
 
 #[test]
+fn a_length_maximum_decided_without_counting_agrees_with_the_count() {
+    // Replies at and around the byte bound of a maximum alone (words: two bytes per word but the last), where the
+    // count is skipped, against the count itself.
+    let replies = [
+        "a b c",
+        "a b c ",
+        "a b cd",
+        "ab c",
+        "a  b c",
+        "a\u{3000}b\u{3000}c",
+        "é é é",
+        "a b c d",
+        "a\tb\nc",
+        "",
+        " ",
+        "abcdef",
+    ];
+    for max in 0..=4u64 {
+        for unit in ["words", "characters"] {
+            let yaml = format!("    kind: length\n    unit: {unit}\n    max: {max}\n");
+            for reply in replies {
+                let length = match unit {
+                    "words" => reply.split_whitespace().count(),
+                    _ => reply.chars().count(),
+                } as u64;
+                let expected = f64::from(u8::from(length <= max));
+                assert_eq!(one(&yaml, reply), Some(expected), "{unit} max {max}: {reply:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn judge_outcomes_scale_errors_and_gates() {
     let yaml = "pass_threshold: 0.5\ncriteria:\n  - id: tone\n    kind: judge\n    instructions: Is it warm?\n    scale: {1: cold, 2: neutral, 3: ok, 4: warm, 5: lovely}\n  - id: steps\n    kind: regex\n    pattern: 'x'\n";
     let rubric = load(yaml).unwrap();
