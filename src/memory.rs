@@ -24,9 +24,10 @@ const PURGE_DELAY: (c_int, &CStr) = (15, c"MIMALLOC_PURGE_DELAY");
 /// Purge delay outside a scoring pass, in milliseconds (0 ms cost a `run` about 5% more CPU, for no less memory).
 const RELEASE_DELAY_MS: c_long = 10;
 
-/// Purge delay during a scoring pass. Measured at a million records (docs/benchmarks.md, "Scale"): 100 ms took the
-/// pass's system time from 3.0–3.5 s to 1.3–1.8 s; 250 ms and mimalloc's default of 1000 ms gained little more, and
-/// `compare`, which holds one run's scores through the other's pass, then peaked at 251 and 266 MiB (100 ms: 246).
+/// Purge delay during a scoring pass. Measured at a million records (docs/benchmarks.md, "Freed memory held through
+/// the pass"): 100 ms took `report`'s system time from 3.2–4.3 s to 2.0–2.6 s; 250 ms and mimalloc's default of
+/// 1000 ms gained little more, and `compare`, which holds one run's scores through the other's pass, then peaked at
+/// 251 and 266 MiB (100 ms: 246).
 const HOLD_DELAY_MS: c_long = 100;
 
 unsafe extern "C" {
