@@ -48,8 +48,7 @@ fn set_unless_in_environment((option, variable): (c_int, &CStr), value: c_long) 
 /// Sets the options described in the module docs. The binary calls it before its first allocation: where it runs from
 /// `main`, the first arena has already been reserved, committed up front.
 pub extern "C" fn release_freed_memory() {
-    for (option, value) in [(ARENA_EAGER_COMMIT, 0), (PURGE_DELAY, RELEASE_DELAY_MS)] {
-        let (option, variable) = option;
+    for ((option, variable), value) in [(ARENA_EAGER_COMMIT, 0), (PURGE_DELAY, RELEASE_DELAY_MS)] {
         // SAFETY: `getenv` reads the environment without allocating (so mimalloc is not yet touched); this runs
         // before `main`, where nothing writes the environment. `mi_option_set` as above.
         unsafe {

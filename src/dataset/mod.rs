@@ -261,8 +261,7 @@ pub fn derived_id(system: Option<&str>, history: &[Turn], input: &str, reference
         hasher.update(turn.text.as_bytes());
     }
     let digest = hasher.finalize();
-    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("ex-{hex}")
+    format!("ex-{}", hex(&digest[..6]))
 }
 
 #[cfg(test)]
