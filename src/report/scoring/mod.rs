@@ -411,8 +411,40 @@ impl<'a> RecordReader<'a> {
 /// The record in `line`, which starts at byte `offset` of the records file at `path` (that names the line when it is
 /// not a record).
 fn parse_record<R: DeserializeOwned>(path: &Path, offset: u64, line: &[u8]) -> anyhow::Result<R> {
-    serde_json::from_slice(line).map_err(|e| {
+    // The line is checked as UTF-8 whole: from bytes, serde_json checks each string apart, and a reply's text, cut
+    // at every escaped newline, is many short strings.
+    let parsed = std::str::from_utf8(line)
+        .map_err(|e| format!("not UTF-8 from byte {}", e.valid_up_to()))
+        .and_then(|line| serde_json::from_str(line).map_err(|e| e.to_string()));
+    parsed.map_err(|e| {
         let number = line_number(path, offset).unwrap_or(0);
         InputError::at_line(path, number, format!("invalid record: {e}")).into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_that_is_not_utf8_is_named_by_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        let good = br#"{"example_id":"a","config":"c","repeat":0,"fingerprint":"f","model":"m","status":"ok","output":"Zoe\nhi","input_tokens":1,"output_tokens":1,"latency_ms":1,"attempts":1,"started_at":"t"}"#;
+        let mut bad = good.to_vec();
+        let at = bad.windows(3).position(|w| w == b"Zoe").unwrap() + 2;
+        bad[at] = 0xEB;
+        std::fs::write(&path, [&good[..], b"\n", &bad, b"\n"].concat()).unwrap();
+        let record: Record = parse_record(&path, 0, good).unwrap();
+        assert_eq!(record.output.as_deref(), Some("Zoe\nhi"));
+        let error = parse_record::<Record>(&path, good.len() as u64 + 1, &bad).unwrap_err();
+        let error = error.downcast::<InputError>().unwrap();
+        assert_eq!(error.line, Some(2));
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("invalid record: not UTF-8 from byte {at}")),
+            "{error}"
+        );
+    }
 }
