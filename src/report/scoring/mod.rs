@@ -13,9 +13,10 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::error::InputError;
+use crate::provider::CallError;
 use crate::run::plan::{plan_position, FingerprintKey, RequestFingerprint};
 use crate::run::records::{line_number, Record, RecordStatus};
 use crate::score::command::command_outcome;
@@ -290,7 +291,8 @@ impl Batch {
                 score: None,
             };
             if let Some((offset, span)) = span {
-                let record: Box<Record> = parse_record(records, *offset, &self.text[span.clone()])?;
+                let record: ScoredRecord = parse_record(records, *offset, &self.text[span.clone()])?;
+                let record = Box::new(Record::from(record));
                 scored.score = rows.score(row, &record);
                 scored.record = Some(record);
                 scored.position = Some(*offset);
@@ -303,6 +305,89 @@ impl Batch {
             .enumerate()
             .map(|(i, span)| score(state, i, span))
             .collect()
+    }
+}
+
+/// A record as the pass reads it: the fields it never reads (the example's id, the config's name, the model, the
+/// start time, the earlier attempts' errors) are skipped in the line rather than copied out of it, but still required
+/// where a record requires them.
+#[derive(Debug, serde::Deserialize)]
+struct ScoredRecord {
+    example_id: IgnoredAny,
+    config: IgnoredAny,
+    repeat: u32,
+    fingerprint: RequestFingerprint,
+    model: IgnoredAny,
+    status: RecordStatus,
+    #[serde(default)]
+    output: Option<String>,
+    #[serde(default)]
+    stop_reason: Option<String>,
+    input_tokens: u64,
+    output_tokens: u64,
+    #[serde(default)]
+    cache_read_input_tokens: u64,
+    #[serde(default)]
+    cache_write_input_tokens: u64,
+    latency_ms: u64,
+    #[serde(default)]
+    service_latency_ms: Option<u64>,
+    attempts: u32,
+    #[serde(default)]
+    retried: IgnoredAny,
+    #[serde(default)]
+    error: Option<CallError>,
+    started_at: IgnoredAny,
+    #[serde(default)]
+    criterion: Option<String>,
+}
+
+impl From<ScoredRecord> for Record {
+    /// The record, with empty strings and no earlier errors where the line was skipped. Every field is named, so
+    /// that a field added to [`Record`] must be placed here too.
+    fn from(record: ScoredRecord) -> Self {
+        let ScoredRecord {
+            example_id: IgnoredAny,
+            config: IgnoredAny,
+            repeat,
+            fingerprint,
+            model: IgnoredAny,
+            status,
+            output,
+            stop_reason,
+            input_tokens,
+            output_tokens,
+            cache_read_input_tokens,
+            cache_write_input_tokens,
+            latency_ms,
+            service_latency_ms,
+            attempts,
+            retried: IgnoredAny,
+            error,
+            started_at: IgnoredAny,
+            criterion,
+        } = record;
+        Record {
+            example_id: String::new(),
+            config: String::new(),
+            repeat,
+            fingerprint,
+            model: String::new(),
+            status,
+            output,
+            stop_reason,
+            input_tokens,
+            output_tokens,
+            cache_read_input_tokens,
+            cache_write_input_tokens,
+            latency_ms,
+            service_latency_ms,
+            attempts,
+            retried: Vec::new(),
+            error,
+            started_at: String::new(),
+            criterion,
+        }
     }
 }
 
@@ -446,5 +531,27 @@ mod tests {
                 .contains(&format!("invalid record: not UTF-8 from byte {at}")),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_scored_record_is_the_record_without_what_the_pass_skips() {
+        let path = Path::new("records.jsonl");
+        let line = br#"{"example_id":"a","config":"c","repeat":2,"fingerprint":"f","model":"m","status":"error","stop_reason":"x","input_tokens":3,"output_tokens":4,"cache_read_input_tokens":5,"cache_write_input_tokens":6,"latency_ms":7,"service_latency_ms":8,"attempts":2,"retried":[{"kind":"throttling","message":"slow"}],"error":{"kind":"timeout","message":"late"},"started_at":"t","criterion":"k"}"#;
+        let full: Record = parse_record(path, 0, line).unwrap();
+        assert_eq!(full.retried.len(), 1);
+        let scored = Record::from(parse_record::<ScoredRecord>(path, 0, line).unwrap());
+        let skipped = Record {
+            example_id: String::new(),
+            config: String::new(),
+            model: String::new(),
+            retried: Vec::new(),
+            started_at: String::new(),
+            ..full
+        };
+        assert_eq!(scored, skipped);
+        // A skipped field is still required.
+        let text = std::str::from_utf8(line).unwrap().replace(r#""model":"m","#, "");
+        let error = parse_record::<ScoredRecord>(path, 0, text.as_bytes()).unwrap_err();
+        assert!(error.to_string().contains("missing field `model`"), "{error}");
     }
 }
