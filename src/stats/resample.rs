@@ -111,12 +111,15 @@ const DIRECT_LOOKUP_MAX: usize = 1 << 15;
 
 /// A sample's values by index, for the index draws that top up a counts resample. Those draws land anywhere in the
 /// sample, and in a large sample of 8-byte values most of them miss the cache; when the sample has few exact
-/// values, 1- or 2-byte codes into a table of them take a quarter or an eighth of the room. A lookup returns the
+/// values, 1- or 2-byte codes into a table of them take an eighth or a quarter of the room. A lookup returns the
 /// sample's value bit for bit.
 enum Lookup<'a> {
+    /// The sample itself: small enough to stay in cache, or too varied for 2-byte codes.
     Direct(&'a [f64]),
-    Bytes { codes: Vec<u8>, values: Vec<f64> },
-    Pairs { codes: Vec<u16>, values: Vec<f64> },
+    /// At most 256 exact values: `values[codes[i]]` is the sample's value `i`.
+    ByteCodes { codes: Vec<u8>, values: Vec<f64> },
+    /// At most 65,536 exact values, as above.
+    ShortCodes { codes: Vec<u16>, values: Vec<f64> },
 }
 
 impl<'a> Lookup<'a> {
@@ -125,9 +128,9 @@ impl<'a> Lookup<'a> {
             return Lookup::Direct(sample);
         }
         match narrow_codes::<u8>(sample) {
-            Some((codes, values)) => Lookup::Bytes { codes, values },
+            Some((codes, values)) => Lookup::ByteCodes { codes, values },
             None => match narrow_codes::<u16>(sample) {
-                Some((codes, values)) => Lookup::Pairs { codes, values },
+                Some((codes, values)) => Lookup::ShortCodes { codes, values },
                 None => Lookup::Direct(sample),
             },
         }
@@ -137,8 +140,12 @@ impl<'a> Lookup<'a> {
     fn add_values(&self, sum: f64, indices: &[usize]) -> f64 {
         match self {
             Lookup::Direct(sample) => indices.iter().fold(sum, |sum, &i| sum + sample[i]),
-            Lookup::Bytes { codes, values } => indices.iter().fold(sum, |sum, &i| sum + values[usize::from(codes[i])]),
-            Lookup::Pairs { codes, values } => indices.iter().fold(sum, |sum, &i| sum + values[usize::from(codes[i])]),
+            Lookup::ByteCodes { codes, values } => {
+                indices.iter().fold(sum, |sum, &i| sum + values[usize::from(codes[i])])
+            }
+            Lookup::ShortCodes { codes, values } => {
+                indices.iter().fold(sum, |sum, &i| sum + values[usize::from(codes[i])])
+            }
         }
     }
 }
@@ -433,14 +440,14 @@ mod tests {
         for (sample, expected) in [
             (&few, "bytes"),
             (&signed, "bytes"),
-            (&many, "pairs"),
+            (&many, "shorts"),
             (&spread, "direct"),
         ] {
             let sampler = CountSampler::new(sample, ValueGroups::new(sample), RESERVE_SDS).expect("tables");
             let kind = match sampler.lookup {
                 Lookup::Direct(_) => "direct",
-                Lookup::Bytes { .. } => "bytes",
-                Lookup::Pairs { .. } => "pairs",
+                Lookup::ByteCodes { .. } => "bytes",
+                Lookup::ShortCodes { .. } => "shorts",
             };
             assert_eq!(kind, expected);
             // −0.0 + x is x, bit for bit, for every x (−0.0 included).
