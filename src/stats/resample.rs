@@ -127,12 +127,14 @@ impl<'a> Lookup<'a> {
         if sample.len() <= DIRECT_LOOKUP_MAX {
             return Lookup::Direct(sample);
         }
-        match narrow_codes::<u8>(sample) {
-            Some((codes, values)) => Lookup::ByteCodes { codes, values },
-            None => match narrow_codes::<u16>(sample) {
-                Some((codes, values)) => Lookup::ShortCodes { codes, values },
-                None => Lookup::Direct(sample),
+        match exact_codes(sample) {
+            // Every code is below 256, so each fits a byte.
+            Some((codes, values)) if values.len() <= 256 => Lookup::ByteCodes {
+                codes: codes.iter().map(|&code| code as u8).collect(),
+                values,
             },
+            Some((codes, values)) => Lookup::ShortCodes { codes, values },
+            None => Lookup::Direct(sample),
         }
     }
 
@@ -151,21 +153,21 @@ impl<'a> Lookup<'a> {
 }
 
 /// Each value of `sample` as a code into a table of its exact values (equal bits, so `-0.0` and `0.0` are two), or
-/// `None` when it has more exact values than `C` can number.
-fn narrow_codes<C: TryFrom<usize> + Copy>(sample: &[f64]) -> Option<(Vec<C>, Vec<f64>)> {
-    let mut numbered: rustc_hash::FxHashMap<u64, C> = rustc_hash::FxHashMap::default();
+/// `None` when it has more than 65,536 of them.
+fn exact_codes(sample: &[f64]) -> Option<(Vec<u16>, Vec<f64>)> {
+    let mut numbered: rustc_hash::FxHashMap<u64, u16> = rustc_hash::FxHashMap::default();
     let mut values = Vec::new();
     let codes = sample
         .iter()
         .map(|&value| match numbered.entry(value.to_bits()) {
             std::collections::hash_map::Entry::Occupied(code) => Some(*code.get()),
             std::collections::hash_map::Entry::Vacant(slot) => {
-                let code = C::try_from(values.len()).ok()?;
+                let code = u16::try_from(values.len()).ok()?;
                 values.push(value);
                 Some(*slot.insert(code))
             }
         })
-        .collect::<Option<Vec<C>>>()?;
+        .collect::<Option<Vec<u16>>>()?;
     Some((codes, values))
 }
 
@@ -437,9 +439,14 @@ mod tests {
         let mut signed = few.clone();
         signed[..6].copy_from_slice(&[-0.0, 0.0, 0.7 - 0.6, 0.2 - 0.1, -0.0, 0.0]);
         let spread: Vec<f64> = (0..70_000).map(|_| rng.random::<f64>()).collect();
+        // Just as many exact values as a byte can number, and one more.
+        let levels = |count: usize| -> Vec<f64> { (0..n).map(|i| (i % count) as f64 / 300.0).collect() };
+        let (fills_a_byte, overflows_a_byte) = (levels(256), levels(257));
         for (sample, expected) in [
             (&few, "bytes"),
             (&signed, "bytes"),
+            (&fills_a_byte, "bytes"),
+            (&overflows_a_byte, "shorts"),
             (&many, "shorts"),
             (&spread, "direct"),
         ] {
