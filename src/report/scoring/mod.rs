@@ -312,6 +312,7 @@ impl Batch {
 /// start time, the earlier attempts' errors) are skipped in the line rather than copied out of it, but still required
 /// where a record requires them.
 #[derive(Debug, serde::Deserialize)]
+#[allow(dead_code)] // the skipped fields are only checked to be there
 struct ScoredRecord {
     example_id: IgnoredAny,
     config: IgnoredAny,
@@ -343,50 +344,29 @@ struct ScoredRecord {
 }
 
 impl From<ScoredRecord> for Record {
-    /// The record, with empty strings and no earlier errors where the line was skipped. Every field is named, so
-    /// that a field added to [`Record`] must be placed here too.
+    /// The record, with empty strings and no earlier errors where the line was skipped. The record is built field by
+    /// field, so a field added to [`Record`] must be placed here too.
     fn from(record: ScoredRecord) -> Self {
-        let ScoredRecord {
-            example_id: IgnoredAny,
-            config: IgnoredAny,
-            repeat,
-            fingerprint,
-            model: IgnoredAny,
-            status,
-            output,
-            stop_reason,
-            input_tokens,
-            output_tokens,
-            cache_read_input_tokens,
-            cache_write_input_tokens,
-            latency_ms,
-            service_latency_ms,
-            attempts,
-            retried: IgnoredAny,
-            error,
-            started_at: IgnoredAny,
-            criterion,
-        } = record;
         Record {
             example_id: String::new(),
             config: String::new(),
-            repeat,
-            fingerprint,
+            repeat: record.repeat,
+            fingerprint: record.fingerprint,
             model: String::new(),
-            status,
-            output,
-            stop_reason,
-            input_tokens,
-            output_tokens,
-            cache_read_input_tokens,
-            cache_write_input_tokens,
-            latency_ms,
-            service_latency_ms,
-            attempts,
+            status: record.status,
+            output: record.output,
+            stop_reason: record.stop_reason,
+            input_tokens: record.input_tokens,
+            output_tokens: record.output_tokens,
+            cache_read_input_tokens: record.cache_read_input_tokens,
+            cache_write_input_tokens: record.cache_write_input_tokens,
+            latency_ms: record.latency_ms,
+            service_latency_ms: record.service_latency_ms,
+            attempts: record.attempts,
             retried: Vec::new(),
-            error,
+            error: record.error,
             started_at: String::new(),
-            criterion,
+            criterion: record.criterion,
         }
     }
 }
