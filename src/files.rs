@@ -46,6 +46,16 @@ impl PendingFile {
         &self.path
     }
 
+    /// Flushes what is written so far and waits until it is on disk, leaving [`PendingFile::finish`] little to wait
+    /// for: a large file is synced on another thread while other work goes on.
+    pub fn sync(&mut self) -> io::Result<()> {
+        let writer = self.writer.as_mut().ok_or_else(|| io::Error::other("finished"))?;
+        writer
+            .flush()
+            .and_then(|()| writer.get_ref().sync_all())
+            .map_err(|error| with_path("write", &self.path, error))
+    }
+
     /// Flushes the file to disk and renames it over its final path.
     pub fn finish(mut self) -> io::Result<()> {
         let writer = self.writer.take().ok_or_else(|| io::Error::other("finished twice"))?;

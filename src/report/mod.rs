@@ -25,6 +25,7 @@ use crate::run::RunMetadata;
 use crate::suite::schema::ConfigKind;
 use crate::suite::Suite;
 pub use streamed::{RowFormatter, RowTexts, TextFiles};
+use streamed::WrittenTexts;
 
 /// What the judge cost: the evaluation's own spend, kept apart from the configs'.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -230,7 +231,7 @@ pub fn build_and_write<'a>(
                 lines.take_text(&mut row);
                 texts.add(lines)?;
             }
-            Ok((tally, texts))
+            Ok((tally, texts.finish()?))
         });
         let totals = scoring::score_rows(
             suite,
@@ -249,7 +250,22 @@ pub fn build_and_write<'a>(
             .map_err(|_| anyhow::anyhow!("the report writer stopped unexpectedly"))??;
         Ok((totals?, tally, texts))
     })?;
-    let data = summarise(suite, metadata, target_difference, tally, totals)?;
+    // The per-reply files are the report's bulk (hundreds of megabytes for a million rows): they go to disk while the
+    // statistics are worked out, rather than after.
+    let (data, texts) = std::thread::scope(|scope| {
+        let mut texts = texts;
+        let syncing = scope.spawn(move || -> std::io::Result<_> {
+            texts.examples.sync()?;
+            texts.scores.sync()?;
+            Ok(texts)
+        });
+        let data = summarise(suite, metadata, target_difference, tally, totals);
+        let texts = syncing
+            .join()
+            .map_err(|_| anyhow::anyhow!("the report writer stopped unexpectedly"));
+        (data, texts)
+    });
+    let (data, texts) = (data?, texts??);
     let written = write_all(run_dir, &data, texts)?;
     Ok((data, written))
 }
@@ -260,8 +276,7 @@ const OPTIONAL_FILES: [&str; 4] = ["fields.csv", "classification.csv", "classes.
 
 /// Writes every report file into `run_dir` (`texts`: the per-reply files the scoring pass wrote for `data`), and
 /// removes the optional files this report does not have; returns the paths written.
-pub fn write_all(run_dir: &Path, data: &ReportData, texts: TextFiles) -> std::io::Result<Vec<PathBuf>> {
-    let texts = texts.finish()?;
+fn write_all(run_dir: &Path, data: &ReportData, texts: WrittenTexts) -> std::io::Result<Vec<PathBuf>> {
     let mut files = vec![
         ("summary.csv", csv_files::summary_csv(data)?),
         ("comparisons.csv", csv_files::comparisons_csv(data)?),
