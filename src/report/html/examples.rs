@@ -162,10 +162,13 @@ impl ExampleViews {
     pub(crate) fn reply(suite: &Suite, row: &RowOutcome) -> Option<ReplyView> {
         let record = row.record?;
         let criteria = row.score.map_or(&[][..], |s| &s.criteria[..]);
-        let reasons: Vec<Option<String>> = criteria
-            .iter()
-            .map(|c| c.judged.as_ref().map(|j| j.reasons.join(" | ")))
-            .collect();
+        // Made only when some criterion has reasons: most rubrics have no judge.
+        let reasons = criteria.iter().any(|c| c.judged.is_some()).then(|| {
+            criteria
+                .iter()
+                .map(|c| c.judged.as_ref().map(|j| j.reasons.join(" | ")))
+                .collect::<Vec<_>>()
+        });
         let unscored = criteria
             .iter()
             .enumerate()
@@ -181,7 +184,7 @@ impl ExampleViews {
             scores: (0..suite.rubric.criteria.len())
                 .map(|i| criteria.get(i).and_then(|c| c.score).map(|s| rounded(s, 4)))
                 .collect(),
-            reasons: reasons.iter().any(Option::is_some).then_some(reasons),
+            reasons,
             unscored,
         })
     }
