@@ -139,12 +139,14 @@ pub fn push_number(out: &mut String, value: Option<f64>, decimals: usize) {
             let scale = 10u64.pow(decimals as u32);
             push_integer(out, scaled / scale);
             if decimals > 0 {
-                out.push('.');
-                let fraction = scaled % scale;
-                let start = out.len();
-                push_integer(out, fraction);
-                let width = out.len() - start;
-                out.insert_str(start, &"000000"[..decimals - width]);
+                // The point and the fraction's digits, zero-padded to `decimals` (at most six).
+                let mut fraction = [b'.', b'0', b'0', b'0', b'0', b'0', b'0'];
+                let mut rest = scaled % scale;
+                for digit in fraction[1..=decimals].iter_mut().rev() {
+                    *digit = b'0' + (rest % 10) as u8;
+                    rest /= 10;
+                }
+                out.push_str(ascii(&fraction[..=decimals]));
             }
         }
         None => {
@@ -181,7 +183,12 @@ pub fn push_integer(out: &mut String, value: impl Into<u64>) {
             break;
         }
     }
-    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+    out.push_str(ascii(&digits[start..]));
+}
+
+/// Digits (ASCII) as text.
+fn ascii(digits: &[u8]) -> &str {
+    std::str::from_utf8(digits).unwrap_or_default()
 }
 
 #[cfg(test)]
