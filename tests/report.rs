@@ -400,3 +400,61 @@ fn every_label_follows_alpha() {
     assert_eq!(row["verdict"], verdict);
     assert!(verdict_line(&report, "few-shot").contains(&format!("**{verdict}**")));
 }
+
+/// `report` reads a record's fingerprint where `run` writes it, near the line's start, and parses the rest of the
+/// line later or not at all: every line must still be checked, whether it is a row's latest record, one superseded
+/// by a later line, or no planned row's.
+#[test]
+fn a_damaged_record_line_is_named_whether_it_is_the_latest_superseded_or_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mini_suite(dir.path());
+    let run_dir = run_local(&suite, &dir.path().join("results"));
+    let path = run_dir.join("records.jsonl");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let examples = std::fs::read(run_dir.join("examples.csv")).unwrap();
+    let lines: Vec<String> = original.lines().map(str::to_string).collect();
+    let (first, rest) = (&lines[0], &lines[1..]);
+    // A record cut off after its fingerprint: it begins as a record does, but is not one.
+    let cut = |line: &str| line[..line.find(r#","model":"#).unwrap()].to_string() + r#","model":"#;
+    let fingerprint = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line).unwrap()["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let stale = first.replace(&fingerprint(first), &"0".repeat(64));
+    let cases = [
+        (
+            "superseded",
+            [vec![cut(first), first.clone()], rest.to_vec()].concat(),
+            1,
+        ),
+        ("latest", [vec![first.clone(), cut(first)], rest.to_vec()].concat(), 2),
+        (
+            "stale",
+            [vec![first.clone()], rest.to_vec(), vec![cut(&stale)]].concat(),
+            lines.len() + 1,
+        ),
+    ];
+    for (case, content, bad) in cases {
+        std::fs::write(&path, content.join("\n") + "\n").unwrap();
+        let output = command().arg("report").arg(&run_dir).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{case}: {stderr}");
+        assert!(
+            stderr.contains(&format!("records.jsonl:{bad}: invalid record")),
+            "{case}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read(run_dir.join("examples.csv")).unwrap(),
+            examples,
+            "{case}: nothing replaced"
+        );
+    }
+    // Intact, a superseded copy and a stale line change nothing.
+    let content = [vec![first.clone(), first.clone()], rest.to_vec(), vec![stale]].concat();
+    std::fs::write(&path, content.join("\n") + "\n").unwrap();
+    let output = command().arg("report").arg(&run_dir).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(std::fs::read(run_dir.join("examples.csv")).unwrap(), examples);
+}

@@ -24,8 +24,8 @@ use crate::run;
 use crate::run::RunMetadata;
 use crate::suite::schema::ConfigKind;
 use crate::suite::Suite;
-pub use streamed::{RowFormatter, RowTexts, TextFiles};
 use streamed::WrittenTexts;
+pub use streamed::{RowFormatter, RowTexts, TextFiles};
 
 /// What the judge cost: the evaluation's own spend, kept apart from the configs'.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

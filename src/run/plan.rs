@@ -52,16 +52,7 @@ impl RequestFingerprint {
     /// The fingerprint as its 32 bytes: the compact key for sets and maps of millions of fingerprints (a fraction of
     /// the hex string's memory). `None` for text that is not 64 hex digits, which no fingerprint of ours is.
     pub fn key(&self) -> Option<FingerprintKey> {
-        let hex = self.0.as_bytes();
-        if hex.len() != 64 {
-            return None;
-        }
-        let mut key = [0u8; 32];
-        for (byte, pair) in key.iter_mut().zip(hex.chunks_exact(2)) {
-            let digit = |c: u8| (c as char).to_digit(16);
-            *byte = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
-        }
-        Some(FingerprintKey(key))
+        FingerprintKey::from_hex(self.0.as_bytes())
     }
 
     fn canonical(config: Option<&str>, request: &ModelRequest, repeat: u32) -> Self {
@@ -71,6 +62,21 @@ impl RequestFingerprint {
     /// The fingerprint whose bytes are `key`.
     pub fn from_key(key: &FingerprintKey) -> Self {
         RequestFingerprint(crate::dataset::hex(&key.0))
+    }
+}
+
+impl FingerprintKey {
+    /// The key whose hex is `hex`; `None` for anything but 64 hex digits.
+    pub fn from_hex(hex: &[u8]) -> Option<Self> {
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut key = [0u8; 32];
+        for (byte, pair) in key.iter_mut().zip(hex.chunks_exact(2)) {
+            let digit = |c: u8| (c as char).to_digit(16);
+            *byte = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+        }
+        Some(FingerprintKey(key))
     }
 }
 

@@ -204,6 +204,18 @@ pub fn for_each_record(path: &Path, mut each: impl FnMut(RecordAt, Record)) -> R
 pub(crate) fn for_each_line_in<T: DeserializeOwned>(
     path: &Path,
     within: std::ops::Range<u64>,
+    each: impl FnMut(u64, T) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for_each_line_or_quick_in(path, within, |_, _| false, each)
+}
+
+/// As [`for_each_line_in`], but each whole line (one that ends in a newline) is first offered, as it is, to
+/// `quick(offset, line)`, which takes it by returning `true`; only the lines it declines are parsed and handed to
+/// `each`. A line `quick` takes is not checked here: the caller answers for that.
+pub(crate) fn for_each_line_or_quick_in<T: DeserializeOwned>(
+    path: &Path,
+    within: std::ops::Range<u64>,
+    mut quick: impl FnMut(u64, &[u8]) -> bool,
     mut each: impl FnMut(u64, T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let cannot_read = |e: io::Error| InputError::in_file(path, format!("cannot read records: {e}"));
@@ -233,6 +245,9 @@ pub(crate) fn for_each_line_in<T: DeserializeOwned>(
         number = number.map(|n| n + 1);
         let start = offset;
         offset += read as u64;
+        if line.ends_with(b"\n") && quick(start, &line) {
+            continue;
+        }
         let text = std::str::from_utf8(&line).map_err(|e| cannot_read(io::Error::other(e)))?;
         if text.trim().is_empty() {
             continue;

@@ -6,6 +6,11 @@
 //! than the twenty of a binary search over a million keys. `records.jsonl` is then read in as many byte ranges as
 //! threads, each parsing its lines' fingerprints. A row's latest record is the one that starts last in the file, kept
 //! as an atomic maximum, so the ranges need no order between them.
+//!
+//! A line as `run` writes it has its fingerprint near its start, after the example's id, the config and the repeat:
+//! the scan reads it there and leaves the rest of the line (mostly the reply's text) unparsed. Every such line is
+//! still checked: a row's latest record is parsed whole by the scoring pass, and the few others (superseded by a
+//! later record, or no planned row's) are read back and parsed once the scan is done. Any other line is parsed here.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -14,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::InputErrors;
 use crate::run::plan::{plan_keys, FingerprintKey, RequestFingerprint};
-use crate::run::records::{for_each_line_in, in_parts};
+use crate::run::records::{for_each_line_or_quick_in, in_parts};
 use crate::suite::Suite;
 
 /// Marks a planned row without a record in the row-to-offset table.
@@ -27,48 +32,133 @@ pub(super) fn latest_record_offsets(suite: &Suite, records: &Path) -> anyhow::Re
     // Each row's latest offset plus one; 0 for none yet.
     let latest: Vec<AtomicU64> = (0..planned.rows.len()).map(|_| AtomicU64::new(0)).collect();
     let scanned = in_parts(records, |range| scan(records, range, &planned, &latest))?;
+    drop(planned);
     let mut stale: HashSet<FingerprintKey> = HashSet::new();
     let mut unkeyed: HashSet<String> = HashSet::new();
-    for (part_stale, part_unkeyed) in scanned {
-        stale.extend(part_stale);
-        unkeyed.extend(part_unkeyed);
+    let mut unparsed = Vec::new();
+    for part in scanned {
+        stale.extend(part.stale);
+        unkeyed.extend(part.unkeyed);
+        unparsed.extend(part.unparsed);
     }
-    let offsets = latest
+    let offsets: Vec<u64> = latest
         .iter()
         .map(|offset| offset.load(Ordering::Relaxed).checked_sub(1).unwrap_or(NOT_RECORDED))
         .collect();
+    check_unused(records, &unparsed, &offsets)?;
     Ok((offsets, stale.len() + unkeyed.len()))
 }
 
-/// Notes, for the lines of `records` that start within `range`, each planned row's latest record in `latest`; returns
-/// the recorded keys no row has, and the fingerprints that are not keys at all.
-fn scan(
-    records: &Path,
-    range: Range<u64>,
-    planned: &PlannedKeys,
-    latest: &[AtomicU64],
-) -> anyhow::Result<(HashSet<FingerprintKey>, HashSet<String>)> {
+/// What a part of the scan found.
+struct Scanned {
+    /// Recorded keys that no planned row has.
+    stale: HashSet<FingerprintKey>,
+    /// Recorded fingerprints that are not keys at all.
+    unkeyed: HashSet<String>,
+    /// Where the lines whose fingerprint was read without parsing them start, in ascending order.
+    unparsed: Vec<u64>,
+}
+
+/// Parses the lines at `unparsed` (ascending) that are no row's latest record (`latest`, per row), as the scan would
+/// have parsed them: they are read by no one else. A line that is not a record is an error naming it.
+fn check_unused(records: &Path, unparsed: &[u64], latest: &[u64]) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[allow(dead_code)] // only checked to be there
+        fingerprint: RequestFingerprint,
+    }
+    let mut used = latest.to_vec();
+    used.sort_unstable();
+    let mut used = used.into_iter().peekable();
+    let mut reader = None;
+    for &offset in unparsed {
+        while used.next_if(|&u| u < offset).is_some() {}
+        if used.peek() == Some(&offset) {
+            continue;
+        }
+        let reader = match &mut reader {
+            Some(reader) => reader,
+            None => reader.insert(super::RecordReader::for_lookups(records)?),
+        };
+        reader.parse_at::<Head>(offset)?;
+    }
+    Ok(())
+}
+
+/// Notes, for the lines of `records` that start within `range`, each planned row's latest record in `latest`.
+fn scan(records: &Path, range: Range<u64>, planned: &PlannedKeys, latest: &[AtomicU64]) -> anyhow::Result<Scanned> {
     #[derive(serde::Deserialize)]
     struct Head {
         fingerprint: RequestFingerprint,
     }
-    let mut stale: HashSet<FingerprintKey> = HashSet::new();
-    let mut unkeyed: HashSet<String> = HashSet::new();
-    for_each_line_in(records, range, |offset, head: Head| {
-        let Some(key) = head.fingerprint.key() else {
-            unkeyed.insert(head.fingerprint.0);
-            return Ok(());
-        };
-        let rows = planned.rows_of(&key);
+    // Notes a line's key; whether a planned row has it.
+    let note = |offset: u64, key: &FingerprintKey| {
+        let rows = planned.rows_of(key);
         for &(_, row) in rows {
             latest[row as usize].fetch_max(offset + 1, Ordering::Relaxed);
         }
-        if rows.is_empty() {
-            stale.insert(key);
+        !rows.is_empty()
+    };
+    let (mut stale, mut unparsed_stale) = (HashSet::new(), HashSet::new());
+    let (mut unkeyed, mut unparsed) = (HashSet::new(), Vec::new());
+    for_each_line_or_quick_in(
+        records,
+        range,
+        |offset, line| {
+            let Some(key) = leading_key(line) else { return false };
+            if !note(offset, &key) {
+                unparsed_stale.insert(key);
+            }
+            unparsed.push(offset);
+            true
+        },
+        |offset, head: Head| {
+            match head.fingerprint.key() {
+                Some(key) if !note(offset, &key) => {
+                    stale.insert(key);
+                }
+                Some(_) => {}
+                None => {
+                    unkeyed.insert(head.fingerprint.0);
+                }
+            }
+            Ok(())
+        },
+    )?;
+    stale.extend(unparsed_stale);
+    Ok(Scanned {
+        stale,
+        unkeyed,
+        unparsed,
+    })
+}
+
+/// The key of a record line as `run` writes it — `{"example_id":"…","config":"…","repeat":N,"fingerprint":"<64 hex
+/// digits>"`, then the rest — read from there; `None` for a line that begins any other way.
+fn leading_key(line: &[u8]) -> Option<FingerprintKey> {
+    let rest = skip_string(line.strip_prefix(br#"{"example_id":"#)?)?;
+    let rest = skip_string(rest.strip_prefix(br#","config":"#)?)?;
+    let rest = rest.strip_prefix(br#","repeat":"#)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = rest[digits..]
+        .strip_prefix(br#","fingerprint":""#)
+        .filter(|_| digits > 0)?;
+    (rest.get(64) == Some(&b'"')).then_some(())?;
+    FingerprintKey::from_hex(&rest[..64])
+}
+
+/// The text after the JSON string `text` begins with (at its opening quote); `None` when it does not begin with one
+/// that ends.
+fn skip_string(text: &[u8]) -> Option<&[u8]> {
+    let mut rest = text.strip_prefix(b"\"")?;
+    loop {
+        let at = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+        if rest[at] == b'"' {
+            return Some(&rest[at + 1..]);
         }
-        Ok(())
-    })?;
-    Ok((stale, unkeyed))
+        // An escape: the backslash and the character it escapes (a `\u` escape's digits hold no quote).
+        rest = rest.get(at + 2..)?;
+    }
 }
 
 /// The plan's keys, sorted with their rows (several rows may share a key: examples with the same input), and where
@@ -141,6 +231,36 @@ mod tests {
         key[..2].copy_from_slice(&prefix);
         key[31] = last;
         FingerprintKey(key)
+    }
+
+    #[test]
+    fn a_record_line_as_run_writes_it_gives_its_key_where_it_begins() {
+        let fingerprint = RequestFingerprint("0123456789abcdefABCDEF".repeat(3)[..64].to_string());
+        let record: crate::run::records::Record = serde_json::from_value(serde_json::json!({
+            "example_id": "a \"quoted\" id \\ ending in a backslash \\", "config": "c\u{1}\"", "repeat": 12,
+            "fingerprint": fingerprint, "model": "m", "status": "ok", "output": "\"fingerprint\":\"00\"",
+            "input_tokens": 1, "output_tokens": 1, "latency_ms": 1, "attempts": 1, "started_at": "t"
+        }))
+        .unwrap();
+        // The line as `run` appends it (the field order of `Record` is what the scan relies on).
+        let line = serde_json::to_string(&record).unwrap() + "\n";
+        assert_eq!(leading_key(line.as_bytes()), fingerprint.key());
+        assert!(fingerprint.key().is_some());
+        // Any other beginning is declined, and left to be parsed whole.
+        let declined = [
+            line.replacen("{\"example_id\"", "{ \"example_id\"", 1),
+            line.replacen("\"repeat\":12", "\"repeat\":\"12\"", 1),
+            line.replacen("\"repeat\":12", "\"repeat\":", 1),
+            line.replacen(&fingerprint.0, &fingerprint.0[..63], 1),
+            line.replacen(&fingerprint.0, &format!("{}g", &fingerprint.0[..63]), 1),
+            line.replacen(&fingerprint.0, &format!("{}0", fingerprint.0), 1),
+            r#"{"attempts":1,"config":"c","example_id":"a","fingerprint":"00"}"#.to_string(),
+            r#"{"example_id":"a\"#.to_string(),
+            String::new(),
+        ];
+        for text in declined {
+            assert_eq!(leading_key(text.as_bytes()), None, "{text}");
+        }
     }
 
     #[test]

@@ -448,6 +448,11 @@ impl<'a> RecordReader<'a> {
 
     /// The record that starts at byte `offset`.
     pub(crate) fn read_at(&mut self, offset: u64) -> anyhow::Result<Record> {
+        self.parse_at(offset)
+    }
+
+    /// The line that starts at byte `offset`, parsed as a `T` (the line named when it is not one).
+    fn parse_at<T: DeserializeOwned>(&mut self, offset: u64) -> anyhow::Result<T> {
         self.line.clear();
         let mut line = std::mem::take(&mut self.line);
         let span = self.append_line_at(offset, &mut line);
