@@ -9,8 +9,9 @@
 //!
 //! A line as `run` writes it has its fingerprint near its start, after the example's id, the config and the repeat:
 //! the scan reads it there and leaves the rest of the line (mostly the reply's text) unparsed. Every such line is
-//! still checked: a row's latest record is parsed whole by the scoring pass, and the few others (superseded by a
-//! later record, or no planned row's) are read back and parsed once the scan is done. Any other line is parsed here.
+//! still checked: a row's latest record is parsed whole by the scoring pass, and the few superseded by a later record
+//! of the same key are read back and parsed once the scan is done. Any other line, and one no planned row has, is
+//! parsed here.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -29,24 +30,34 @@ pub(super) const NOT_RECORDED: u64 = u64::MAX;
 /// distinct fingerprints were recorded that no planned row has.
 pub(super) fn latest_record_offsets(suite: &Suite, records: &Path) -> anyhow::Result<(Vec<u64>, usize)> {
     let planned = PlannedKeys::build(suite)?;
-    // Each row's latest offset plus one; 0 for none yet.
+    // Each row's latest line, as [`noted`] keeps it; 0 for none yet.
     let latest: Vec<AtomicU64> = (0..planned.rows.len()).map(|_| AtomicU64::new(0)).collect();
     let scanned = in_parts(records, |range| scan(records, range, &planned, &latest))?;
     drop(planned);
     let mut stale: HashSet<FingerprintKey> = HashSet::new();
     let mut unkeyed: HashSet<String> = HashSet::new();
-    let mut unparsed = Vec::new();
+    let mut superseded = Vec::new();
     for part in scanned {
         stale.extend(part.stale);
         unkeyed.extend(part.unkeyed);
-        unparsed.extend(part.unparsed);
+        superseded.extend(part.superseded);
     }
+    parse_superseded(records, superseded)?;
     let offsets: Vec<u64> = latest
         .iter()
-        .map(|offset| offset.load(Ordering::Relaxed).checked_sub(1).unwrap_or(NOT_RECORDED))
+        .map(|noted| {
+            (noted.load(Ordering::Relaxed) >> 1)
+                .checked_sub(1)
+                .unwrap_or(NOT_RECORDED)
+        })
         .collect();
-    check_unused(records, &unparsed, &offsets)?;
     Ok((offsets, stale.len() + unkeyed.len()))
+}
+
+/// A line as a row's latest keeps it: its offset plus one, doubled, and 1 added when the line was not parsed. The
+/// greater is the later line, as offsets are.
+fn noted(offset: u64, parsed: bool) -> u64 {
+    ((offset + 1) << 1) | u64::from(!parsed)
 }
 
 /// What a part of the scan found.
@@ -55,69 +66,75 @@ struct Scanned {
     stale: HashSet<FingerprintKey>,
     /// Recorded fingerprints that are not keys at all.
     unkeyed: HashSet<String>,
-    /// Where the lines whose fingerprint was read without parsing them start, in ascending order.
-    unparsed: Vec<u64>,
+    /// Where lines start that were not parsed and are superseded by a later line of the same key (each once per row
+    /// of that key).
+    superseded: Vec<u64>,
 }
 
-/// Parses the lines at `unparsed` (ascending) that are no row's latest record (`latest`, per row), as the scan would
-/// have parsed them: they are read by no one else. A line that is not a record is an error naming it.
-fn check_unused(records: &Path, unparsed: &[u64], latest: &[u64]) -> anyhow::Result<()> {
+/// Parses the lines that start at `offsets`, as the scan would have: superseded, they are read by no one else. A line
+/// that is not a record is an error naming it.
+fn parse_superseded(records: &Path, mut offsets: Vec<u64>) -> anyhow::Result<()> {
     #[derive(serde::Deserialize)]
     struct Head {
         #[allow(dead_code)] // only checked to be there
         fingerprint: RequestFingerprint,
     }
-    let mut used = latest.to_vec();
-    used.sort_unstable();
-    let mut used = used.into_iter().peekable();
-    let mut reader = None;
-    for &offset in unparsed {
-        while used.next_if(|&u| u < offset).is_some() {}
-        if used.peek() == Some(&offset) {
-            continue;
-        }
-        let reader = match &mut reader {
-            Some(reader) => reader,
-            None => reader.insert(super::RecordReader::for_lookups(records)?),
-        };
+    if offsets.is_empty() {
+        return Ok(());
+    }
+    offsets.sort_unstable();
+    offsets.dedup();
+    let mut reader = super::RecordReader::for_lookups(records)?;
+    for offset in offsets {
         reader.parse_at::<Head>(offset)?;
     }
     Ok(())
 }
 
 /// Notes, for the lines of `records` that start within `range`, each planned row's latest record in `latest`.
+///
+/// A line that begins as `run` writes a record gives its key unparsed, unless no planned row has the key (then it is
+/// parsed here). Such a line is still parsed whole: by the scoring pass when it is a row's latest; otherwise it is
+/// superseded, and whichever part of the scan notes a later line over it, or finds one already noted, lists it.
 fn scan(records: &Path, range: Range<u64>, planned: &PlannedKeys, latest: &[AtomicU64]) -> anyhow::Result<Scanned> {
     #[derive(serde::Deserialize)]
     struct Head {
         fingerprint: RequestFingerprint,
     }
-    // Notes a line's key; whether a planned row has it.
-    let note = |offset: u64, key: &FingerprintKey| {
-        let rows = planned.rows_of(key);
+    let superseded = std::cell::RefCell::new(Vec::new());
+    let note = |rows: &[(FingerprintKey, u32)], offset: u64, parsed: bool| {
+        let line = noted(offset, parsed);
         for &(_, row) in rows {
-            latest[row as usize].fetch_max(offset + 1, Ordering::Relaxed);
+            let before = latest[row as usize].fetch_max(line, Ordering::Relaxed);
+            // The earlier of the two lines is superseded; listed when it was not parsed (no line before: 0, even).
+            let earlier = before.min(line);
+            if earlier & 1 == 1 {
+                superseded.borrow_mut().push((earlier >> 1) - 1);
+            }
         }
-        !rows.is_empty()
     };
-    let (mut stale, mut unparsed_stale) = (HashSet::new(), HashSet::new());
-    let (mut unkeyed, mut unparsed) = (HashSet::new(), Vec::new());
+    let (mut stale, mut unkeyed) = (HashSet::new(), HashSet::new());
     for_each_line_or_quick_in(
         records,
         range,
         |offset, line| {
             let Some(key) = leading_key(line) else { return false };
-            if !note(offset, &key) {
-                unparsed_stale.insert(key);
+            let rows = planned.rows_of(&key);
+            if rows.is_empty() {
+                return false;
             }
-            unparsed.push(offset);
+            note(rows, offset, false);
             true
         },
         |offset, head: Head| {
             match head.fingerprint.key() {
-                Some(key) if !note(offset, &key) => {
-                    stale.insert(key);
+                Some(key) => {
+                    let rows = planned.rows_of(&key);
+                    if rows.is_empty() {
+                        stale.insert(key);
+                    }
+                    note(rows, offset, true);
                 }
-                Some(_) => {}
                 None => {
                     unkeyed.insert(head.fingerprint.0);
                 }
@@ -125,11 +142,10 @@ fn scan(records: &Path, range: Range<u64>, planned: &PlannedKeys, latest: &[Atom
             Ok(())
         },
     )?;
-    stale.extend(unparsed_stale);
     Ok(Scanned {
         stale,
         unkeyed,
-        unparsed,
+        superseded: superseded.into_inner(),
     })
 }
 
@@ -260,6 +276,57 @@ mod tests {
         ];
         for text in declined {
             assert_eq!(leading_key(text.as_bytes()), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_unparsed_line_superseded_is_listed_whichever_part_is_scanned_first() {
+        let line = |key: char, tail: &str| {
+            format!(
+                r#"{{"example_id":"e","config":"c","repeat":0,"fingerprint":"{}"{tail}"#,
+                key.to_string().repeat(64)
+            ) + "\n"
+        };
+        let lines = [
+            line('a', ",not a record"),
+            line('a', "}"),
+            line('b', "}"),
+            line('a', "}"),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.jsonl");
+        std::fs::write(&path, lines.concat()).unwrap();
+        let starts: Vec<u64> = lines
+            .iter()
+            .scan(0, |at, line| {
+                let start = *at;
+                *at += line.len() as u64;
+                Some(start)
+            })
+            .collect();
+        let keys = ['a', 'b'].map(|c| FingerprintKey::from_hex(c.to_string().repeat(64).as_bytes()).unwrap());
+        let planned = PlannedKeys::from_rows(vec![(keys[0], 0), (keys[1], 1), (keys[0], 2)]).unwrap();
+        // Parts scanned later lines first, and earlier lines first.
+        for parts in [[starts[1]..u64::MAX, 0..starts[1]], [0..starts[2], starts[2]..u64::MAX]] {
+            let latest: Vec<AtomicU64> = (0..3).map(|_| AtomicU64::new(0)).collect();
+            let mut superseded: Vec<u64> = parts
+                .into_iter()
+                .flat_map(|range| scan(&path, range, &planned, &latest).unwrap().superseded)
+                .collect();
+            superseded.sort_unstable();
+            superseded.dedup();
+            assert_eq!(superseded, [starts[0], starts[1]]);
+            let kept: Vec<u64> = latest.iter().map(|l| l.load(Ordering::Relaxed)).collect();
+            assert_eq!(
+                kept,
+                [
+                    noted(starts[3], false),
+                    noted(starts[2], false),
+                    noted(starts[3], false)
+                ]
+            );
+            let error = parse_superseded(&path, superseded).unwrap_err().to_string();
+            assert!(error.contains(":1: invalid record"), "{error}");
         }
     }
 
