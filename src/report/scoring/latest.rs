@@ -60,6 +60,12 @@ fn noted(offset: u64, parsed: bool) -> u64 {
     ((offset + 1) << 1) | u64::from(!parsed)
 }
 
+/// A record line as the scan parses it: its fingerprint, the rest of the line checked to be JSON.
+#[derive(serde::Deserialize)]
+struct Head {
+    fingerprint: RequestFingerprint,
+}
+
 /// What a part of the scan found.
 struct Scanned {
     /// Recorded keys that no planned row has.
@@ -74,11 +80,6 @@ struct Scanned {
 /// Parses the lines that start at `offsets`, as the scan would have: superseded, they are read by no one else. A line
 /// that is not a record is an error naming it.
 fn parse_superseded(records: &Path, mut offsets: Vec<u64>) -> anyhow::Result<()> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        #[allow(dead_code)] // only checked to be there
-        fingerprint: RequestFingerprint,
-    }
     if offsets.is_empty() {
         return Ok(());
     }
@@ -97,10 +98,6 @@ fn parse_superseded(records: &Path, mut offsets: Vec<u64>) -> anyhow::Result<()>
 /// parsed here). Such a line is still parsed whole: by the scoring pass when it is a row's latest; otherwise it is
 /// superseded, and whichever part of the scan notes a later line over it, or finds one already noted, lists it.
 fn scan(records: &Path, range: Range<u64>, planned: &PlannedKeys, latest: &[AtomicU64]) -> anyhow::Result<Scanned> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        fingerprint: RequestFingerprint,
-    }
     let superseded = std::cell::RefCell::new(Vec::new());
     let note = |rows: &[(FingerprintKey, u32)], offset: u64, parsed: bool| {
         let line = noted(offset, parsed);
