@@ -199,54 +199,64 @@ pub fn plan_keys(suite: &Suite) -> Result<PlanKeys, InputError> {
         ));
     }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let parts = cores.min(total / POSITIONS_PER_THREAD).max(1);
-    let shares = (0..parts).map(|i| total * i / parts..total * (i + 1) / parts);
+    keys_in_parts(suite, cores.min(total / POSITIONS_PER_THREAD).max(1))
+}
+
+/// [`plan_keys`], the plan shared out among `parts` threads.
+fn keys_in_parts(suite: &Suite, parts: usize) -> Result<PlanKeys, InputError> {
+    let total = plan_len(suite);
+    // One vector, each thread filling its own contiguous share in place: joining shares built apart would, for a
+    // moment, hold every key twice (the joined vector grown while the shares are still alive).
+    let mut keys: PlanKeys = vec![(FingerprintKey([0; 32]), 0); total];
     let built = std::thread::scope(|scope| {
-        let workers: Vec<_> = shares
-            .map(|share| scope.spawn(move || share_keys(suite, share)))
-            .collect();
+        let mut rest = keys.as_mut_slice();
+        let mut workers = Vec::with_capacity(parts);
+        for i in 0..parts {
+            let share = total * i / parts..total * (i + 1) / parts;
+            let (slots, after) = std::mem::take(&mut rest).split_at_mut(share.len());
+            rest = after;
+            workers.push(scope.spawn(move || share_keys(suite, share, slots)));
+        }
         workers
             .into_iter()
             .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect::<Vec<_>>()
     });
-    // The first share grows to hold the others, each freed once it is in.
-    let mut built = built.into_iter();
-    let mut all = built.next().transpose()?.unwrap_or_default();
-    for share in built {
-        all.extend(share?);
-    }
-    Ok(all)
+    // The first share's error is the plan's first.
+    built.into_iter().collect::<Result<(), _>>()?;
+    Ok(keys)
 }
 
-/// The keys of the plan positions in `share`, in order: each (example, config) request built once, then hashed per
-/// repeat, as [`plan_requests`] would fingerprint it.
-fn share_keys(suite: &Suite, share: std::ops::Range<usize>) -> Result<PlanKeys, InputError> {
-    let mut keys = Vec::with_capacity(share.len());
+/// Writes into `slots` the keys of the plan positions in `share`, in order: each (example, config) request built
+/// once, then hashed per repeat, as [`plan_requests`] would fingerprint it.
+fn share_keys(
+    suite: &Suite,
+    share: std::ops::Range<usize>,
+    slots: &mut [(FingerprintKey, u32)],
+) -> Result<(), InputError> {
     let configs = &suite.file.configs;
     let builders: Vec<RequestBuilder> = configs
         .iter()
         .map(|config| RequestBuilder::new(config, suite.pool()))
         .collect();
     let mut hashers = vec![KeyHasher::default(); configs.len()];
+    let mut slots = slots.iter_mut();
     let mut position = share.start;
     while position < share.end {
         let (example, config, first_repeat) = plan_position(suite, position);
         let example = &suite.held_out.examples[example];
         let request = build_request(suite, &builders[config], example)?;
         for repeat in first_repeat..suite.file.repeats {
-            if position == share.end {
-                break;
-            }
+            let Some(slot) = slots.next() else { break };
             // Below 2^32: `plan_keys` checked the plan's length.
-            keys.push((
+            *slot = (
                 hashers[config].key(Some(&configs[config].name), &request, repeat),
                 position as u32,
-            ));
+            );
             position += 1;
         }
     }
-    Ok(keys)
+    Ok(())
 }
 
 /// `builder`'s request for `example`; a template that cannot be rendered is an error naming the example's line.
@@ -442,6 +452,24 @@ mod tests {
                     assert_eq!(fresh.0, expected);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_keys_are_the_plans_fingerprints_however_the_plan_is_shared_out() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini/suite.yaml");
+        let mut suite = crate::suite::load(&path).unwrap();
+        // Three repeats, so that shares also end between an example's repeats.
+        suite.file.repeats = 3;
+        let expected: PlanKeys = build_plan(&suite)
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(position, planned)| (planned.fingerprint.key().unwrap(), position as u32))
+            .collect();
+        assert_eq!(expected.len(), 72);
+        for parts in [1, 2, 5, 7, 72] {
+            assert_eq!(keys_in_parts(&suite, parts).unwrap(), expected, "{parts} parts");
         }
     }
 

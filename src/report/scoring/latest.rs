@@ -43,13 +43,10 @@ pub(super) fn latest_record_offsets(suite: &Suite, records: &Path) -> anyhow::Re
         superseded.extend(part.superseded);
     }
     parse_superseded(records, superseded)?;
+    // Converted in place (the same allocation, as `collect` reuses a vector's own for an element of the same size).
     let offsets: Vec<u64> = latest
-        .iter()
-        .map(|noted| {
-            (noted.load(Ordering::Relaxed) >> 1)
-                .checked_sub(1)
-                .unwrap_or(NOT_RECORDED)
-        })
+        .into_iter()
+        .map(|noted| (noted.into_inner() >> 1).checked_sub(1).unwrap_or(NOT_RECORDED))
         .collect();
     Ok((offsets, stale.len() + unkeyed.len()))
 }
