@@ -50,13 +50,9 @@ fn simulated_run(rng: &mut ChaCha8Rng, effects: &[(&str, f64)]) -> Vec<ConfigRep
         let base = difficulty.sample(rng);
         for (config, (_, effect)) in configs.iter_mut().zip(effects) {
             let quality = ((base + effect + noise.sample(rng)).clamp(0.0, 100.0)) / 100.0;
-            config.examples.insert(
-                example,
-                vec![ScoredReply {
-                    criteria: vec![Some(quality)].into(),
-                    quality,
-                }],
-            );
+            config
+                .examples
+                .insert(example, vec![ScoredReply::new([Some(quality)], quality)]);
         }
     }
     configs

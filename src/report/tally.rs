@@ -4,7 +4,6 @@
 //! keeps a reply's text beyond the lowest few.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use super::analysis::{ConfigReplies, ExampleReplies};
 use super::scoring::RowOutcome;
@@ -207,10 +206,8 @@ impl<'s> Tally<'s> {
         totals.cache_read_tokens += record.cache_read_input_tokens;
         totals.cache_write_tokens += record.cache_write_input_tokens;
         totals.latencies_ms.push(record.latency_ms);
-        let criteria = self.shared.share(criteria);
-        self.replies[row.config]
-            .examples
-            .push(row.example, ScoredReply { criteria, quality });
+        let reply = self.shared.share(criteria, quality);
+        self.replies[row.config].examples.push(row.example, reply);
         let output = record.output.as_deref().unwrap_or("");
         keep_lowest(
             &mut self.lowest[row.config],
@@ -346,25 +343,29 @@ impl<'s> Tally<'s> {
 /// each reply keeps its own, and the table stops growing.
 const MAX_SHARED: usize = 1 << 16;
 
-/// Per-criterion score lists, one copy of each: replies scored alike (most of a large run, where criteria take a few
-/// values) share it.
+/// Scored replies, one copy of each (per-criterion scores and quality): replies scored alike (most of a large run,
+/// where criteria take a few values) share it.
 #[derive(Default)]
 struct SharedScores {
-    lists: HashMap<Vec<u64>, Arc<[Option<f64>]>>,
+    lists: HashMap<Vec<u64>, ScoredReply>,
 }
 
 impl SharedScores {
-    fn share(&mut self, scores: Vec<Option<f64>>) -> Arc<[Option<f64>]> {
-        // A score's bits, and for no score a NaN no score ever is.
-        let key: Vec<u64> = scores.iter().map(|s| s.map_or(u64::MAX, f64::to_bits)).collect();
+    fn share(&mut self, scores: Vec<Option<f64>>, quality: f64) -> ScoredReply {
+        // A score's bits, and for no score a NaN no score ever is; the quality's bits last.
+        let key: Vec<u64> = scores
+            .iter()
+            .map(|s| s.map_or(u64::MAX, f64::to_bits))
+            .chain([quality.to_bits()])
+            .collect();
         if let Some(shared) = self.lists.get(&key) {
-            return Arc::clone(shared);
+            return shared.clone();
         }
-        let list: Arc<[Option<f64>]> = scores.into();
+        let reply = ScoredReply::new(scores, quality);
         if self.lists.len() < MAX_SHARED {
-            self.lists.insert(key, Arc::clone(&list));
+            self.lists.insert(key, reply.clone());
         }
-        list
+        reply
     }
 }
 

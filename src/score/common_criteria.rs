@@ -12,14 +12,36 @@ use std::sync::Arc;
 
 use super::{weighted_quality_where, Rubric};
 
-/// One scored reply, as pairing needs it.
+/// One scored reply, as pairing needs it: one pointer, to scores that the many replies of a large run that scored
+/// alike share (a reply's quality is a function of its per-criterion scores, so it is shared with them).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ScoredReply {
-    /// Per-criterion scores in the rubric's order (`None`: not applicable, or could not be scored); shared, so the
-    /// many replies of a large run that scored alike hold one copy.
-    pub criteria: Arc<[Option<f64>]>,
+pub struct ScoredReply(Arc<ReplyScores>);
+
+#[derive(Debug, PartialEq)]
+struct ReplyScores {
+    quality: f64,
+    criteria: Box<[Option<f64>]>,
+}
+
+impl ScoredReply {
+    /// A reply scored `criteria` (per criterion, in the rubric's order; `None`: not applicable, or could not be
+    /// scored), of quality `quality` (in [0, 1]).
+    pub fn new(criteria: impl Into<Box<[Option<f64>]>>, quality: f64) -> Self {
+        ScoredReply(Arc::new(ReplyScores {
+            quality,
+            criteria: criteria.into(),
+        }))
+    }
+
     /// Its quality as scored, in [0, 1].
-    pub quality: f64,
+    pub fn quality(&self) -> f64 {
+        self.0.quality
+    }
+
+    /// Its per-criterion scores, in the rubric's order.
+    pub fn criteria(&self) -> &[Option<f64>] {
+        &self.0.criteria
+    }
 }
 
 /// One side of a pair: the rubric its replies were scored with, and its scored replies to the example (one per
@@ -156,11 +178,11 @@ fn scored_alike(baseline: Side, candidate: Side) -> bool {
     };
     same_criteria
         && baseline.replies.iter().chain(candidate.replies).all(|reply| {
-            reply.criteria.len() == first.criteria.len()
+            reply.criteria().len() == first.criteria().len()
                 && reply
-                    .criteria
+                    .criteria()
                     .iter()
-                    .zip(first.criteria.iter())
+                    .zip(first.criteria())
                     .all(|(a, b)| a.is_some() == b.is_some())
         })
 }
@@ -169,7 +191,7 @@ fn scored_ids<'r>(rubric: &'r Rubric, reply: &ScoredReply) -> BTreeSet<&'r str> 
     rubric
         .criteria
         .iter()
-        .zip(reply.criteria.iter())
+        .zip(reply.criteria())
         .filter(|(_, score)| score.is_some())
         .map(|(criterion, _)| criterion.id.as_str())
         .collect()
@@ -183,7 +205,7 @@ fn side_score(rubric: &Rubric, qualities: &[f64]) -> SideScore {
 }
 
 fn as_scored(side: Side) -> SideScore {
-    let qualities: Vec<f64> = side.replies.iter().map(|r| r.quality).collect();
+    let qualities: Vec<f64> = side.replies.iter().map(ScoredReply::quality).collect();
     side_score(side.rubric, &qualities)
 }
 
@@ -193,7 +215,7 @@ fn rescored(side: Side, common: &BTreeSet<&str>) -> Option<SideScore> {
         .replies
         .iter()
         .map(|reply| {
-            weighted_quality_where(&side.rubric.criteria, &reply.criteria, |c| {
+            weighted_quality_where(&side.rubric.criteria, reply.criteria(), |c| {
                 common.contains(c.id.as_str())
             })
         })
@@ -246,10 +268,7 @@ mod tests {
     }
 
     fn reply(criteria: [Option<f64>; 3], quality: f64) -> ScoredReply {
-        ScoredReply {
-            criteria: criteria.into(),
-            quality,
-        }
+        ScoredReply::new(criteria, quality)
     }
 
     #[test]

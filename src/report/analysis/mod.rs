@@ -258,9 +258,9 @@ fn config_analysis(
     design: &Design,
     options: &AnalysisOptions,
 ) -> Result<ConfigAnalysis, stats::StatsError> {
-    let points = |e: &[ScoredReply]| -> Vec<f64> { e.iter().map(|r| r.quality * 100.0).collect() };
+    let points = |e: &[ScoredReply]| -> Vec<f64> { e.iter().map(|r| r.quality() * 100.0).collect() };
     let passes =
-        |e: &[ScoredReply]| -> Vec<bool> { e.iter().map(|r| r.quality >= design.rubric.pass_threshold).collect() };
+        |e: &[ScoredReply]| -> Vec<bool> { e.iter().map(|r| r.quality() >= design.rubric.pass_threshold).collect() };
     let examples = &replies.examples;
     let quality: Vec<f64> = examples.values().map(|e| mean_of(&points(e))).collect();
     let confidence = options.confidence_level();

@@ -129,10 +129,7 @@ mod tests {
     use super::*;
 
     fn reply(quality: f64) -> ScoredReply {
-        ScoredReply {
-            criteria: vec![Some(quality)].into(),
-            quality,
-        }
+        ScoredReply::new([Some(quality)], quality)
     }
 
     #[test]
@@ -143,7 +140,7 @@ mod tests {
         }
         let got: Vec<(usize, Vec<f64>)> = replies
             .iter()
-            .map(|(i, r)| (i, r.iter().map(|r| r.quality).collect()))
+            .map(|(i, r)| (i, r.iter().map(ScoredReply::quality).collect()))
             .collect();
         assert_eq!(
             got,
