@@ -397,6 +397,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn replies_scored_alike_share_one_copy_and_any_difference_makes_another() {
+        let mut shared = SharedScores::default();
+        let first = shared.share(vec![Some(1.0), None, Some(0.5)], 0.75);
+        let alike = shared.share(vec![Some(1.0), None, Some(0.5)], 0.75);
+        assert!(first.shares_scores_with(&alike));
+        // A missing score is not a zero, nor is a different quality the same reply.
+        for (scores, quality) in [
+            (vec![Some(1.0), Some(0.0), Some(0.5)], 0.75),
+            (vec![Some(1.0), None, Some(0.5)], 0.5),
+            (vec![Some(1.0), None], 0.75),
+        ] {
+            let other = shared.share(scores.clone(), quality);
+            assert!(!first.shares_scores_with(&other), "{scores:?} {quality}");
+            assert_eq!((other.criteria(), other.quality()), (&scores[..], quality));
+        }
+        assert_eq!(
+            (first.criteria(), first.quality()),
+            (&[Some(1.0), None, Some(0.5)][..], 0.75)
+        );
+    }
+
+    #[test]
     fn the_lowest_kept_are_the_lowest_by_quality_then_id_then_arrival() {
         let mut kept = Vec::new();
         let rows = [

@@ -42,6 +42,12 @@ impl ScoredReply {
     pub fn criteria(&self) -> &[Option<f64>] {
         &self.0.criteria
     }
+
+    /// Whether both are the one shared copy.
+    #[cfg(test)]
+    pub(crate) fn shares_scores_with(&self, other: &ScoredReply) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// One side of a pair: the rubric its replies were scored with, and its scored replies to the example (one per
