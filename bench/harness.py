@@ -12,8 +12,11 @@ Scenarios (each starts its own `bedrock-eval serve` and a synthetic suite in a t
            writes its reports), a resume of the run with its last 1% of records removed (and how long it took to
            send its first request), `report`, a second run against a degraded endpoint, and `compare` of the two;
            and the endpoint's own peak RSS. Not part of `all`. SCALE_TMP names where the runs go (1m: ~3 GB).
+           With --references, each example also has a reference of 3-160 words, and the rubric adds `token_f1`
+           and `rouge_l` against it: scores nearly all distinct, and held-out texts about 4x larger.
 
-Usage: python3 bench/harness.py [cpu|latency|quota|scale|all] [--quick] [--sizes 10k,100k,1m] [--binary PATH]
+Usage: python3 bench/harness.py [cpu|latency|quota|scale|all] [--quick] [--sizes 10k,100k,1m] [--references]
+                                [--binary PATH]
 Results are printed as a Markdown table; docs/benchmarks.md quotes them.
 """
 
@@ -21,6 +24,7 @@ import argparse
 import collections
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -229,6 +233,12 @@ def scenario_quota(quick):
 
 
 SCALE_MODELS = ["amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0"]
+# Words the --references scale suite draws its references from: some the simulated replies use, some they do not.
+REFERENCE_WORDS = (
+    "please try restarting the device and check your connection internet working contact us again thank you for "
+    "ticket kestrel lock cam hub thermostat doorbell support calibrate reset firmware update wifi router battery "
+    "replace settings app account night evening door ring temperature"
+).split()
 SCALE_PROMPTS = [
     "You are a support agent for Kestrel Home. Reply to the customer's ticket.",
     'You are a support agent for Kestrel Home. Give the fix as numbered steps and sign off with "— Kestrel Support".',
@@ -241,17 +251,32 @@ SCALE_PROMPTS = [
 ]
 
 
-def write_scale_suite(folder: Path, examples: int, configs: int = 5):
-    """A five-config suite of support tickets over `examples` held-out examples, scored by deterministic criteria."""
+def write_scale_suite(folder: Path, examples: int, configs: int = 5, references: bool = False):
+    """A five-config suite of support tickets over `examples` held-out examples, scored by deterministic criteria;
+    with `references`, each example's reference is 3-160 seeded random words (with its number) and the rubric also
+    scores `token_f1` and `rouge_l` against it, so nearly every reply's list of scores is its own."""
     products = ["Kestrel Lock", "Kestrel Cam", "Kestrel Hub", "Kestrel Thermostat", "Kestrel Doorbell"]
     problems = ["jams halfway when locking at night", "drops off the Wi-Fi every evening",
                 "shows the wrong temperature after an update", "does not ring when someone is at the door"]
+    rng = random.Random(7)
     with open(folder / "held-out.jsonl", "w") as f:
         for i in range(examples):
             product = products[i % len(products)]
             ticket = f"Ticket {i}: my {product} number {i % 97} {problems[i % len(problems)]}. Thanks, Sam"
-            f.write(json.dumps({"id": f"s{i:07d}", "prompt": ticket, "completion": "Calibrate it.",
+            completion = "Calibrate it."
+            if references:
+                words = [rng.choice(REFERENCE_WORDS) for _ in range(rng.randint(3, 160))] + [str(i), str(i % 97)]
+                rng.shuffle(words)
+                completion = " ".join(words)
+            f.write(json.dumps({"id": f"s{i:07d}", "prompt": ticket, "completion": completion,
                                 "products": [product]}) + "\n")
+    reference_criteria = """  - id: overlap
+    kind: reference
+    method: token_f1
+  - id: order
+    kind: reference
+    method: rouge_l
+""" if references else ""
     (folder / "rubric.yaml").write_text(
         """pass_threshold: 0.6
 criteria:
@@ -273,7 +298,7 @@ criteria:
     kind: not_contains
     terms: ["I apologize for any inconvenience", "valued customer"]
     gate: true
-"""
+""" + reference_criteria
     )
     config_text = "".join(
         f"""  - name: c{c}
@@ -343,17 +368,17 @@ def measured(result, per_request=None):
     return text + f"; wall {result.wall:.1f} s"
 
 
-def scenario_scale(quick, sizes=None):
+def scenario_scale(quick, sizes=None, references=False):
     sizes = sizes or ([10_000] if quick else [10_000, 100_000, 1_000_000])
     rows = []
     for n in sizes:
         configs = 5
         examples = n // configs
-        label = size_label(examples * configs)
+        label = size_label(examples * configs) + (", references" if references else "")
         print(f"  scale {label}: {examples} examples x {configs} configs", file=sys.stderr)
         with tempfile.TemporaryDirectory(dir=os.environ.get("SCALE_TMP")) as tmp:
             folder = Path(tmp)
-            suite = write_scale_suite(folder, examples, configs)
+            suite = write_scale_suite(folder, examples, configs, references)
             results = folder / "results"
             base = results / "scale" / "base"
             server = Server("--latency-ms", "0")
@@ -406,6 +431,8 @@ def main():
     parser.add_argument("scenario", nargs="?", default="all", choices=["cpu", "latency", "quota", "scale", "all"])
     parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
     parser.add_argument("--sizes", help="scale: requests per size, comma-separated (default 10k,100k,1m)")
+    parser.add_argument("--references", action="store_true",
+                        help="scale: references per example, and token_f1 and rouge_l in the rubric")
     parser.add_argument("--binary", help="measure this binary instead of building target/release/bedrock-eval")
     args = parser.parse_args()
     global BINARY
@@ -416,7 +443,7 @@ def main():
     scenarios = {"cpu": scenario_cpu, "latency": scenario_latency, "quota": scenario_quota}
     if args.scenario == "scale":
         sizes = [parse_size(s) for s in args.sizes.split(",")] if args.sizes else None
-        scenarios = {"scale": lambda quick: scenario_scale(quick, sizes)}
+        scenarios = {"scale": lambda quick: scenario_scale(quick, sizes, args.references)}
     chosen = scenarios if args.scenario in ("all", "scale") else {args.scenario: scenarios[args.scenario]}
     rows = []
     for name, scenario in chosen.items():
