@@ -92,21 +92,38 @@ fn kind_of(metadata: &std::fs::Metadata) -> &'static str {
 
 /// Reads the text file at `path` (`what` names it in messages, e.g. "rubric"), line by line under the line cap.
 pub fn read_text(path: &Path, what: &str) -> Result<TextFile, InputError> {
-    check_regular(path).map_err(|problem| InputError::in_file(path, format!("cannot read {what}: {problem}")))?;
-    let file = File::open(path).map_err(|e| InputError::in_file(path, format!("cannot read {what}: {e}")))?;
-    read_lines(path, what, BufReader::new(file), MAX_LINE_BYTES)
+    let mut text = String::new();
+    let sha256 = for_each_line(path, what, |_, line| {
+        text.push_str(line);
+        Ok(())
+    })?;
+    Ok(TextFile { text, sha256 })
 }
 
-/// Reads `reader` (the content of `path`) into text, refusing a line longer than `max_line_bytes` as soon as it
-/// passes the cap, and bytes that are not UTF-8.
+/// Reads the text file at `path` under the same checks as [`read_text`], but hands each line (1-based number, and
+/// text with its line break, if any) to `each` as it is read instead of holding the file: a large dataset is
+/// parsed as it streams in. Stops at the first error, from the file or from `each`. Returns the lowercase hex
+/// SHA-256 of the file's bytes.
+pub fn for_each_line(
+    path: &Path,
+    what: &str,
+    each: impl FnMut(usize, &str) -> Result<(), InputError>,
+) -> Result<String, InputError> {
+    check_regular(path).map_err(|problem| InputError::in_file(path, format!("cannot read {what}: {problem}")))?;
+    let file = File::open(path).map_err(|e| InputError::in_file(path, format!("cannot read {what}: {e}")))?;
+    read_lines(path, what, BufReader::new(file), MAX_LINE_BYTES, each)
+}
+
+/// Reads `reader` (the content of `path`) line by line into `each`, refusing a line longer than `max_line_bytes`
+/// as soon as it passes the cap, and bytes that are not UTF-8.
 fn read_lines(
     path: &Path,
     what: &str,
     mut reader: impl BufRead,
     max_line_bytes: usize,
-) -> Result<TextFile, InputError> {
+    mut each: impl FnMut(usize, &str) -> Result<(), InputError>,
+) -> Result<String, InputError> {
     let mut hasher = Sha256::new();
-    let mut text = String::new();
     let mut line = Vec::new();
     for line_number in 1.. {
         line.clear();
@@ -137,7 +154,7 @@ fn read_lines(
             _ => &line,
         };
         match std::str::from_utf8(bytes) {
-            Ok(valid) => text.push_str(valid),
+            Ok(valid) => each(line_number, valid)?,
             Err(e) => {
                 let valid = &bytes[..e.valid_up_to()];
                 let column = String::from_utf8_lossy(valid).chars().count() + 1;
@@ -155,10 +172,7 @@ fn read_lines(
         }
     }
     let digest = hasher.finalize();
-    Ok(TextFile {
-        text,
-        sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
-    })
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn byte_size(bytes: usize) -> String {
@@ -197,7 +211,12 @@ mod tests {
     use super::*;
 
     fn read(bytes: &[u8], max: usize) -> Result<TextFile, InputError> {
-        read_lines(Path::new("d.jsonl"), "dataset", bytes, max)
+        let mut text = String::new();
+        let sha256 = read_lines(Path::new("d.jsonl"), "dataset", bytes, max, |_, line| {
+            text.push_str(line);
+            Ok(())
+        })?;
+        Ok(TextFile { text, sha256 })
     }
 
     #[test]
