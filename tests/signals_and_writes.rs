@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{
-    binary, command, example_suite, mini_suite, records, resume_line, run_json, run_local_with, send_signal, shell,
-    slow_run, spawn_run, wait_for_records, Server,
+    binary, command, edit, example_suite, mini_suite, records, resume_line, run_json, run_local_with, send_signal,
+    shell, slow_run, spawn_run, total_requests, wait_for_records, Server,
 };
 
 #[cfg(unix)]
@@ -44,6 +44,125 @@ fn sigterm_stops_a_run_like_ctrl_c_and_the_printed_line_finishes_it() {
     let unique: HashSet<&str> = records.iter().map(|r| r["fingerprint"].as_str().unwrap()).collect();
     assert_eq!((records.len(), unique.len()), (96, 96));
     assert_eq!(server.stats()["total_requests"], 96);
+}
+
+/// Polls `server` until it has received `count` requests (30 s at most); returns how many it has.
+#[cfg(unix)]
+fn wait_for_requests(server: &Server, count: u64) -> u64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let received = total_requests(server);
+        if received >= count || std::time::Instant::now() > deadline {
+            return received;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// What [`stop_mini_run`] saw: the endpoint's requests when the signal was sent and once the run had ended, and
+/// the run's output and folder.
+#[cfg(unix)]
+struct Stopped {
+    at_signal: u64,
+    after: u64,
+    output: std::process::Output,
+    run_dir: std::path::PathBuf,
+}
+
+/// Runs the mini suite, its `find` text replaced by `replace`, against an endpoint started with `flags`; once
+/// `ready` says so, sends `signal` and waits for the run to end.
+#[cfg(unix)]
+fn stop_mini_run(
+    dir: &Path,
+    (find, replace): (&str, &str),
+    flags: &[&str],
+    ready: impl Fn(&Server, &Path) -> bool,
+    signal: &str,
+) -> Stopped {
+    let suite = mini_suite(dir);
+    edit(&suite, find, replace);
+    let server = Server::for_suite(&suite, flags);
+    let results = dir.join("results");
+    let run_dir = results.join("mini/r");
+    let run = spawn_run(&suite, &results, &["--run-id", "r", "--endpoint-url", &server.url]);
+    assert!(ready(&server, &run_dir), "the run did not get going");
+    let at_signal = total_requests(&server);
+    send_signal(&run, signal);
+    let output = run.wait_with_output().unwrap();
+    Stopped {
+        at_signal,
+        after: total_requests(&server),
+        output,
+        run_dir,
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_stopped_run_retries_no_failing_call_and_records_none_short_of_its_attempts() {
+    // Every call is throttled, and retried with backoff of 200 ms and more: unstopped, each of the four calls in
+    // flight would try up to ten times.
+    let dir = tempfile::tempdir().unwrap();
+    let stopped = stop_mini_run(
+        dir.path(),
+        (
+            "  max_attempts: 10\n  base_delay_ms: 5\n  max_delay_ms: 50",
+            "  max_attempts: 10\n  base_delay_ms: 400\n  max_delay_ms: 2000",
+        ),
+        &["--throttle-rate", "1"],
+        |server, _| wait_for_requests(server, 8) >= 8,
+        "TERM",
+    );
+    let (at_signal, after) = (stopped.at_signal, stopped.after);
+    let stderr = String::from_utf8_lossy(&stopped.output.stderr);
+    assert_eq!(stopped.output.status.code(), Some(143), "{stderr}");
+    // At most the attempts already on their way when the signal came (one per call in flight), and any that left
+    // while it was being sent: none is retried.
+    assert!(
+        after <= at_signal + 8,
+        "{at_signal} requests at the signal, {after} after: {stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&stopped.output.stdout);
+    assert!(stdout.contains(" not retried"), "{stdout}");
+    // A call given up on is not recorded as a failure: only a call that used all its attempts would be.
+    for record in records(&stopped.run_dir) {
+        assert_eq!(record["attempts"], 10, "{record}");
+    }
+    assert_eq!(run_json(&stopped.run_dir)["status"], "interrupted");
+    assert!(stderr.contains("resume it with:"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_stopped_run_sends_no_call_still_waiting_for_its_rate_limit() {
+    // Nova Lite at 20 requests a minute: one call is sent, then one every three seconds, while the other calls in
+    // flight wait for the limiter.
+    let dir = tempfile::tempdir().unwrap();
+    let stopped = stop_mini_run(
+        dir.path(),
+        (
+            "concurrency: 4\n",
+            "concurrency: 4\nlimits:\n  amazon.nova-lite-v1:0:\n    requests_per_minute: 20\n",
+        ),
+        &[],
+        |_, run_dir| {
+            let started = wait_for_records(run_dir, 1) >= 1;
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            started
+        },
+        "INT",
+    );
+    let (at_signal, after) = (stopped.at_signal, stopped.after);
+    let stderr = String::from_utf8_lossy(&stopped.output.stderr);
+    assert_eq!(stopped.output.status.code(), Some(130), "{stderr}");
+    assert!(
+        after <= at_signal + 1,
+        "{at_signal} requests at the signal, {after} after: {stderr}"
+    );
+    // Every call that was made is recorded; the ones still waiting were not sent, and a resume asks them.
+    assert_eq!(records(&stopped.run_dir).len() as u64, after, "{stderr}");
+    let stdout = String::from_utf8_lossy(&stopped.output.stdout);
+    assert!(stdout.contains(" not started"), "{stdout}");
 }
 
 #[cfg(unix)]

@@ -361,8 +361,8 @@ fn print_summary(outcome: &run::RunOutcome, written: &[PathBuf]) {
         execution.recorded,
         if execution.interrupted() {
             format!(
-                ", {} not started, {} abandoned in flight, {} refused",
-                execution.not_started, execution.abandoned, execution.refused
+                ", {} not started, {} not retried, {} abandoned in flight, {} refused",
+                execution.not_started, execution.not_retried, execution.abandoned, execution.refused
             )
         } else {
             String::new()

@@ -1,5 +1,6 @@
-//! Interrupts: Ctrl-C (SIGINT) and SIGTERM stop a run the same way — no new calls start, the calls in flight finish
-//! and are recorded, the command prints how to resume — and the exit code says which signal came first.
+//! Interrupts: Ctrl-C (SIGINT) and SIGTERM stop a run the same way — no new calls start or are retried, the calls in
+//! flight finish their attempt and the answered ones are recorded, the command prints how to resume — and the exit
+//! code says which signal came first.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -2,7 +2,8 @@
 //! per-model rate limits and a bounded retry policy.
 //!
 //! It only produces records; the caller writes them and shows progress (see `run::execute_suite`). An interrupt
-//! stops dispatching and lets calls in flight finish; a second one abandons them.
+//! stops dispatching and lets calls in flight finish their attempt, without retrying them; a second one abandons
+//! them.
 
 use std::time::{Duration, Instant};
 
@@ -26,8 +27,11 @@ pub const EXPECTED_OUTPUT_TOKENS: u64 = 256;
 pub struct ExecutionSummary {
     /// Records produced (ok or error).
     pub recorded: usize,
-    /// Requests never dispatched because the execution stopped early.
+    /// Requests never sent because the execution stopped early (some were waiting for their rate limit).
     pub not_started: usize,
+    /// Calls whose attempt failed in a way worth retrying after the execution stopped: not retried, not recorded,
+    /// asked again on resume.
+    pub not_retried: usize,
     /// Calls in flight when a second interrupt abandoned them.
     pub abandoned: usize,
     /// Calls that failed in a way that stops the run (credentials, access): not recorded, asked again on resume.
@@ -43,8 +47,8 @@ impl ExecutionSummary {
     }
 }
 
-/// Why an execution stopped early. Calls in flight are always waited for (and recorded), unless a second
-/// interrupt abandons them.
+/// Why an execution stopped early. Calls in flight are always waited for (and recorded, unless their attempt fails
+/// in a way worth retrying: they are not retried), unless a second interrupt abandons them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
     /// An interrupt (Ctrl-C, SIGTERM).
@@ -106,7 +110,10 @@ pub struct Policy<'a> {
 /// hands each record to `on_record` as soon as it is complete.
 ///
 /// `interrupts` receives one message per Ctrl-C or SIGTERM: the first stops dispatching, the second abandons the
-/// calls in flight. A fatal failure (see [`CallErrorKind::is_fatal`]) is not recorded and stops dispatching, as
+/// calls in flight. Once stopped, for whatever reason, a call waiting for its rate limit is not sent and a call
+/// whose attempt failed is not retried: neither is recorded, so a resume asks them again. (Retrying a dead
+/// endpoint with backoff kept a stopped run alive for seconds, past a process manager's grace period; a call
+/// waiting for a tight rate limit was sent after "no new calls will start".) A fatal failure (see [`CallErrorKind::is_fatal`]) is not recorded and stops dispatching, as
 /// does a failed request beyond `policy.max_errors`.
 pub async fn execute<F>(
     requests: impl IntoIterator<Item = PlannedRequest>,
@@ -125,7 +132,7 @@ where
         .take_while(|_| futures::future::ready(!*stopped.borrow()))
         .map(|planned| {
             dispatched.set(dispatched.get() + 1);
-            call_with_retries(planned, provider, policy.limiters, policy.retry)
+            call_with_retries(planned, provider, policy.limiters, policy.retry, stopped.clone())
         })
         .buffer_unordered(policy.concurrency.max(1));
     tokio::pin!(calls);
@@ -136,7 +143,8 @@ where
         if summary.stop.is_none() {
             let _ = stop.send(true);
             eprintln!(
-                "\n{}: no new calls will start; waiting for the calls in flight (Ctrl-C or SIGTERM to abandon them)",
+                "\n{}: no new calls will start or be retried; waiting for the calls in flight (Ctrl-C or SIGTERM to \
+                 abandon them)",
                 why.headline()
             );
             summary.stop = Some(why);
@@ -145,7 +153,9 @@ where
     loop {
         tokio::select! {
             next = calls.next() => match next {
-                Some(record) => match record.error.as_ref().filter(|e| e.kind.is_fatal()) {
+                Some(Err(Unfinished::NotStarted)) => summary.not_started += 1,
+                Some(Err(Unfinished::NotRetried)) => summary.not_retried += 1,
+                Some(Ok(record)) => match record.error.as_ref().filter(|e| e.kind.is_fatal()) {
                     Some(error) => {
                         summary.refused += 1;
                         halt(&mut summary, Stop::Fatal(error.clone()));
@@ -167,14 +177,30 @@ where
                 Some(()) => {
                     eprintln!("\nabandoning the calls in flight");
                     summary.stop.get_or_insert(Stop::Interrupted);
-                    summary.abandoned = dispatched.get() - summary.recorded - summary.refused;
+                    summary.abandoned = dispatched.get()
+                        - summary.recorded
+                        - summary.refused
+                        - summary.not_started
+                        - summary.not_retried;
                     break;
                 }
             },
         }
     }
-    summary.not_started = total.saturating_sub(dispatched.get());
+    summary.not_started += total.saturating_sub(dispatched.get());
     Ok(summary)
+}
+
+/// Why a dispatched request has no record: the execution stopped before it was sent, or before it was retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unfinished {
+    NotStarted,
+    NotRetried,
+}
+
+/// Resolves once the execution has stopped (or its stop can no longer be signalled).
+async fn until_stopped(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
 /// Estimated tokens a request will use: its input, plus an expected reply length capped by `max_tokens`.
@@ -197,7 +223,8 @@ async fn call_with_retries(
     provider: &dyn Provider,
     limiters: &Limiters,
     retry: &RetrySection,
-) -> Record {
+    mut stopped: watch::Receiver<bool>,
+) -> Result<Record, Unfinished> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let limiter = limiters.get(&planned.request.model);
     let estimate = estimate_request_tokens(&planned.request);
@@ -208,7 +235,13 @@ async fn call_with_retries(
     loop {
         attempts += 1;
         let reservation = match limiter {
-            Some(limiter) => match limiter.admit(estimate).await {
+            Some(limiter) => match tokio::select! {
+                biased;
+                () = until_stopped(&mut stopped) => {
+                    return Err(if attempts == 1 { Unfinished::NotStarted } else { Unfinished::NotRetried });
+                }
+                admitted = limiter.admit(estimate) => admitted,
+            } {
                 Ok(reservation) => Some(reservation),
                 Err(too_large) => {
                     let error = CallError {
@@ -219,7 +252,7 @@ async fn call_with_retries(
                             too_large.estimated_tokens, too_large.burst
                         ),
                     };
-                    return error_record(planned, started_at, attempts, 0, retried, error);
+                    return Ok(error_record(planned, started_at, attempts, 0, retried, error));
                 }
             },
             None => None,
@@ -240,7 +273,7 @@ async fn call_with_retries(
         }
         match result {
             Ok(completion) => {
-                return Record {
+                return Ok(Record {
                     example_id: planned.example_id,
                     config: planned.config,
                     repeat: planned.repeat,
@@ -260,13 +293,26 @@ async fn call_with_retries(
                     error: None,
                     started_at,
                     criterion: planned.criterion,
-                }
+                })
             }
             Err(error) if error.kind.is_retryable() && attempts < retry.max_attempts => {
-                tokio::time::sleep(backoff(retry, attempts, &mut rng)).await;
+                tokio::select! {
+                    biased;
+                    () = until_stopped(&mut stopped) => return Err(Unfinished::NotRetried),
+                    () = tokio::time::sleep(backoff(retry, attempts, &mut rng)) => {}
+                }
                 retried.push(error.redacted());
             }
-            Err(error) => return error_record(planned, started_at, attempts, latency_ms, retried, error.redacted()),
+            Err(error) => {
+                return Ok(error_record(
+                    planned,
+                    started_at,
+                    attempts,
+                    latency_ms,
+                    retried,
+                    error.redacted(),
+                ));
+            }
         }
     }
 }
