@@ -113,8 +113,9 @@ pub struct Policy<'a> {
 /// calls in flight. Once stopped, for whatever reason, a call waiting for its rate limit is not sent and a call
 /// whose attempt failed is not retried: neither is recorded, so a resume asks them again. (Retrying a dead
 /// endpoint with backoff kept a stopped run alive for seconds, past a process manager's grace period; a call
-/// waiting for a tight rate limit was sent after "no new calls will start".) A fatal failure (see [`CallErrorKind::is_fatal`]) is not recorded and stops dispatching, as
-/// does a failed request beyond `policy.max_errors`.
+/// waiting for a tight rate limit was sent after "no new calls will start".) A fatal failure (see
+/// [`CallErrorKind::is_fatal`]) is not recorded and stops dispatching, as does a failed request beyond
+/// `policy.max_errors`.
 pub async fn execute<F>(
     requests: impl IntoIterator<Item = PlannedRequest>,
     total: usize,
